@@ -1,0 +1,67 @@
+/**
+ * The demo app: the routes the stack is run, tested and benchmarked with. It is an ordinary app
+ * written against the interface, so the dev server, the worker pool and the test client all run
+ * it unchanged.
+ *
+ * Hosts load it as `app/demo.ts#createDemoApp()` (a factory, like Gunicorn's `module:create_app()`).
+ */
+import { createHash } from 'node:crypto';
+import type { App, Request } from './interface.ts';
+import { json } from './response.ts';
+import { Router } from './router.ts';
+
+/** A loaded app and how to release what it holds (database handles, timers). */
+export interface LoadedApp {
+  app: App;
+  close(): Promise<void>;
+}
+
+const PONG = '{"ok":true}';
+const JSON_TYPE = { 'content-type': 'application/json' } as const;
+
+/** GET /api/ping/ → {"ok":true}: the cheapest route, the yardstick for every layer. */
+export const ping: App = () => ({ status: 200, headers: JSON_TYPE, body: PONG });
+
+/** GET /api/stream/?lines=N → N lines sent as they are produced (chunked on the wire). */
+export const stream: App = (request: Request) => {
+  const lines = Math.min(Math.max(Number(request.params.get('lines') ?? 10) || 10, 1), 10_000);
+  return {
+    status: 200,
+    headers: { 'content-type': 'text/plain; charset=utf-8' },
+    body: (async function* () {
+      for (let i = 1; i <= lines; i++) {
+        // Yield to the event loop between lines, as a real producer (a DB cursor, a file) would.
+        await new Promise((resolve) => setImmediate(resolve));
+        yield `line ${i} of ${lines}\n`;
+      }
+    })(),
+  };
+};
+
+/** Hash rounds that cost about 5 ms of CPU on the reference 2-core machine. */
+export const CPU_ROUNDS = 4200;
+
+/** GET /api/cpu/ → a deliberately CPU-bound answer (~5 ms), to show what extra workers buy. */
+export const cpu: App = (request: Request) => {
+  const rounds = Math.min(Number(request.params.get('rounds') ?? CPU_ROUNDS) || CPU_ROUNDS, 1_000_000);
+  let digest = Buffer.from('layerstack');
+  for (let i = 0; i < rounds; i++) digest = createHash('sha256').update(digest).digest();
+  return json(200, { rounds, digest: digest.toString('hex') });
+};
+
+/** POST /api/echo/ → the size and SHA-256 of the body it was sent (bounded by the server's limit). */
+export const echo: App = async (request: Request) => {
+  const body = await request.body.bytes();
+  return json(200, { bytes: body.byteLength, sha256: createHash('sha256').update(body).digest('hex') });
+};
+
+/** The demo routes without authentication (the pieces every host can serve with no data dir). */
+export function publicRoutes(router: Router = new Router()): Router {
+  return router.get('/api/ping/', ping).get('/api/stream/', stream).get('/api/cpu/', cpu).post('/api/echo/', echo);
+}
+
+/** Build the demo app. */
+export async function createDemoApp(): Promise<LoadedApp> {
+  const router = publicRoutes();
+  return { app: router.app, close: async () => {} };
+}

@@ -1,0 +1,89 @@
+/**
+ * simplejwt's token_blacklist app: an "outstanding" row for every refresh token issued, and a
+ * "blacklisted" row for each one that was logged out or rotated away. Only refresh tokens are
+ * ever blacklisted; access tokens stay valid until they expire (5 minutes by default), exactly
+ * as with simplejwt.
+ *
+ * blacklist() is a compare-and-set: it reports whether *this* call blacklisted the token. The
+ * refresh view uses that to close simplejwt's rotation race, where two concurrent refreshes of the
+ * same token (in one process or in two) could both be accepted and both yield a new token.
+ */
+import type { Database, Statement, Transaction } from 'better-sqlite3';
+
+/** A token as the blacklist records it; times are epoch seconds. */
+export interface TokenRecord {
+  readonly jti: string;
+  readonly userId: number | null;
+  readonly token: string;
+  readonly expiresAt: number;
+  readonly createdAt?: number | null;
+}
+
+/** The outstanding and blacklisted token tables. */
+export class TokenBlacklist {
+  readonly #insertOutstanding: Statement<[string, number | null, string, number | null, number]>;
+  readonly #isBlacklisted: Statement<[string], { one: number }>;
+  readonly #insertBlacklisted: Statement<[number, string]>;
+  readonly #blacklistUser: Statement<[number, number]>;
+  readonly #purge: Statement<[number]>;
+  readonly #counts: Statement<[], { outstanding: number; blacklisted: number }>;
+  readonly #blacklist: Transaction<(record: TokenRecord, now: number) => boolean>;
+
+  constructor(db: Database) {
+    this.#insertOutstanding = db.prepare(
+      'INSERT OR IGNORE INTO outstanding_tokens (jti, user_id, token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.#isBlacklisted = db.prepare(
+      'SELECT 1 AS one FROM blacklisted_tokens b JOIN outstanding_tokens o ON o.id = b.token_id WHERE o.jti = ?',
+    );
+    this.#insertBlacklisted = db.prepare(
+      'INSERT OR IGNORE INTO blacklisted_tokens (token_id, blacklisted_at) SELECT id, ? FROM outstanding_tokens WHERE jti = ?',
+    );
+    this.#blacklistUser = db.prepare(
+      'INSERT OR IGNORE INTO blacklisted_tokens (token_id, blacklisted_at) SELECT id, ? FROM outstanding_tokens WHERE user_id = ?',
+    );
+    this.#purge = db.prepare('DELETE FROM outstanding_tokens WHERE expires_at <= ?');
+    this.#counts = db.prepare(
+      'SELECT (SELECT COUNT(*) FROM outstanding_tokens) AS outstanding, (SELECT COUNT(*) FROM blacklisted_tokens) AS blacklisted',
+    );
+    // simplejwt's get_or_create of the outstanding row, then of the blacklisted row, as one unit.
+    this.#blacklist = db.transaction((record: TokenRecord, now: number): boolean => {
+      this.recordOutstanding(record);
+      return this.#insertBlacklisted.run(now, record.jti).changes === 1;
+    });
+  }
+
+  /** Record an issued refresh token (a no-op if its jti is already recorded). */
+  recordOutstanding(record: TokenRecord): void {
+    this.#insertOutstanding.run(record.jti, record.userId, record.token, record.createdAt ?? null, record.expiresAt);
+  }
+
+  /** Whether the token with this jti has been blacklisted. */
+  isBlacklisted(jti: string): boolean {
+    return this.#isBlacklisted.get(jti) !== undefined;
+  }
+
+  /** Blacklist a token at `now` (epoch seconds); true if this call did it, false if it already was. */
+  blacklist(record: TokenRecord, now: number): boolean {
+    return this.#blacklist.immediate(record, now);
+  }
+
+  /** Blacklist every outstanding token of a user (after a password change); returns how many. */
+  blacklistAllForUser(userId: number, now: number): number {
+    return this.#blacklistUser.run(now, userId).changes;
+  }
+
+  /**
+   * Delete tokens that expired at or before `now` (epoch seconds), with their blacklist rows:
+   * an expired token is refused on its `exp` alone, so its rows are no longer needed
+   * (simplejwt's flushexpiredtokens). Returns how many outstanding rows went.
+   */
+  purgeExpired(now: number): number {
+    return this.#purge.run(now).changes;
+  }
+
+  /** Row counts, for operators and tests. */
+  counts(): { outstanding: number; blacklisted: number } {
+    return this.#counts.get()!;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * `npm run bench -- [options]`: parse the command line, run the bench, print the tables, say
+ * where the reports went. Exit codes: 0 all valid; 1 a run had errors or non-2xx responses, or a
+ * configuration failed to start; 2 bad input (unknown option or name, unreachable target, port
+ * in use, missing tool); 130 interrupted. Never a stack trace for a mistake of the caller's.
+ */
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseOptions, USAGE, UsageError } from './options.ts';
+import { PortInUseError } from './ports.ts';
+import { scenarioTables } from './report/markdown.ts';
+import { BenchInputError, runBench } from './run.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const argv = process.argv.slice(2);
+
+let options;
+try {
+  options = parseOptions(argv);
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  process.stderr.write(`bench: ${error.message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (options.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
+const controller = new AbortController();
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`\nbench: ${sig}, stopping the configurations…\n`);
+    controller.abort();
+  });
+}
+
+try {
+  const outcome = await runBench(options, root, argv, controller.signal);
+  const r = outcome.results;
+  process.stdout.write(`\n${scenarioTables(r).join('\n')}\n`);
+  const goals = r.goals.filter((g) => g.status !== 'not measured');
+  if (goals.length) {
+    process.stdout.write('Speed goals measured in this run:\n');
+    for (const g of goals) process.stdout.write(`  [${g.status.toUpperCase()}] issue ${g.issue}: ${g.goal}: ${g.measured}${g.note ? ` (${g.note})` : ''}\n`);
+    process.stdout.write('\n');
+  }
+  for (const f of Object.values(outcome.files)) {
+    const shown = relative(process.cwd(), f);
+    process.stdout.write(`wrote ${shown.startsWith('..') ? f : shown}\n`);
+  }
+  if (outcome.invalid) {
+    process.stderr.write('\nbench: INVALID RESULTS: some runs had errors or non-2xx responses, or a scenario failed its check request (see above and the report).\n');
+  }
+  if (outcome.startFailures.length) process.stderr.write(`bench: configurations that failed to start: ${outcome.startFailures.join(', ')}\n`);
+  process.exit(outcome.invalid || outcome.startFailures.length ? 1 : 0);
+} catch (error) {
+  if (interrupted) {
+    process.stderr.write('bench: interrupted; every configuration was stopped.\n');
+    process.exit(130);
+  }
+  if (error instanceof BenchInputError || error instanceof PortInUseError) {
+    process.stderr.write(`bench: ${error.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}

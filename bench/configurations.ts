@@ -1,0 +1,200 @@
+/**
+ * The configurations the bench starts, measures and stops: one table, one entry each. A
+ * configuration is a list of processes (layers) started in order, each in its own process group
+ * so its CPU and memory can be read from /proc and it can be stopped as a whole. Adding a
+ * configuration (or fixing how a layer is started once its CLI exists) is one entry here.
+ */
+import type { Capability } from './scenarios.ts';
+import { nginxCommand } from './peers/nginx.ts';
+
+/** What a configuration's processes are started with. */
+export interface LaunchContext {
+  /** Project root: working directory of every process. */
+  root: string;
+  /** A private folder for this configuration (configs, sockets, logs). */
+  runDir: string;
+  /** Ports reserved for this configuration, by role ('main' is the one the loader hits). */
+  ports: Record<string, number>;
+  /** Worker count of the "-N" configurations (--workers, default: number of cores). */
+  workers: number;
+  /** Folder served at /static/ (app/static). */
+  staticRoot: string;
+}
+
+/** One process of a configuration. */
+export interface LayerProcess {
+  /** The layer's job, used to split CPU per layer: 'front', 'app', 'server'. */
+  layer: string;
+  argv: string[];
+  env?: Record<string, string>;
+  /** The port this layer listens on: it must answer before the next layer starts. */
+  port: number;
+}
+
+/** A configuration the bench can start. */
+export interface Configuration {
+  /** Stable name, used with --config and in result files. */
+  name: string;
+  /** What it is, for tables. */
+  title: string;
+  kind: 'dev' | 'app' | 'stack' | 'peer';
+  /** The scenarios it can serve; others are skipped and shown as such. */
+  capabilities: readonly Capability[];
+  /** Project files that must exist (a CLI still being written makes the configuration unavailable). */
+  requiresFiles: readonly string[];
+  /** Programs that must be installed. */
+  requiresPrograms: readonly string[];
+  /** Port roles to reserve. */
+  portRoles: readonly string[];
+  /** GET path that answers 200 once the configuration serves. */
+  readyPath: string;
+  /** Extra wait after the first 200, so every worker of a pool is listening before load starts. */
+  settleMs: number;
+  processes(ctx: LaunchContext): LayerProcess[];
+}
+
+/** Run a TypeScript CLI of the project (node + tsx loader, as `tsx file.ts`, without tsx's extra wrapper process). */
+const ts = (file: string, ...args: string[]): string[] => [process.execPath, '--import', 'tsx', file, ...args];
+
+const POOL_CLI = 'server/pool/cli.ts';
+const FRONT_CLI = 'proxy/cli.ts';
+const DEV_CLI = 'server/dev/cli.ts';
+const APP_CAPS: readonly Capability[] = ['ping', 'app', 'auth'];
+const ALL_CAPS: readonly Capability[] = ['ping', 'app', 'auth', 'static'];
+
+/** The worker pool alone on `engine` with `workers` workers, listening on `port`. */
+function pool(engine: 'http' | 'uws', workers: number, port: number): LayerProcess {
+  return { layer: 'app', argv: ts(POOL_CLI, '--bind', `127.0.0.1:${port}`, '--workers', String(workers), '--engine', engine), port };
+}
+
+function appAlone(engine: 'http' | 'uws', many: boolean): Configuration {
+  const label = engine === 'uws' ? 'uWebSockets.js' : 'node:http';
+  return {
+    name: `app-${engine}-${many ? 'N' : '1'}`,
+    title: `app server alone, ${label}, ${many ? 'N workers' : '1 worker'}`,
+    kind: 'app',
+    capabilities: APP_CAPS,
+    requiresFiles: [POOL_CLI],
+    requiresPrograms: [],
+    portRoles: ['main'],
+    readyPath: '/api/ping/',
+    settleMs: 1500,
+    processes: (c) => [pool(engine, many ? c.workers : 1, c.ports.main!)],
+  };
+}
+
+function stack(engine: 'http' | 'uws', many: boolean): Configuration {
+  const label = engine === 'uws' ? 'uWebSockets.js' : 'node:http';
+  return {
+    name: `stack-${engine}${many ? '' : '-1'}`,
+    title: `prod stack on ${label}: front + pool (${many ? 'N workers' : '1 worker'})`,
+    kind: 'stack',
+    capabilities: ALL_CAPS,
+    requiresFiles: [POOL_CLI, FRONT_CLI],
+    requiresPrograms: [],
+    portRoles: ['main', 'upstream'],
+    readyPath: '/api/ping/',
+    settleMs: 1500,
+    processes: (c) => [
+      pool(engine, many ? c.workers : 1, c.ports.upstream!),
+      {
+        layer: 'front',
+        argv: ts(
+          FRONT_CLI,
+          '--listen', `127.0.0.1:${c.ports.main}`,
+          '--upstream', `127.0.0.1:${c.ports.upstream}`,
+          '--static', `/static/=${c.staticRoot}`,
+          '--engine', engine,
+        ),
+        port: c.ports.main!,
+      },
+    ],
+  };
+}
+
+/** Every configuration the bench knows, in report order. */
+export const CONFIGURATIONS: readonly Configuration[] = [
+  {
+    name: 'dev',
+    title: 'dev server (node:http, 1 process, reloader)',
+    kind: 'dev',
+    capabilities: ALL_CAPS,
+    requiresFiles: [DEV_CLI],
+    requiresPrograms: [],
+    portRoles: ['main'],
+    readyPath: '/api/ping/',
+    settleMs: 0,
+    // DEV_WATCH empty: other sessions edit the tree while the bench runs, and a reload in the
+    // middle of a measured window would measure the reload.
+    processes: (c) => [{ layer: 'app', argv: ts(DEV_CLI), env: { HOST: '127.0.0.1', PORT: String(c.ports.main), DEV_WATCH: '' }, port: c.ports.main! }],
+  },
+  appAlone('http', false),
+  appAlone('http', true),
+  appAlone('uws', false),
+  appAlone('uws', true),
+  stack('uws', true),
+  stack('http', true),
+  stack('uws', false),
+  {
+    name: 'nginx-static',
+    title: 'Nginx 1 worker serving app/static (sendfile)',
+    kind: 'peer',
+    capabilities: ['static'],
+    requiresFiles: [],
+    requiresPrograms: ['nginx'],
+    portRoles: ['main'],
+    readyPath: '/static/hello.txt',
+    settleMs: 0,
+    processes: (c) => [
+      { layer: 'front', argv: nginxCommand('nginx-static.conf.tmpl', c.runDir, { PORT: c.ports.main!, STATIC_ROOT: c.staticRoot }), port: c.ports.main! },
+    ],
+  },
+  {
+    name: 'nginx-proxy',
+    title: 'Nginx 1 worker in front of the pool (uWS, 1 worker)',
+    kind: 'peer',
+    capabilities: ALL_CAPS,
+    requiresFiles: [POOL_CLI],
+    requiresPrograms: ['nginx'],
+    portRoles: ['main', 'upstream'],
+    readyPath: '/api/ping/',
+    settleMs: 1000,
+    processes: (c) => [
+      pool('uws', 1, c.ports.upstream!),
+      {
+        layer: 'front',
+        argv: nginxCommand('nginx-proxy.conf.tmpl', c.runDir, { PORT: c.ports.main!, UPSTREAM_PORT: c.ports.upstream!, STATIC_ROOT: c.staticRoot }),
+        port: c.ports.main!,
+      },
+    ],
+  },
+  {
+    name: 'bare-uws',
+    title: 'bare uWebSockets.js handler (same ping bytes)',
+    kind: 'peer',
+    capabilities: ['ping'],
+    requiresFiles: [],
+    requiresPrograms: [],
+    portRoles: ['main'],
+    readyPath: '/api/ping/',
+    settleMs: 0,
+    processes: (c) => [{ layer: 'app', argv: ts('bench/peers/bare-uws.ts'), env: { HOST: '127.0.0.1', PORT: String(c.ports.main) }, port: c.ports.main! }],
+  },
+  {
+    name: 'bare-http',
+    title: 'bare node:http handler (same ping bytes)',
+    kind: 'peer',
+    capabilities: ['ping'],
+    requiresFiles: [],
+    requiresPrograms: [],
+    portRoles: ['main'],
+    readyPath: '/api/ping/',
+    settleMs: 0,
+    processes: (c) => [{ layer: 'app', argv: ts('bench/peers/bare-http.ts'), env: { HOST: '127.0.0.1', PORT: String(c.ports.main) }, port: c.ports.main! }],
+  },
+];
+
+/** Look a configuration up by name. */
+export function configurationNamed(name: string): Configuration | undefined {
+  return CONFIGURATIONS.find((c) => c.name === name);
+}

@@ -1,0 +1,92 @@
+/**
+ * The Markdown report: what ran and how, anything invalid first and loudly, then one table per
+ * scenario with every configuration side by side, the goal checks and the exact commands.
+ */
+import type { BenchResults, Summary } from '../results.ts';
+import { mb, ms, rate, times, us } from './format.ts';
+
+function cpuCell(s: Summary): string {
+  if (!Number.isFinite(s.cpuUsPerRequest)) return '—';
+  const layers = Object.entries(s.cpuUsPerRequestByLayer);
+  const split = layers.length > 1 ? ` (${layers.map(([l, v]) => `${l} ${us(v)}`).join(' + ')})` : '';
+  return `${s.serverCpuEstimated ? '≈' : ''}${us(s.cpuUsPerRequest)}${split}`;
+}
+
+function flags(s: Summary): string {
+  const f: string[] = [];
+  if (s.invalid) f.push('**INVALID**');
+  if (s.contaminatedRuns > 0) f.push(`${s.contaminatedRuns} run(s) disturbed`);
+  return f.length ? ` ${f.join(', ')}` : '';
+}
+
+/** The per-scenario tables (also used to fill bench/RESULTS.md). */
+export function scenarioTables(r: BenchResults): string[] {
+  const out: string[] = [];
+  for (const scenario of r.scenarios) {
+    const rows = r.summaries.filter((s) => s.scenario === scenario.name);
+    const skipped = r.applicability.filter((a) => a.scenario === scenario.name && a.status !== 'measured');
+    if (rows.length === 0 && skipped.length === 0) continue;
+    out.push(`### ${scenario.title}`, '');
+    if (rows.length > 0) {
+      out.push(
+        `| configuration | req/s (median) | min–max | p50 ms | p97.5 ms | p99 ms | errors | non-2xx | MB/s | server µs CPU/req | RSS | loader CPU | vs ${r.meta.baseline} |`,
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      );
+      const order = r.configurations.map((c) => c.name);
+      rows.sort((a, b) => order.indexOf(a.config) - order.indexOf(b.config));
+      for (const s of rows) {
+        const ratio = s.vsBaseline ? `${times(s.vsBaseline.median)}${s.vsBaseline.pairs > 1 ? ` (${s.vsBaseline.min.toFixed(2)}–${s.vsBaseline.max.toFixed(2)})` : ''}` : '—';
+        out.push(
+          `| ${s.config}${flags(s)} | ${rate(s.rps)} | ${rate(s.rpsMin)}–${rate(s.rpsMax)} | ${ms(s.latencyMs.p50)} | ${ms(s.latencyMs.p97_5)} | ${ms(s.latencyMs.p99)} | ${s.errors} | ${s.non2xx} | ${s.mbps.toFixed(1)} | ${cpuCell(s)} | ${mb(s.rssBytes)} | ${s.loaderCpuPercent.toFixed(0)}% | ${ratio} |`,
+        );
+      }
+      out.push('');
+    }
+    if (skipped.length > 0) {
+      out.push(...skipped.map((a) => `- ${a.status === 'failed' ? '**FAILED**' : 'skipped'} on ${a.config}: ${a.reason}`), '');
+    }
+  }
+  return out;
+}
+
+/** The whole report as Markdown. */
+export function markdownReport(r: BenchResults): string {
+  const m = r.meta;
+  const out: string[] = [
+    `# Benchmark run ${m.startedAt}`,
+    '',
+    `Command: \`${m.command}\``,
+    '',
+    `Loader **${m.loader}**, ${m.connections} connections (login: ${m.loginConnections}), pipelining ${m.pipelining}, ` +
+      `${m.rounds} round(s) of ${m.durationSeconds} s per run after a ${m.warmupSeconds} s warm-up (first round), ` +
+      `order rotated per round; "-N" configurations use ${m.workers} workers. Machine: ${m.cpuCount} × ${m.cpuModel}. ` +
+      `Ratios are req/s against **${m.baseline}** on the same scenario, taken per round, median (min–max). ` +
+      '"server µs CPU/req" is the CPU time of the configuration\'s whole process tree per response (≈: an external target, estimated as all CPU not used by the bench or its configurations).',
+    '',
+  ];
+  const invalid = r.summaries.filter((s) => s.invalid);
+  const failed = r.applicability.filter((a) => a.status === 'failed');
+  if (invalid.length > 0 || failed.length > 0) {
+    out.push('> **INVALID RESULTS: errors or non-2xx responses.** These rows do not measure what they claim:', '>');
+    for (const s of invalid) out.push(`> - ${s.scenario} × ${s.config}: ${s.errors} errors, ${s.non2xx} non-2xx`);
+    for (const a of failed) out.push(`> - ${a.scenario} × ${a.config}: ${a.reason}`);
+    out.push('');
+  }
+  for (const note of m.notes) out.push(`- ${note}`);
+  if (m.notes.length) out.push('');
+  out.push('## Results', '', ...scenarioTables(r));
+  if (r.goals.length > 0) {
+    out.push('## Speed goals of the issues', '', '| issue | goal | result | measured | note |', '|---:|---|---|---|---|');
+    for (const g of r.goals) out.push(`| ${g.issue} | ${g.goal} | ${g.status === 'pass' ? 'pass' : g.status === 'fail' ? '**FAIL**' : g.status} | ${g.measured} | ${g.note} |`);
+    out.push('');
+  }
+  out.push('## Configurations', '', '| name | what | idle RSS per process | command |', '|---|---|---|---|');
+  for (const c of r.configurations) {
+    const rss = c.idleRss.length ? c.idleRss.map((p) => `${p.layer} ${mb(p.bytes)}`).join(', ') : '—';
+    const cmd = c.commands.length ? c.commands.map((x) => `\`${x.argv.join(' ')}\``).join(' ← ') : c.baseUrl;
+    out.push(`| ${c.name} | ${c.title} | ${rss} | ${cmd} |`);
+  }
+  for (const u of r.unavailable) out.push(`| ${u.name} | not run: ${u.reason} | | |`);
+  out.push('', '## Versions', '', ...Object.entries(m.versions).map(([k, v]) => `- ${k}: ${v}`), '');
+  return out.join('\n');
+}

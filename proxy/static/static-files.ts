@@ -1,0 +1,220 @@
+/**
+ * The static file server: URL prefix → folder mappings, answered from the FileCache.
+ *
+ * It decides WHAT to send and leaves HOW to the client-side engine: `respond()` returns a
+ * StaticReply (status, headers, bytes or a file range to stream), which the node:http and the
+ * uWebSockets.js engines each write in their own way. The reply for a cached file reuses header
+ * lists computed once per file, so the hot path is a Map lookup, three header reads and a write.
+ */
+import { realpathSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { resolve } from 'node:path';
+import { chooseCoding } from './encoding.ts';
+import { FileCache, probe } from './file-cache.ts';
+import type { FileEntry, Representation } from './file-cache.ts';
+import { parseRange } from './range.ts';
+import { fileUnderRoot } from './resolve.ts';
+import { ifRangeHolds, noneMatchHits, notModifiedSince } from './validators.ts';
+
+/** One `--static /prefix/=./folder` mapping. */
+export interface StaticMount {
+  /** URL prefix, starting and ending with `/`, e.g. `/static/`. */
+  prefix: string;
+  /** Folder the prefix maps to (relative paths resolve against the working directory). */
+  root: string;
+  /** Cache-Control sent with every file of this mount, or null for none (Nginx's default). */
+  cacheControl: string | null;
+  /** File served for a folder URL ending in `/`, or null; folders are never listed. */
+  index: string | null;
+  /** Serve `file.br` / `file.gz` siblings to clients that accept them. */
+  precompressed: boolean;
+}
+
+/** What to answer for a static request; engines turn it into bytes on the wire. */
+export interface StaticReply {
+  status: number;
+  /** Status line text for engines that take it whole, e.g. `206 Partial Content`. */
+  statusLine: string;
+  /** Response headers as a flat name, value list, without Content-Length (engines add it). */
+  headers: readonly string[];
+  /** The bytes to send (already cut to the range), or null to stream `file`. */
+  body: Buffer | null;
+  /** For streamed files: the real path and the inclusive byte range to send. */
+  file: string | null;
+  start: number;
+  end: number;
+  /** Content-Length to announce (also for HEAD), or -1 for 304 (no body, no length). */
+  length: number;
+  /** HEAD: announce the length, send no body. */
+  head: boolean;
+}
+
+/** Reads one request header by lower-case name; '' when absent. */
+export type HeaderReader = (lowerCaseName: string) => string;
+
+interface MountState extends StaticMount {
+  realRoot: string;
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+
+/** A small plain-text reply (errors, redirects); `extra` adds headers. */
+export function textReply(status: number, statusLine: string, message: string, extra: readonly string[] = []): StaticReply {
+  const body = Buffer.from(message + '\n');
+  return { status, statusLine, headers: ['Content-Type', TEXT, ...extra], body, file: null, start: 0, end: body.length - 1, length: body.length, head: false };
+}
+
+const FORBIDDEN_LISTING = textReply(403, '403 Forbidden', 'Forbidden: this is a folder and folders are not listed.');
+const FORBIDDEN_SYMLINK = textReply(403, '403 Forbidden', 'Forbidden: a symlink leads out of the static folder.');
+const NOT_FOUND = textReply(404, '404 Not Found', 'Not found.');
+const METHOD_NOT_ALLOWED = textReply(405, '405 Method Not Allowed', 'Method not allowed: static files answer GET and HEAD only.', ['Allow', 'GET, HEAD']);
+
+/** Resolve a mount's root to its real path; throws a clear error if it is not a folder. */
+function stateOf(mount: StaticMount): MountState {
+  const root = resolve(mount.root);
+  let realRoot: string;
+  try {
+    realRoot = realpathSync.native(root);
+  } catch {
+    throw new Error(`static folder for ${mount.prefix} does not exist: ${root}`);
+  }
+  if (probe(realRoot, realRoot).kind !== 'directory') throw new Error(`static root for ${mount.prefix} is not a folder: ${root}`);
+  return { ...mount, root, realRoot };
+}
+
+/** Static mappings plus the shared cache; `match` then `respond` per request. */
+export class StaticFiles {
+  readonly mounts: readonly StaticMount[];
+  private readonly states: MountState[];
+
+  constructor(
+    mounts: readonly StaticMount[],
+    readonly cache: FileCache,
+  ) {
+    // Longest prefix first, so /static/img/ wins over /static/.
+    this.states = mounts.map(stateOf).sort((a, b) => b.prefix.length - a.prefix.length);
+    this.mounts = this.states;
+  }
+
+  /** The mount whose prefix starts `path` (a normalized URL path), or null. */
+  match(path: string): StaticMount | null {
+    const states = this.states;
+    for (let i = 0; i < states.length; i++) {
+      const state = states[i]!;
+      if (path.startsWith(state.prefix)) return state;
+    }
+    return null;
+  }
+
+  /** Does `path` name a mount's folder without its trailing slash (`/static`)? Then redirect. */
+  folderWithoutSlash(path: string): boolean {
+    for (const state of this.states) if (path.length === state.prefix.length - 1 && state.prefix.startsWith(path)) return true;
+    return false;
+  }
+
+  /**
+   * Answer `method` on `path` (normalized, under `mount` from `match`). `header` reads request
+   * headers; `now` is performance.now(), the clock of cache freshness.
+   */
+  respond(mount: StaticMount, path: string, method: string, header: HeaderReader, now: number): StaticReply {
+    if (method !== 'GET' && method !== 'HEAD') return METHOD_NOT_ALLOWED;
+    let entry = this.cache.fresh(path, now);
+    if (entry === undefined) {
+      const state = mount as MountState;
+      const located = this.locate(state, path);
+      if ('status' in located) return located;
+      const loaded = this.cache.load(path, located, state.realRoot, state.precompressed, now);
+      if (loaded === null) return NOT_FOUND;
+      if (loaded.identity.headers.length === 0) decorate(loaded, state);
+      entry = loaded;
+    }
+    return represent(entry, method === 'HEAD', header);
+  }
+
+  /** Find the file for `path` on disk, or the reply that explains why there is none. */
+  private locate(state: MountState, path: string): { real: string; stats: Stats } | StaticReply {
+    const placed = fileUnderRoot(state.root, path.slice(state.prefix.length - 1));
+    if (!placed.ok) return placed.status === 404 ? NOT_FOUND : textReply(placed.status, `${placed.status} Bad Request`, placed.reason);
+    if (placed.directory) {
+      if (state.index === null) return FORBIDDEN_LISTING;
+      const found = probe(placed.file + '/' + state.index, state.realRoot);
+      if (found.kind === 'file') return found;
+      return found.kind === 'outside' ? FORBIDDEN_SYMLINK : FORBIDDEN_LISTING;
+    }
+    const found = probe(placed.file, state.realRoot);
+    if (found.kind === 'file') return found;
+    if (found.kind === 'outside') return FORBIDDEN_SYMLINK;
+    if (found.kind === 'directory') return redirectToFolder(path);
+    return NOT_FOUND;
+  }
+}
+
+/** 301 to the same path with a trailing slash (what Nginx does for folders). */
+export function redirectToFolder(path: string): StaticReply {
+  return textReply(301, '301 Moved Permanently', 'Moved permanently: this is a folder.', ['Location', encodeURI(path + '/')]);
+}
+
+/** Compute the per-representation header lists once, when the entry is loaded. */
+function decorate(entry: FileEntry, mount: MountState): void {
+  const varies = entry.br !== null || entry.gzip !== null;
+  for (const rep of [entry.identity, entry.br, entry.gzip]) {
+    if (rep === null) continue;
+    const validators = ['ETag', rep.etag, 'Last-Modified', rep.lastModified];
+    if (mount.cacheControl !== null) validators.push('Cache-Control', mount.cacheControl);
+    if (varies) validators.push('Vary', 'Accept-Encoding');
+    rep.notModifiedHeaders = validators;
+    rep.headers = ['Content-Type', entry.contentType, ...validators, 'Accept-Ranges', 'bytes'];
+    if (rep.coding !== null) rep.headers.push('Content-Encoding', rep.coding);
+  }
+}
+
+function full(rep: Representation, head: boolean): StaticReply {
+  return { status: 200, statusLine: '200 OK', headers: rep.headers, body: rep.body, file: rep.body === null ? rep.file : null, start: 0, end: rep.size - 1, length: rep.size, head };
+}
+
+/** Pick the representation, then apply the conditional and range headers (RFC 9110 §13.2.2 order). */
+function represent(entry: FileEntry, head: boolean, header: HeaderReader): StaticReply {
+  let rep = entry.identity;
+  if (entry.br !== null || entry.gzip !== null) {
+    const coding = chooseCoding(header('accept-encoding'), entry.br !== null, entry.gzip !== null);
+    if (coding === 'br') rep = entry.br!;
+    else if (coding === 'gzip') rep = entry.gzip!;
+  }
+
+  const noneMatch = header('if-none-match');
+  if (noneMatch !== '') {
+    if (noneMatchHits(noneMatch, rep.etag)) return notModified(rep, head);
+  } else {
+    const since = header('if-modified-since');
+    if (since !== '' && notModifiedSince(since, rep.mtimeMs)) return notModified(rep, head);
+  }
+
+  if (head) return full(rep, true);
+  const rangeHeader = header('range');
+  if (rangeHeader === '') return full(rep, false);
+  const ifRange = header('if-range');
+  if (ifRange !== '' && !ifRangeHolds(ifRange, rep.etag, rep.lastModified)) return full(rep, false);
+  const range = parseRange(rangeHeader, rep.size);
+  if (range.kind === 'ignore') return full(rep, false);
+  if (range.kind === 'unsatisfiable') {
+    return textReply(416, '416 Range Not Satisfiable', 'Range not satisfiable.', ['Content-Range', `bytes */${rep.size}`]);
+  }
+  const { start, end } = range;
+  const headers = rep.headers.slice();
+  headers.push('Content-Range', `bytes ${start}-${end}/${rep.size}`);
+  return {
+    status: 206,
+    statusLine: '206 Partial Content',
+    headers,
+    body: rep.body === null ? null : rep.body.subarray(start, end + 1),
+    file: rep.body === null ? rep.file : null,
+    start,
+    end,
+    length: end - start + 1,
+    head: false,
+  };
+}
+
+function notModified(rep: Representation, head: boolean): StaticReply {
+  return { status: 304, statusLine: '304 Not Modified', headers: rep.notModifiedHeaders, body: null, file: null, start: 0, end: -1, length: -1, head };
+}

@@ -1,0 +1,325 @@
+/**
+ * The reverse proxy: choose an upstream, send the request on a pooled connection, pass the
+ * response to the client-side engine, and turn every failure into the right status.
+ *
+ * Failure policy (Nginx's `proxy_next_upstream error timeout`, narrowed to what is always safe):
+ *   - connect refused / connect timeout: the request never reached anyone, so the next upstream
+ *     is tried (any method); the failed one gets a strike (passive health);
+ *   - a REUSED keep-alive connection that dies before the first response byte: the upstream
+ *     probably closed it while idle (the race the idle-timeout ordering minimises, but cannot
+ *     exclude); an idempotent request is sent once more on a fresh connection to the same server;
+ *   - anything after the request was sent (timeout, invalid or broken response): no retry, since
+ *     the app may have acted on it — 504 for a timeout, 502 otherwise;
+ *   - once response bytes went to the client, a failure can only cut the client connection.
+ */
+import { performance } from 'node:perf_hooks';
+import { Balancer } from './balancer.ts';
+import type { BalanceStrategy } from './balancer.ts';
+import { connectUpstream } from './connection.ts';
+import type { ExchangeFailure, ExchangeHandler, UpstreamConnection } from './connection.ts';
+import type { ResponseHead } from './response-head.ts';
+import { Upstream } from './upstream.ts';
+import type { HealthOptions, UpstreamAddress } from './upstream.ts';
+
+/** How the client-side engine receives a proxied response. Implemented once per engine. */
+export interface ClientSink {
+  /** True once the client has gone away. */
+  readonly aborted: boolean;
+  /** Set by the proxy; the engine calls it (once) when the client goes away mid-exchange. */
+  onAbort: (() => void) | null;
+  /**
+   * Send a whole response at once. `headers` (a flat name, value list) is handed over: the sink may
+   * append to it. `length` is the Content-Length to announce: the body's size, the upstream's for
+   * a HEAD request, or -1 for none (204, 304, or a HEAD answered without one).
+   */
+  complete(status: number, reason: string, headers: string[], body: Buffer, length: number): void;
+  /** Start a streamed response (headers handed over); `length` is the body size, or -1 (the engine then chunks). */
+  start(status: number, reason: string, headers: string[], length: number): void;
+  /** Send body bytes; false means the client is slow: wait for `whenWritable`. */
+  write(chunk: Buffer): boolean;
+  /** Call `resume` once the client can take more. */
+  whenWritable(resume: () => void): void;
+  /** The streamed body is complete. */
+  end(): void;
+  /** Cut the client connection (a response that broke midway cannot be finished honestly). */
+  destroy(): void;
+}
+
+/** Timeouts and pool settings. */
+export interface ProxyOptions {
+  strategy: BalanceStrategy;
+  /** Milliseconds to establish an upstream connection (→ next upstream, then 504). */
+  connectTimeoutMs: number;
+  /** Milliseconds between two reads from the upstream (→ 504 before the head, cut after). */
+  readTimeoutMs: number;
+  /** Idle upstream connections close after this; must stay below the app server's keep-alive timeout. */
+  idleTimeoutMs: number;
+  /** Idle connections kept per upstream. */
+  keepalive: number;
+  health: HealthOptions;
+}
+
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** What the proxy did for one request, for the access log. */
+export interface ProxyRecord {
+  /** The upstream(s) tried, comma-separated like Nginx's $upstream_addr; '-' if none. */
+  upstreamLabel: string;
+  /** Milliseconds from the first attempt to the response's last byte (or the failure); -1 if none. */
+  upstreamMs: number;
+}
+
+/** One request's journey through the proxy; the ExchangeHandler for its upstream connection. */
+class Forwarding implements ExchangeHandler, ProxyRecord {
+  upstreamLabel = '-';
+  upstreamMs = -1;
+  private upstream: Upstream | null = null;
+  private connection: UpstreamConnection | null = null;
+  private excluded: Upstream[] | null = null;
+  private retriedFresh = false;
+  private attemptStart = 0;
+  private firstStart = 0;
+  private lastFailure: 502 | 504 = 502;
+  private inFlight = false;
+  private headSent = false;
+  private readonly resume = () => this.connection?.resume();
+
+  constructor(
+    private readonly proxy: Proxy,
+    readonly method: string,
+    readonly head: string,
+    readonly encoding: BufferEncoding,
+    readonly body: Buffer | null,
+    readonly receivedAt: number,
+    readonly sink: ClientSink,
+  ) {}
+
+  /** Pick an upstream and send (or connect first). `fresh` skips the pool (the stale-keep-alive retry). */
+  attempt(target: Upstream | null, fresh: boolean): void {
+    const proxy = this.proxy;
+    const now = performance.now();
+    const upstream = target ?? proxy.balancer.pick(now, this.excluded);
+    if (upstream === null) {
+      const none = this.excluded === null;
+      return this.fail(this.lastFailure, none ? 'Bad Gateway: no upstream server is available.' : this.lastFailure === 504
+        ? 'Gateway Timeout: the upstream server did not accept the connection in time.'
+        : 'Bad Gateway: the upstream server could not be reached.');
+    }
+    this.upstream = upstream;
+    upstream.active++;
+    this.inFlight = true;
+    this.upstreamLabel = this.upstreamLabel === '-' ? upstream.label : this.upstreamLabel + ', ' + upstream.label;
+    this.attemptStart = now;
+    if (this.firstStart === 0) this.firstStart = now;
+    const pooled = fresh ? null : upstream.takeIdle();
+    if (pooled !== null) return this.dispatch(pooled);
+    connectUpstream(upstream, proxy.options.connectTimeoutMs, (error, connection) => {
+      if (error !== null || connection === null) {
+        this.settle();
+        const out = upstream.recordFailure(performance.now());
+        proxy.log(`upstream ${upstream.label} connect failed: ${error?.message ?? 'unknown'}${out ? ' (now out of rotation)' : ''} — ${this.method}`);
+        if (this.sink.aborted) return;
+        (this.excluded ??= []).push(upstream);
+        if (error?.timeout) this.lastFailure = 504;
+        return this.attempt(null, false);
+      }
+      if (this.sink.aborted) {
+        // Nobody is waiting: keep the fresh connection for the next request.
+        this.settle();
+        connection.idleSince = performance.now();
+        upstream.idle.push(connection);
+        return;
+      }
+      this.dispatch(connection);
+    });
+  }
+
+  private dispatch(connection: UpstreamConnection): void {
+    this.connection = connection;
+    this.sink.onAbort = () => this.abandon();
+    connection.send(this.head, this.encoding, this.body, this.method === 'HEAD', this, this.proxy.options.readTimeoutMs);
+  }
+
+  onComplete(head: ResponseHead, body: Buffer): void {
+    const upstream = this.upstream!;
+    upstream.recordSuccess();
+    this.settle();
+    const now = performance.now();
+    this.upstreamMs = now - this.firstStart;
+    this.sink.onAbort = null;
+    if (this.sink.aborted) return;
+    const status = head.status;
+    const length = status === 204 || status === 304 ? -1 : this.method === 'HEAD' ? head.contentLength : body.length;
+    const upstreamMs = now - this.attemptStart;
+    this.sink.complete(status, head.reason, withTiming(head.headers, upstreamMs, now - this.receivedAt - upstreamMs), body, length);
+  }
+
+  onHead(head: ResponseHead, length: number): void {
+    const now = performance.now();
+    const upstreamMs = now - this.attemptStart;
+    this.headSent = true;
+    this.sink.start(head.status, head.reason, withTiming(head.headers, upstreamMs, now - this.receivedAt - upstreamMs), length);
+  }
+
+  onBody(chunk: Buffer): boolean {
+    if (this.sink.write(chunk)) return true;
+    this.sink.whenWritable(this.resume);
+    return false;
+  }
+
+  onEnd(): void {
+    this.upstream!.recordSuccess();
+    this.settle();
+    this.upstreamMs = performance.now() - this.firstStart;
+    this.sink.onAbort = null;
+    if (!this.sink.aborted) this.sink.end();
+  }
+
+  onFailure(failure: ExchangeFailure, detail: string): void {
+    const upstream = this.upstream!;
+    const connection = this.connection!;
+    this.settle();
+    this.connection = null;
+    const proxy = this.proxy;
+    if (this.sink.aborted) return;
+    if (failure === 'no-response' && connection.reused && !this.retriedFresh && IDEMPOTENT.has(this.method)) {
+      // Most likely the upstream closed this idle keep-alive connection as we reused it.
+      this.retriedFresh = true;
+      return this.attempt(upstream, true);
+    }
+    const out = upstream.recordFailure(performance.now());
+    proxy.log(`upstream ${upstream.label} ${failure}: ${detail}${out ? ' (now out of rotation)' : ''} — ${this.method}`);
+    this.upstreamMs = performance.now() - this.firstStart;
+    this.sink.onAbort = null;
+    if (this.headSent) {
+      // Part of the response already reached the client: it cannot be finished honestly.
+      this.sink.destroy();
+      return;
+    }
+    if (failure === 'timeout') this.fail(504, 'Gateway Timeout: the upstream server did not answer in time.');
+    else if (failure === 'invalid') this.fail(502, 'Bad Gateway: the upstream server sent an invalid response.');
+    else this.fail(502, 'Bad Gateway: the upstream server closed the connection without a complete response.');
+  }
+
+  /** The client went away: the connection is mid-exchange and cannot be reused. */
+  private abandon(): void {
+    const connection = this.connection;
+    this.connection = null;
+    this.settle();
+    connection?.abandon();
+  }
+
+  /** This attempt is over: the upstream has one request fewer in flight (counted once). */
+  private settle(): void {
+    if (!this.inFlight) return;
+    this.inFlight = false;
+    this.upstream!.active--;
+  }
+
+  private fail(status: 502 | 504, message: string): void {
+    this.sink.onAbort = null;
+    if (this.sink.aborted) return;
+    const body = Buffer.from(message + '\n');
+    this.sink.complete(status, status === 502 ? 'Bad Gateway' : 'Gateway Timeout', ['Content-Type', 'text/plain; charset=utf-8'], body, body.length);
+  }
+}
+
+/** Add `upstream;dur=…, proxy;dur=…` to the upstream's Server-Timing (or start one). */
+function withTiming(headers: string[], upstreamMs: number, proxyMs: number): string[] {
+  const entry = 'upstream;dur=' + upstreamMs.toFixed(3) + ', proxy;dur=' + Math.max(0, proxyMs).toFixed(3);
+  for (let i = headers.length - 2; i >= 0; i -= 2) {
+    const name = headers[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'server-timing') {
+      headers[i + 1] = headers[i + 1] + ', ' + entry;
+      return headers;
+    }
+  }
+  headers.push('Server-Timing', entry);
+  return headers;
+}
+
+/** The reverse proxy: upstreams, balancer, pools and the timer sweep for read and idle timeouts. */
+export class Proxy {
+  balancer: Balancer;
+  options: ProxyOptions;
+  private upstreams: Upstream[];
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(
+    addresses: readonly UpstreamAddress[],
+    options: ProxyOptions,
+    readonly log: (line: string) => void,
+  ) {
+    this.options = options;
+    this.upstreams = addresses.map((address) => this.makeUpstream(address));
+    this.balancer = new Balancer(this.upstreams, options.strategy);
+    this.startSweeper();
+  }
+
+  /** Forward one request. `head` is from buildRequestHead; the response goes to `sink`. */
+  forward(method: string, head: string, encoding: BufferEncoding, body: Buffer | null, receivedAt: number, sink: ClientSink): ProxyRecord {
+    const forwarding = new Forwarding(this, method, head, encoding, body, receivedAt, sink);
+    forwarding.attempt(null, false);
+    return forwarding;
+  }
+
+  /** Apply a new configuration (reload): keep the state of upstreams that stay, close the rest. */
+  configure(addresses: readonly UpstreamAddress[], options: ProxyOptions): void {
+    this.options = options;
+    const kept = new Map(this.upstreams.map((u) => [u.label, u]));
+    const next = addresses.map((address) => {
+      const label = new Upstream(address, options.health).label;
+      const existing = kept.get(label);
+      kept.delete(label);
+      if (existing === undefined) return this.makeUpstream(address);
+      existing.configure(options.health);
+      existing.maxIdle = options.keepalive;
+      return existing;
+    });
+    for (const gone of kept.values()) for (const connection of gone.idle.slice()) connection.destroy();
+    this.upstreams = next;
+    this.balancer = new Balancer(next, options.strategy);
+    this.startSweeper();
+  }
+
+  /** Per-upstream counters (tests, diagnostics). */
+  stats(): { label: string; active: number; idle: number; busy: number; available: boolean }[] {
+    const now = performance.now();
+    return this.upstreams.map((u) => ({ label: u.label, active: u.active, idle: u.idle.length, busy: u.busy.size, available: u.available(now) }));
+  }
+
+  /** Close idle connections and stop the timers (in-flight exchanges finish on their own). */
+  close(): void {
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    this.sweeper = null;
+    for (const upstream of this.upstreams) for (const connection of upstream.idle.slice()) connection.destroy();
+  }
+
+  private makeUpstream(address: UpstreamAddress): Upstream {
+    const upstream = new Upstream(address, this.options.health);
+    upstream.maxIdle = this.options.keepalive;
+    return upstream;
+  }
+
+  /**
+   * One interval for all timeouts instead of a timer per request: it checks the busy connections'
+   * read deadlines and closes connections idle for longer than the idle timeout.
+   */
+  private startSweeper(): void {
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    const { readTimeoutMs, idleTimeoutMs } = this.options;
+    const finest = Math.min(readTimeoutMs > 0 ? readTimeoutMs : Infinity, idleTimeoutMs > 0 ? idleTimeoutMs : Infinity);
+    const period = Math.max(10, Math.min(1000, Number.isFinite(finest) ? finest / 4 : 1000));
+    this.sweeper = setInterval(() => this.sweep(), period);
+    this.sweeper.unref();
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    const idleTimeout = this.options.idleTimeoutMs;
+    for (const upstream of this.upstreams) {
+      for (const connection of upstream.busy) if (connection.deadline <= now) connection.timeout();
+      if (idleTimeout > 0) for (const connection of upstream.idle.slice()) if (now - connection.idleSince >= idleTimeout) connection.destroy();
+    }
+  }
+}

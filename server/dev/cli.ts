@@ -1,0 +1,104 @@
+/**
+ * `npm run dev`: the runserver analogue. One serving process on raw node:http (server/dev/serve.ts)
+ * under this small reloader, which holds the listening socket (node:cluster shares it) and
+ * watches the source folders. On a change it starts a fresh serving process, waits until it
+ * listens, and only then retires the old one: the port is never closed, and a change that breaks
+ * the app leaves the last good version serving until the next edit.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { watch, type FSWatcher } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_APP_SPEC } from '../app-loader.ts';
+import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
+
+const host = process.env.HOST ?? '127.0.0.1';
+const port = Number(process.env.PORT ?? 8000);
+const spec = process.env.APP ?? DEFAULT_APP_SPEC;
+const watched = (process.env.DEV_WATCH ?? 'app,server,proxy').split(',').filter(Boolean);
+
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`PORT must be an integer from 0 to 65535, not ${JSON.stringify(process.env.PORT)}`);
+  process.exit(2);
+}
+
+cluster.setupPrimary({
+  exec: fileURLToPath(new URL('./serve.ts', import.meta.url)),
+  execArgv: ['--import', import.meta.resolve('tsx')],
+});
+
+console.log(`
+  layerstack development server: NOT for production use.
+  It runs one process, reloads on every change and shows stack traces to anyone who asks.
+  For production run \`npm start\` (front + worker pool).
+
+  Serving ${spec} at http://${host}:${port}/  (static files: /static/ → app/static/)
+  Watching ${watched.join(', ')} for changes. Quit with CONTROL-C.
+`);
+
+let current: Worker | undefined;
+let booting: Worker | undefined;
+let stopping = false;
+
+/**
+ * Ask a serving process to finish its requests and leave. Not worker.disconnect(): that runs
+ * node:http's close(), which cuts idle keep-alive connections while clients may be using them.
+ */
+function retire(worker: Worker): void {
+  if (worker.isConnected()) worker.send({ cmd: 'retire' });
+}
+
+function spawn(reason: string): void {
+  if (booting !== undefined) booting.process.kill('SIGKILL');
+  const worker = cluster.fork({ HOST: host, PORT: String(port), DEV_APP: spec });
+  booting = worker;
+  worker.once('listening', () => {
+    if (booting === worker) booting = undefined;
+    const old = current;
+    current = worker;
+    if (old !== undefined) {
+      retire(old);
+      console.log(`[reload] ${reason}: new process ${worker.process.pid} serving, ${old.process.pid} retiring.`);
+    }
+  });
+  worker.once('exit', (code) => {
+    if (booting === worker) booting = undefined;
+    if (stopping) return;
+    if (current === worker) {
+      current = undefined;
+      console.error(`[reload] serving process ${worker.process.pid} exited (code ${code}); starting a new one.`);
+      spawn('restart after exit');
+      return;
+    }
+    if (code === BOOT_ERROR && current === undefined) {
+      console.error('Cannot start: see the message above.');
+      process.exit(1);
+    }
+    if (code === APP_LOAD_ERROR || code !== 0) {
+      console.error(`[reload] the new version failed to start (exit ${code}); ${current ? 'the previous one keeps serving' : 'waiting'} until the next change.`);
+    }
+  });
+}
+
+let timer: NodeJS.Timeout | undefined;
+const watchers: FSWatcher[] = watched.map((dir) =>
+  watch(dir, { recursive: true }, (_event, name) => {
+    if (name === null || !/\.(ts|js|mjs|json)$/.test(name) || name.includes('node_modules')) return;
+    clearTimeout(timer);
+    // Editors write a file in several steps; wait for the burst to end before reloading.
+    timer = setTimeout(() => spawn(`${dir}/${name} changed`), 150);
+  }),
+);
+
+function stop(): void {
+  if (stopping) return;
+  stopping = true;
+  for (const w of watchers) w.close();
+  for (const worker of Object.values(cluster.workers ?? {})) if (worker) retire(worker);
+  setTimeout(() => process.exit(0), 4000).unref();
+  cluster.on('exit', () => {
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+  });
+}
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+spawn('start');

@@ -1,0 +1,76 @@
+/**
+ * The node:http engine: the shared adapter (node-http.ts) plus the lifecycle a pool worker needs.
+ * Under node:cluster, listen() asks the primary for the shared listening handle, so every worker
+ * of the pool serves the same port and the primary deals connections out round-robin.
+ */
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { App } from '../../app/interface.ts';
+import type { Bind, Engine } from './engine.ts';
+import type { HostOptions } from './host.ts';
+import { createNodeHttpServer } from './node-http.ts';
+
+/** How often a draining server looks for connections that have gone idle and closes them. */
+const IDLE_SWEEP_MS = 50;
+
+/** node:http behind the Engine interface. */
+export class NodeHttpEngine implements Engine {
+  readonly #server: http.Server;
+  readonly #closed: Promise<void>;
+  #draining = false;
+
+  constructor(app: App, options: HostOptions) {
+    this.#server = createNodeHttpServer(app, options);
+    // 'close' fires once the listener is closed AND the last connection has ended.
+    this.#closed = new Promise((resolve) => this.#server.once('close', resolve));
+  }
+
+  listen(bind: Bind): Promise<Bind> {
+    const server = this.#server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      const done = () => {
+        server.off('error', reject);
+        if (bind.kind === 'unix') resolve(bind);
+        else resolve({ kind: 'tcp', host: bind.host, port: (server.address() as AddressInfo).port });
+      };
+      if (bind.kind === 'unix') server.listen(bind.path, done);
+      else server.listen(bind.port, bind.host, done);
+    });
+  }
+
+  stopAccepting(): void {
+    if (this.#server.listening) this.#server.close();
+  }
+
+  drain(timeoutMs: number): Promise<boolean> {
+    const server = this.#server;
+    if (!this.#draining) {
+      this.#draining = true;
+      // Runs before the app's handler, so every response from now on says `Connection: close`
+      // and a keep-alive client reconnects (to another worker) instead of racing our close.
+      server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+        res.shouldKeepAlive = false;
+      });
+    }
+    this.stopAccepting();
+    return new Promise((resolve) => {
+      const done = (clean: boolean) => {
+        clearInterval(sweep);
+        clearTimeout(deadline);
+        resolve(clean);
+      };
+      // A connection between two keep-alive requests is idle: close it; busy ones close after
+      // their response (Connection: close above), which ends the server.
+      const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+      const deadline = setTimeout(() => done(false), timeoutMs);
+      void this.#closed.then(() => done(true));
+      server.closeIdleConnections();
+    });
+  }
+
+  close(): void {
+    this.stopAccepting();
+    this.#server.closeAllConnections();
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * node:http ⇄ app interface. The one copy of this translation: the dev server and the
+ * production pool both host apps through it.
+ *
+ * Where a request enters: `handle()` below. Node's parser (llhttp) has already read the head,
+ * rejected malformed or ambiguous framing (clientError → 400/431/408 here) and will feed the body
+ * as the app reads it. We build a HostedRequest, call the app through callApp (which turns every
+ * failure into a response), then write the response with Node doing the framing: Content-Length
+ * for sized bodies, chunked for streams, Date, keep-alive, and no body for HEAD.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { bodyTooLarge, StreamedBody } from '../../app/body.ts';
+import { callApp, INTERNAL_ERROR } from '../../app/errors.ts';
+import { RequestHeaders } from '../../app/headers.ts';
+import type { App, Endpoint, FileBody, Request, Response } from '../../app/interface.ts';
+import { HostedRequest } from '../../app/request.ts';
+import { isFileBody, json } from '../../app/response.ts';
+import type { HostOptions } from './host.ts';
+import { appTiming, bodyless, fixedLength, flattenHeaders, rawErrorReply } from './outgoing.ts';
+
+const FILE_GONE: Response = json(404, { detail: 'Not found.' });
+const UNIX_ENDPOINT: Endpoint = Object.freeze({ address: 'unix', port: 0 });
+
+/** Create a node:http server that hosts `app` under `options`' limits. Call listen() on it. */
+export function createNodeHttpServer(app: App, options: HostOptions): http.Server {
+  const { limits } = options;
+  const server = http.createServer(
+    {
+      maxHeaderSize: limits.maxHeaderSize,
+      headersTimeout: limits.headerTimeout,
+      requestTimeout: limits.requestTimeout,
+      keepAliveTimeout: limits.keepAliveTimeout,
+      // Node checks the two timeouts above on this interval; keep it fine enough to be honest.
+      connectionsCheckingInterval: Math.min(1000, limits.headerTimeout),
+      requireHostHeader: true,
+    },
+    (req, res) => handle(app, options, req, res),
+  );
+  server.maxHeadersCount = limits.maxHeaderCount;
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => refuse(options, error, socket));
+  return server;
+}
+
+function refuse(options: HostOptions, error: NodeJS.ErrnoException, socket: Socket): void {
+  const code = error.code ?? '';
+  if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  let status = 400;
+  let detail = `Bad request: ${error.message.replace(/^Parse Error: /, '')}`;
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    detail = `Request header fields too large (limit ${options.limits.maxHeaderSize} bytes).`;
+  } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADERS_TIMEOUT') {
+    status = 408;
+    detail = 'Request timeout: the request was not received in time.';
+  }
+  options.onRefused?.(status, detail, endpointOf(socket, true));
+  socket.end(rawErrorReply(status, detail));
+}
+
+function endpointOf(socket: Socket, remote: boolean): Endpoint {
+  const address = remote ? socket.remoteAddress : socket.localAddress;
+  if (address === undefined) return UNIX_ENDPOINT;
+  return { address, port: (remote ? socket.remotePort : socket.localPort) ?? 0 };
+}
+
+/** Whether the request announced a body (a non-zero Content-Length or any Transfer-Encoding). */
+function hasUnreadBody(raw: string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return true;
+    if (name.length === 14 && name.toLowerCase() === 'content-length' && raw[i + 1] !== '0') return true;
+  }
+  return false;
+}
+
+/** The declared Content-Length, or null; scanned from the raw list so Node need not build req.headers. */
+function contentLength(raw: string[]): number | null {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') return Number(raw[i + 1]);
+  }
+  return null;
+}
+
+function handle(app: App, options: HostOptions, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const start = performance.now();
+  const target = req.url ?? '/';
+  const socket = req.socket;
+  if (target.length > options.limits.maxRequestLine) {
+    refuseInline(options, res, 414, `Request-URI too long (limit ${options.limits.maxRequestLine} bytes).`);
+    return;
+  }
+  const raw = req.rawHeaders;
+  const length = contentLength(raw);
+  if (length !== null && length > options.limits.maxBodySize) {
+    // Refused before the app runs (SPEC §7), as Nginx's client_max_body_size does: no byte of it is read.
+    refuseInline(options, res, 413, bodyTooLarge(options.limits.maxBodySize).message);
+    return;
+  }
+  if (length !== null && length > options.limits.maxBodySize) {
+    const detail = `Request body is larger than the limit of ${options.limits.maxBodySize} bytes.`;
+    options.onRefused?.(413, detail, endpointOf(socket, true));
+    // Closing instead of draining: a client that declared too much would otherwise make us read it all.
+    res.shouldKeepAlive = false;
+    res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+    res.end(JSON.stringify({ detail }));
+    return;
+  }
+  const request = new HostedRequest({
+    method: req.method!,
+    target,
+    headers: new RequestHeaders(raw),
+    body: new StreamedBody(req, length, options.limits.maxBodySize),
+    client: endpointOf(socket, true),
+    server: endpointOf(socket, false),
+    httpVersion: req.httpVersion,
+  });
+  const result = callApp(app, request, options.report);
+  if (result instanceof Promise) {
+    result.then((response) => send(options, request, response, res, start));
+  } else {
+    send(options, request, result, res, start);
+  }
+}
+
+/** Answer a request the app must not see (414, 413) and close the connection after it. */
+function refuseInline(options: HostOptions, res: http.ServerResponse, status: number, detail: string): void {
+  options.onRefused?.(status, detail, endpointOf(res.socket!, true));
+  res.shouldKeepAlive = false;
+  res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
+  res.end(JSON.stringify({ detail }));
+}
+
+function send(options: HostOptions, request: Request, response: Response, res: http.ServerResponse, start: number): void {
+  const body = response.body;
+  if (isFileBody(body) && body.length === undefined) {
+    sizeFile(body).then(
+      (sized) => send(options, request, { ...response, body: sized }, res, start),
+      (error: NodeJS.ErrnoException) => {
+        const fallback = error.code === 'ENOENT' ? FILE_GONE : (options.report(error, request) ?? INTERNAL_ERROR);
+        send(options, request, fallback, res, start);
+      },
+    );
+    return;
+  }
+  let status = response.status;
+  const headers: string[] = [];
+  if (options.serverTiming) headers.push('server-timing', appTiming(performance.now() - start));
+  const length = fixedLength(body);
+  flattenHeaders(response.headers, length < 0 && !isFileBody(body), headers);
+  const noBody = bodyless(status);
+  if (!noBody && length >= 0) headers.push('content-length', String(length));
+  else if (!noBody && isFileBody(body)) headers.push('content-length', String(body.length));
+  // An answer sent before the request body was read (413, an early 401) leaves unread bytes on
+  // the connection; closing it is safer than reusing it (Gunicorn and Nginx do the same).
+  if (!res.req.complete && hasUnreadBody(res.req.rawHeaders)) res.shouldKeepAlive = false;
+  try {
+    res.writeHead(status, headers);
+  } catch (error) {
+    // Header names or values Node refuses (CR/LF, bad tokens): the app's bug, so a 500.
+    const fallback = options.report(error, request) ?? undefined;
+    status = fallback?.status ?? 500;
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end('{"detail":"Internal server error: the app sent headers that cannot be sent."}');
+    finish(options, request, res, start, status, 0);
+    return;
+  }
+  if (length >= 0 || noBody) {
+    if (noBody || length === 0) res.end();
+    else res.end(body as string | Uint8Array);
+    finish(options, request, res, start, status, noBody || request.method === 'HEAD' ? 0 : length);
+    return;
+  }
+  if (request.method === 'HEAD' || (isFileBody(body) && body.length === 0)) {
+    closeIterable(body);
+    res.end();
+    finish(options, request, res, start, status, 0);
+    return;
+  }
+  const sending = isFileBody(body)
+    ? sendFile(res, body)
+    : sendStream(res, body as AsyncIterable<Uint8Array | string>);
+  sending.then(
+    (bytes) => finish(options, request, res, start, status, bytes),
+    (error: unknown) => {
+      // Headers are gone: the only honest signal left is cutting the connection short.
+      options.report(error, request);
+      res.destroy();
+      finish(options, request, res, start, status, 0);
+    },
+  );
+}
+
+function finish(options: HostOptions, request: Request, res: http.ServerResponse, start: number, status: number, bytes: number): void {
+  const onAccess = options.onAccess;
+  if (onAccess === undefined) return;
+  const log = () =>
+    onAccess({
+      method: request.method,
+      target: request.target,
+      httpVersion: request.httpVersion,
+      status,
+      bytes,
+      durationMs: performance.now() - start,
+      client: request.client,
+      headers: request.headers,
+    });
+  if (res.writableFinished) log();
+  else res.once('close', log);
+}
+
+function closeIterable(body: unknown): void {
+  if (body !== null && typeof body === 'object' && Symbol.asyncIterator in body) {
+    const iterator = (body as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    void iterator.return?.();
+  }
+}
+
+/** Write an async iterable with backpressure; stops pulling when the client goes away. */
+async function sendStream(res: http.ServerResponse, body: AsyncIterable<Uint8Array | string>): Promise<number> {
+  const iterator = body[Symbol.asyncIterator]();
+  let bytes = 0;
+  let finished = false;
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) {
+        finished = true;
+        break;
+      }
+      if (res.destroyed) break;
+      const chunk = next.value;
+      if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
+        throw new TypeError(`response body stream yielded ${typeof chunk}, not bytes or a string`);
+      }
+      if (chunk.length === 0) continue;
+      bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+      if (!res.write(chunk)) await drained(res);
+    }
+  } finally {
+    if (!finished) await iterator.return?.();
+  }
+  if (!res.destroyed) res.end();
+  return bytes;
+}
+
+function drained(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** The file slice with its length filled in from a stat (never by reading the file). */
+async function sizeFile(body: FileBody): Promise<FileBody> {
+  const offset = body.offset ?? 0;
+  const info = await stat(body.path);
+  if (!info.isFile()) throw Object.assign(new Error(`not a regular file: ${body.path}`), { code: 'ENOENT' });
+  return { ...body, offset, length: Math.max(0, info.size - offset) };
+}
+
+/** Stream a sized file slice with backpressure; stops reading when the client goes away. */
+function sendFile(res: http.ServerResponse, body: FileBody): Promise<number> {
+  const offset = body.offset ?? 0;
+  const length = body.length!;
+  const stream = createReadStream(body.path, { start: offset, end: offset + length - 1, highWaterMark: 64 * 1024 });
+  return new Promise((resolve, reject) => {
+    let bytes = 0;
+    const resume = () => stream.resume();
+    stream.on('data', (chunk) => {
+      bytes += chunk.length;
+      if (!res.write(chunk)) {
+        stream.pause();
+        res.once('drain', resume);
+      }
+    });
+    stream.on('end', () => {
+      res.end();
+      resolve(bytes);
+    });
+    stream.on('error', reject);
+    res.once('close', () => {
+      stream.destroy();
+      resolve(bytes);
+    });
+  });
+}

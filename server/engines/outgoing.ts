@@ -1,0 +1,56 @@
+/**
+ * The part of sending a response that does not depend on the engine: flattening the app's
+ * headers into a name/value list, sizing fixed bodies, and the raw error replies a server sends
+ * when a request never reached the app.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { ResponseBody, ResponseHeaders } from '../../app/interface.ts';
+
+/** Statuses that never carry a body (RFC 9110 §6.4.1). */
+export function bodyless(status: number): boolean {
+  return status === 204 || status === 304 || status < 200;
+}
+
+/** Byte length of a body the server can size without reading it, or -1 for streams and files. */
+export function fixedLength(body: ResponseBody): number {
+  if (body === null || body === undefined) return 0;
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  if (body instanceof Uint8Array) return body.byteLength;
+  return -1;
+}
+
+/**
+ * The app's headers as a flat [name, value, …] list, dropping any Content-Length it set
+ * (the server frames the body) unless `keepLength` (streams whose size the app vouches for).
+ * Returns the app's Content-Length (or -1) in `declaredLength`.
+ */
+export function flattenHeaders(headers: ResponseHeaders | undefined, keepLength: boolean, out: string[]): number {
+  let declared = -1;
+  if (headers === undefined) return declared;
+  for (const name in headers) {
+    const value = headers[name]!;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') {
+      declared = Number(value);
+      if (!keepLength) continue;
+    }
+    if (typeof value === 'string') out.push(name, value);
+    else if (typeof value === 'number') out.push(name, String(value));
+    else for (const v of value) out.push(name, v);
+  }
+  return declared;
+}
+
+/** A complete HTTP/1.1 error reply for a request the app never saw; the connection then closes. */
+export function rawErrorReply(status: number, detail: string): string {
+  const body = JSON.stringify({ detail });
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    `Connection: close\r\n\r\n${body}`
+  );
+}
+
+/** `Server-Timing` value for the app's share of a request. */
+export function appTiming(ms: number): string {
+  return `app;dur=${ms.toFixed(2)}`;
+}

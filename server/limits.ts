@@ -1,0 +1,33 @@
+/**
+ * Per-connection limits every engine enforces, with Gunicorn's and Nginx's defaults in mind.
+ * The keep-alive idle timeout is deliberately longer than the front's upstream idle timeout
+ * (proxy/ defaults to 60 s): if the app server closed an idle connection first, the front could
+ * send a request on a socket that is being closed and answer the client 502.
+ */
+export interface Limits {
+  /** Largest request body in bytes; past it the server answers 413 (Nginx client_max_body_size). */
+  maxBodySize: number;
+  /** Largest request head (request line + all header fields) in bytes; past it 431. */
+  maxHeaderSize: number;
+  /** Longest request line in bytes; past it 414 (Gunicorn limit_request_line). */
+  maxRequestLine: number;
+  /** Most header fields in one request; past it 431 (Gunicorn limit_request_fields). */
+  maxHeaderCount: number;
+  /** Milliseconds a client has to send the whole request head (slowloris guard); past it 408. */
+  headerTimeout: number;
+  /** Milliseconds a client has to send the whole request, body included; past it 408. */
+  requestTimeout: number;
+  /** Milliseconds an idle keep-alive connection is kept open. */
+  keepAliveTimeout: number;
+}
+
+/** Defaults: 1 MiB bodies, 16 KiB heads, 8 KiB request lines, 100 fields, 30 s / 5 min / 75 s. */
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxBodySize: 1024 * 1024,
+  maxHeaderSize: 16 * 1024,
+  maxRequestLine: 8190,
+  maxHeaderCount: 100,
+  headerTimeout: 30_000,
+  requestTimeout: 300_000,
+  keepAliveTimeout: 75_000,
+});
