@@ -60,6 +60,11 @@ export async function verifyPassword(password: string, encoded: string): Promise
   return derived.byteLength === parsed.hash.byteLength && timingSafeEqual(derived, parsed.hash);
 }
 
+/** Whether `encoded` is a hash some password can match (a known format, not Django's "!" unusable mark). */
+export function isUsableHash(encoded: string): boolean {
+  return parseHash(encoded) !== null;
+}
+
 /** Whether `encoded` should be replaced by a hash with `params` (other algorithm or weaker parameters). */
 export function needsRehash(encoded: string, params: ScryptParams = DEFAULT_SCRYPT): boolean {
   const parsed = parseHash(encoded);

@@ -31,7 +31,9 @@ export class TokenBlacklist {
 
   constructor(db: Database) {
     this.#insertOutstanding = db.prepare(
-      'INSERT OR IGNORE INTO outstanding_tokens (jti, user_id, token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+      // The user may have been deleted since the token was issued: record it unowned then.
+      'INSERT OR IGNORE INTO outstanding_tokens (jti, user_id, token, created_at, expires_at) ' +
+        'VALUES (?, (SELECT id FROM users WHERE id = ?), ?, ?, ?)',
     );
     this.#isBlacklisted = db.prepare(
       'SELECT 1 AS one FROM blacklisted_tokens b JOIN outstanding_tokens o ON o.id = b.token_id WHERE o.jti = ?',

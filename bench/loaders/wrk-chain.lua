@@ -1,6 +1,7 @@
 -- Token chaining for wrk (refresh-token rotation): every request spends one token and its
 -- response brings the next. wrk calls response() before it builds that connection's next request,
 -- so a queue shared by the connections of the thread always holds a token when one is needed.
+-- wrk calls request() once more than it has connections at start: the bench adds spare tokens.
 -- The bench prepends CHAIN_TOKENS_FILE, CHAIN_BEFORE, CHAIN_AFTER and CHAIN_FIELD.
 local queue, head, tail = {}, 1, 0
 for line in io.lines(CHAIN_TOKENS_FILE) do

@@ -29,7 +29,9 @@ export type ExchangeFailure =
   /** The connection broke after part of the response had arrived. */
   | 'broken'
   /** No byte from the upstream within the read timeout. */
-  | 'timeout';
+  | 'timeout'
+  /** The client stopped reading the streamed response for longer than the send timeout. */
+  | 'client-stalled';
 
 /** Receives the outcome of one request/response exchange. */
 export interface ExchangeHandler {
@@ -106,6 +108,7 @@ export class UpstreamConnection {
   private reusable = true;
   private paused = false;
   private readTimeout = 0;
+  private sendTimeout = 0;
   private readonly onChunk = (chunk: Buffer) => this.handleData(chunk);
   private readonly onDecoded = (chunk: Buffer) => {
     if (this.handler !== null && !this.handler.onBody(chunk)) this.pause();
@@ -132,7 +135,15 @@ export class UpstreamConnection {
    * `body` the buffered body or null. `headRequest` says the response has no body whatever its
    * headers say. The outcome goes to `handler`.
    */
-  send(head: string, encoding: BufferEncoding, body: Buffer | null, headRequest: boolean, handler: ExchangeHandler, readTimeoutMs: number): void {
+  send(
+    head: string,
+    encoding: BufferEncoding,
+    body: Buffer | null,
+    headRequest: boolean,
+    handler: ExchangeHandler,
+    readTimeoutMs: number,
+    sendTimeoutMs: number,
+  ): void {
     this.handler = handler;
     this.phase = HEAD;
     this.pending = null;
@@ -140,6 +151,7 @@ export class UpstreamConnection {
     this.headRequest = headRequest;
     this.decoder = null;
     this.readTimeout = readTimeoutMs;
+    this.sendTimeout = sendTimeoutMs;
     this.deadline = readTimeoutMs > 0 ? performance.now() + readTimeoutMs : Infinity;
     this.upstream.busy.add(this);
     const socket = this.socket;
@@ -161,9 +173,10 @@ export class UpstreamConnection {
     this.socket.resume();
   }
 
-  /** The read timeout expired (called by the proxy's timer sweep). */
+  /** The deadline passed (called by the proxy's timer sweep): read timeout, or send timeout while paused. */
   timeout(): void {
-    this.fail('timeout', `no response from ${this.upstream.label} within ${this.readTimeout} ms`);
+    if (this.paused) this.fail('client-stalled', `the client read nothing for ${this.sendTimeout} ms`);
+    else this.fail('timeout', `no response from ${this.upstream.label} within ${this.readTimeout} ms`);
   }
 
   /** Drop the exchange and the connection (the client went away mid-response). */
@@ -186,7 +199,8 @@ export class UpstreamConnection {
   private pause(): void {
     if (this.paused) return;
     this.paused = true;
-    this.deadline = Infinity; // waiting for the client is not the upstream's fault
+    // Waiting for the client is not the upstream's fault: the send timeout applies instead.
+    this.deadline = this.sendTimeout > 0 ? performance.now() + this.sendTimeout : Infinity;
     this.socket.pause();
   }
 

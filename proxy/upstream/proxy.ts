@@ -52,6 +52,8 @@ export interface ProxyOptions {
   connectTimeoutMs: number;
   /** Milliseconds between two reads from the upstream (→ 504 before the head, cut after). */
   readTimeoutMs: number;
+  /** Milliseconds a client may leave a streamed response unread before it is cut (Nginx send_timeout). */
+  sendTimeoutMs: number;
   /** Idle upstream connections close after this; must stay below the app server's keep-alive timeout. */
   idleTimeoutMs: number;
   /** Idle connections kept per upstream. */
@@ -137,7 +139,8 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
   private dispatch(connection: UpstreamConnection): void {
     this.connection = connection;
     this.sink.onAbort = () => this.abandon();
-    connection.send(this.head, this.encoding, this.body, this.method === 'HEAD', this, this.proxy.options.readTimeoutMs);
+    const { readTimeoutMs, sendTimeoutMs } = this.proxy.options;
+    connection.send(this.head, this.encoding, this.body, this.method === 'HEAD', this, readTimeoutMs, sendTimeoutMs);
   }
 
   onComplete(head: ResponseHead, body: Buffer): void {
@@ -187,9 +190,15 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
       this.retriedFresh = true;
       return this.attempt(upstream, true);
     }
+    this.upstreamMs = performance.now() - this.firstStart;
+    if (failure === 'client-stalled') {
+      proxy.log(`client stalled: ${detail} — ${this.method} via ${upstream.label}`);
+      this.sink.onAbort = null;
+      this.sink.destroy();
+      return;
+    }
     const out = upstream.recordFailure(performance.now());
     proxy.log(`upstream ${upstream.label} ${failure}: ${detail}${out ? ' (now out of rotation)' : ''} — ${this.method}`);
-    this.upstreamMs = performance.now() - this.firstStart;
     this.sink.onAbort = null;
     if (this.headSent) {
       // Part of the response already reached the client: it cannot be finished honestly.

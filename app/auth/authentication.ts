@@ -1,0 +1,123 @@
+/**
+ * simplejwt's JWTAuthentication (and, with no user lookup, JWTStatelessUserAuthentication):
+ * read the Authorization header, validate the access token, load the user, and put both on
+ * request.state, or answer the 401 DRF would.
+ *
+ * The header is split on whitespace as DRF splits it: no header, an empty one, or one whose
+ * first word is not an accepted type ("Basic …", "bearer …": types are case-sensitive) means
+ * "no credentials" and the request goes on anonymous; "Bearer" followed by anything but exactly
+ * one more word is a 401 bad_authorization_header. Authentication is eager, as in DRF: an
+ * invalid token is a 401 even on a route that would let anonymous requests in.
+ *
+ * This runs on every authenticated request, so the usual "Bearer <token>" is recognised without
+ * splitting or regular expressions, and validation throws only for bad tokens.
+ */
+import type { Request, Response } from '../interface.ts';
+import type { Claims } from './jwt.ts';
+import { badAuthorizationHeader, challengeFor, invalidToken, tokenNotValidForAnyType, unauthorized } from './responses.ts';
+import { headerFieldName } from './settings.ts';
+import { TokenError, type TokenService } from './tokens.ts';
+
+/** The user an authenticated request carries in request.state.user. */
+export interface AuthUser {
+  readonly id: number;
+  readonly username: string;
+  readonly isActive: boolean;
+}
+
+/** Finds users by id (the user store, or anything with the same method). */
+export interface UserLookup {
+  byId(id: number): AuthUser | undefined;
+}
+
+declare module '../interface.ts' {
+  interface RequestState {
+    /** The authenticated user (DRF's request.user); absent for anonymous requests. */
+    user?: AuthUser;
+    /** The validated access token's claims (DRF's request.auth). */
+    auth?: Claims;
+  }
+}
+
+/** DRF's header.split(): runs of ASCII whitespace. */
+const WHITESPACE = /[ \t\n\r\v\f]+/;
+
+/** Authenticates requests by their access token. */
+export class JwtAuthentication {
+  /** The WWW-Authenticate value of every 401 (`Bearer realm="api"`). */
+  readonly challenge: string;
+  readonly #tokens: TokenService;
+  readonly #users: UserLookup | null;
+  readonly #headerName: string;
+  readonly #types: readonly string[];
+  readonly #userIdClaim: string;
+
+  /** `users` null is the stateless mode: the user is built from the token, never looked up. */
+  constructor(tokens: TokenService, users: UserLookup | null) {
+    const settings = tokens.settings;
+    this.#tokens = tokens;
+    this.#users = users;
+    this.#headerName = headerFieldName(settings.AUTH_HEADER_NAME);
+    this.#types = settings.AUTH_HEADER_TYPES;
+    this.#userIdClaim = settings.USER_ID_CLAIM;
+    this.challenge = challengeFor(settings.AUTH_HEADER_TYPES[0]!);
+  }
+
+  /** Whether this instance skips the user lookup (JWTStatelessUserAuthentication). */
+  get stateless(): boolean {
+    return this.#users === null;
+  }
+
+  /**
+   * Authenticate `request`: null to go on (request.state.user is set, or the request carried no
+   * credentials), or the 401 response to send instead.
+   */
+  authenticate(request: Request): Response | null {
+    const header = request.headers.get(this.#headerName);
+    if (header === undefined) return null;
+    const token = this.#rawToken(header);
+    if (token === null) return null;
+    if (typeof token !== 'string') return token;
+    let claims: Claims;
+    try {
+      claims = this.#tokens.validate(token, 'access');
+    } catch (error) {
+      if (error instanceof TokenError) return tokenNotValidForAnyType(this.challenge, error.message);
+      throw error;
+    }
+    const userId = claims[this.#userIdClaim];
+    if (userId === undefined) return invalidToken(this.challenge, 'Token contained no recognizable user identification');
+    let user: AuthUser | undefined;
+    if (this.#users === null) {
+      if (!Number.isSafeInteger(userId)) return invalidToken(this.challenge, 'Token contained no recognizable user identification');
+      user = { id: userId as number, username: typeof claims.username === 'string' ? claims.username : '', isActive: true };
+    } else {
+      user = Number.isSafeInteger(userId) ? this.#users.byId(userId as number) : undefined;
+      if (user === undefined) return unauthorized(this.challenge, USER_NOT_FOUND);
+      if (!user.isActive) return unauthorized(this.challenge, USER_INACTIVE);
+    }
+    const state = request.state;
+    state.user = user;
+    state.auth = claims;
+    return null;
+  }
+
+  /** The token from the header; null when the header carries no credentials of ours; a 401 when malformed. */
+  #rawToken(header: string): string | Response | null {
+    for (const type of this.#types) {
+      // Fast path: "<type> <token>" with a single space and nothing else.
+      if (header.length > type.length + 1 && header.charCodeAt(type.length) === 32 && header.startsWith(type)) {
+        const token = header.slice(type.length + 1);
+        if (!WHITESPACE.test(token)) return token;
+        break;
+      }
+    }
+    const parts = header.split(WHITESPACE).filter((part) => part !== '');
+    if (parts.length === 0 || !this.#types.includes(parts[0]!)) return null;
+    if (parts.length !== 2) return badAuthorizationHeader(this.challenge);
+    return parts[1]!;
+  }
+}
+
+const USER_NOT_FOUND = { detail: 'User not found', code: 'user_not_found' };
+const USER_INACTIVE = { detail: 'User is inactive', code: 'user_inactive' };

@@ -1,0 +1,151 @@
+/**
+ * What both client-side engines share: the routing decision (static mapping first, then the
+ * proxy), the settings, the logs, and the in-flight count graceful shutdown waits for.
+ *
+ * Engines (http-engine.ts for node:http, uws-engine.ts for uWebSockets.js) own the sockets and
+ * the wire format; everything they must agree on lives here, so the two behave the same.
+ */
+import { performance } from 'node:perf_hooks';
+import type { FileCache } from '../static/file-cache.ts';
+import { normalizeUrlPath } from '../static/resolve.ts';
+import { redirectToFolder, StaticFiles, textReply } from '../static/static-files.ts';
+import type { StaticMount, StaticReply } from '../static/static-files.ts';
+import { Proxy } from '../upstream/proxy.ts';
+import type { ProxyOptions } from '../upstream/proxy.ts';
+import { buildRequestHead, requestIdFor } from '../upstream/request-head.ts';
+import type { ClientRequestHead, ForwardingOptions } from '../upstream/request-head.ts';
+import type { UpstreamAddress } from '../upstream/upstream.ts';
+import { AccessLog } from './access-log.ts';
+import type { AccessRecord } from './access-log.ts';
+
+/** Client-side limits and timeouts (Nginx's client_* directives). */
+export interface ClientSettings {
+  /** Largest request body in bytes; past it 413 (client_max_body_size). */
+  maxBodySize: number;
+  /** Largest request head in bytes (node:http engine; uWS has its own fixed limit). */
+  maxHeaderSize: number;
+  /** Milliseconds to receive the whole request head (client_header_timeout) → 408. */
+  headerTimeoutMs: number;
+  /** Milliseconds between two reads of the request body (client_body_timeout) → 408. */
+  bodyTimeoutMs: number;
+  /** Milliseconds an idle client keep-alive connection stays open (keepalive_timeout). */
+  keepAliveTimeoutMs: number;
+  /** Milliseconds a client may leave a response unread (send_timeout). */
+  sendTimeoutMs: number;
+}
+
+/** Everything the front needs to run, already validated (see config.ts). */
+export interface FrontSettings {
+  client: ClientSettings;
+  statics: readonly StaticMount[];
+  upstreams: readonly UpstreamAddress[];
+  proxy: ProxyOptions;
+  forwarding: ForwardingOptions;
+  accessLog: string;
+}
+
+/** Where a request goes. */
+export type Route =
+  | { kind: 'static'; mount: StaticMount; path: string }
+  | { kind: 'proxy' }
+  | { kind: 'reply'; reply: StaticReply };
+
+const PROXY: Route = Object.freeze({ kind: 'proxy' });
+const NOWHERE: Route = Object.freeze({
+  kind: 'reply',
+  reply: textReply(404, '404 Not Found', 'Not found: no static folder or upstream serves this path.'),
+});
+/** Methods whose request carries a body even when empty: they get `Content-Length: 0` upstream. */
+const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
+
+/** Shared state of a running front; rebuilt parts are swapped in on reload. */
+export class FrontCore {
+  settings: FrontSettings;
+  statics: StaticFiles;
+  proxy: Proxy | null;
+  accessLog: AccessLog;
+  /** Requests being answered now. */
+  inFlight = 0;
+  /** Set by graceful shutdown: responses carry `Connection: close`. */
+  closing = false;
+  private drained: (() => void) | null = null;
+
+  constructor(
+    settings: FrontSettings,
+    readonly cache: FileCache,
+    readonly errorLog: (line: string) => void,
+  ) {
+    this.settings = settings;
+    this.statics = new StaticFiles(settings.statics, cache);
+    this.proxy = settings.upstreams.length > 0 ? new Proxy(settings.upstreams, settings.proxy, errorLog) : null;
+    this.accessLog = new AccessLog(settings.accessLog);
+  }
+
+  /** Swap in a new configuration (SIGHUP). In-flight requests finish with what they started with. */
+  reconfigure(settings: FrontSettings): void {
+    const statics = new StaticFiles(settings.statics, this.cache); // throws before anything changes
+    this.cache.clear();
+    this.statics = statics;
+    if (settings.upstreams.length === 0) {
+      this.proxy?.close();
+      this.proxy = null;
+    } else if (this.proxy === null) this.proxy = new Proxy(settings.upstreams, settings.proxy, this.errorLog);
+    else this.proxy.configure(settings.upstreams, settings.proxy);
+    if (settings.accessLog !== this.settings.accessLog || settings.accessLog !== '-') {
+      this.accessLog.close();
+      this.accessLog = new AccessLog(settings.accessLog); // reopened: log rotation works with SIGHUP
+    }
+    this.settings = settings;
+  }
+
+  /** Decide where the request for `target` (path and query, as received) goes. */
+  route(target: string): Route {
+    const q = target.indexOf('?');
+    const normalized = normalizeUrlPath(q === -1 ? target : target.slice(0, q));
+    if (!normalized.ok) return { kind: 'reply', reply: textReply(400, '400 Bad Request', normalized.reason) };
+    const path = normalized.path;
+    const mount = this.statics.match(path);
+    if (mount !== null) return { kind: 'static', mount, path };
+    if (this.statics.folderWithoutSlash(path)) return { kind: 'reply', reply: redirectToFolder(path) };
+    return this.proxy !== null ? PROXY : NOWHERE;
+  }
+
+  /** The upstream request head for a checked request with `body` (buffered) or none. */
+  upstreamHead(head: ClientRequestHead, body: Buffer | null): string {
+    const length = body !== null ? body.length : BODY_METHODS.has(head.method) ? 0 : -1;
+    return buildRequestHead(head, length, requestIdFor(head, this.settings.forwarding), this.settings.forwarding);
+  }
+
+  /** A request started. */
+  begin(): void {
+    this.inFlight++;
+  }
+
+  /** A request finished (answered, or the client went away): log it. */
+  end(record: AccessRecord | null): void {
+    if (record !== null) this.accessLog.write(record);
+    if (--this.inFlight === 0 && this.drained !== null) this.drained();
+  }
+
+  /** Resolve when no request is in flight (graceful shutdown). */
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.drained = () => {
+        this.drained = null;
+        resolve();
+      };
+    });
+  }
+
+  /** Stop timers, close pooled connections, flush the log. */
+  close(): void {
+    this.proxy?.close();
+    this.accessLog.close();
+  }
+}
+
+/** Milliseconds since `start` on the performance clock. */
+export function since(start: number): number {
+  return performance.now() - start;
+}

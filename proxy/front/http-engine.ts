@@ -1,0 +1,294 @@
+/**
+ * The client side on node:http. llhttp parses the requests (and already refuses much malformed
+ * framing: clientError below answers those with 400/408/431); this file routes each request to the
+ * static files or the proxy and writes the reply.
+ *
+ * Headers are read from `req.rawHeaders` (a flat list Node has anyway) rather than `req.headers`,
+ * which Node builds lazily as an object only if asked; replies are written with writeHead(status,
+ * flatList) and a single end().
+ */
+import { createReadStream } from 'node:fs';
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { pipeline } from 'node:stream';
+import type { StaticReply } from '../static/static-files.ts';
+import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
+import type { AccessRecord } from './access-log.ts';
+import { since } from './core.ts';
+import type { FrontCore } from './core.ts';
+import { checkFraming } from './framing.ts';
+import type { FrontListener } from './listener.ts';
+
+function headerOf(req: IncomingMessage, lowerCaseName: string): string {
+  const value = req.headers[lowerCaseName];
+  return value === undefined ? '' : Array.isArray(value) ? value.join(', ') : value;
+}
+
+function accessRecord(
+  core: FrontCore,
+  req: IncomingMessage,
+  status: number,
+  bytes: number,
+  receivedAt: number,
+  proxied: ProxyRecord | null,
+): AccessRecord | null {
+  if (!core.accessLog.enabled) return null;
+  return {
+    client: req.socket.remoteAddress ?? '-',
+    method: req.method ?? '-',
+    target: req.url ?? '-',
+    httpVersion: req.httpVersion,
+    status,
+    bytes,
+    referer: headerOf(req, 'referer'),
+    userAgent: headerOf(req, 'user-agent'),
+    upstream: proxied?.upstreamLabel ?? '-',
+    upstreamMs: proxied?.upstreamMs ?? -1,
+    requestMs: since(receivedAt),
+  };
+}
+
+/** Write a StaticReply (static file, redirect or error); `close` ends the connection after it. */
+function sendReply(core: FrontCore, req: IncomingMessage, res: ServerResponse, reply: StaticReply, receivedAt: number, close = false): void {
+  const headers = reply.headers.slice();
+  if (reply.length >= 0) headers.push('Content-Length', String(reply.length));
+  if (close) {
+    res.shouldKeepAlive = false;
+    headers.push('Connection', 'close');
+  }
+  res.writeHead(reply.status, headers);
+  if (reply.file !== null && !reply.head) return streamFile(core, req, res, reply, receivedAt);
+  res.end(reply.head || reply.body === null ? undefined : reply.body);
+  core.end(accessRecord(core, req, reply.status, reply.head || reply.body === null ? 0 : reply.body.length, receivedAt, null));
+}
+
+/** Files too large for the cache: stream from disk; pipeline gives backpressure and cleanup. */
+function streamFile(core: FrontCore, req: IncomingMessage, res: ServerResponse, reply: StaticReply, receivedAt: number): void {
+  const stream = createReadStream(reply.file!, { start: reply.start, end: reply.end, highWaterMark: 256 * 1024 });
+  const sendTimeout = core.settings.client.sendTimeoutMs;
+  if (sendTimeout > 0) res.setTimeout(sendTimeout, () => res.destroy());
+  pipeline(stream, res, (error) => {
+    if (error) core.errorLog(`static file ${reply.file}: ${error.message}`);
+    core.end(accessRecord(core, req, error ? 499 : reply.status, error ? res.socket?.bytesWritten ?? 0 : reply.length, receivedAt, null));
+  });
+}
+
+function refuse(core: FrontCore, req: IncomingMessage, res: ServerResponse, status: number, statusLine: string, message: string, receivedAt: number): void {
+  const body = Buffer.from(message + '\n');
+  core.errorLog(`refused ${status} ${req.method} ${req.url} from ${req.socket.remoteAddress}: ${message}`);
+  sendReply(core, req, res, { status, statusLine, headers: ['Content-Type', 'text/plain; charset=utf-8'], body, file: null, start: 0, end: body.length - 1, length: body.length, head: false }, receivedAt, true);
+}
+
+/** A proxied request's response side on node:http. */
+class NodeExchange implements ClientSink {
+  aborted = false;
+  onAbort: (() => void) | null = null;
+  record: ProxyRecord | null = null;
+  private status = 0;
+  private bytes = 0;
+  private finished = false;
+
+  constructor(
+    private readonly core: FrontCore,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly receivedAt: number,
+  ) {
+    res.on('close', () => {
+      if (!res.writableFinished) {
+        this.aborted = true;
+        const onAbort = this.onAbort;
+        this.onAbort = null;
+        onAbort?.();
+      }
+      this.finish();
+    });
+  }
+
+  complete(status: number, reason: string, headers: string[], body: Buffer, length: number): void {
+    this.status = status;
+    if (length >= 0) headers.push('Content-Length', String(length));
+    if (!this.writeHead(status, reason, headers)) return;
+    const send = length >= 0 && this.req.method !== 'HEAD';
+    if (send) this.bytes = body.length;
+    this.res.end(send ? body : undefined);
+  }
+
+  start(status: number, reason: string, headers: string[], length: number): void {
+    this.status = status;
+    if (length >= 0) headers.push('Content-Length', String(length));
+    this.writeHead(status, reason, headers);
+  }
+
+  write(chunk: Buffer): boolean {
+    this.bytes += chunk.length;
+    return this.res.write(chunk);
+  }
+
+  whenWritable(resume: () => void): void {
+    this.res.once('drain', resume);
+  }
+
+  end(): void {
+    this.res.end();
+  }
+
+  destroy(): void {
+    this.res.destroy();
+  }
+
+  private writeHead(status: number, reason: string, headers: string[]): boolean {
+    try {
+      if (reason === '') this.res.writeHead(status, headers);
+      else this.res.writeHead(status, reason, headers);
+      return true;
+    } catch (error) {
+      // Node refuses header values it considers invalid; the client gets a clear 502 instead.
+      this.core.errorLog(`invalid response header from upstream: ${(error as Error).message}`);
+      const body = Buffer.from('Bad Gateway: the upstream server sent an invalid response header.\n');
+      this.status = 502;
+      this.res.writeHead(502, ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length)]);
+      this.res.end(body);
+      return false;
+    }
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    const status = this.aborted ? 499 : this.status;
+    this.core.end(accessRecord(this.core, this.req, status, this.bytes, this.receivedAt, this.record));
+  }
+}
+
+function forward(core: FrontCore, req: IncomingMessage, res: ServerResponse, body: Buffer | null, receivedAt: number): void {
+  const method = req.method!;
+  const head = core.upstreamHead({ method, target: req.url!, headers: req.rawHeaders, clientAddress: req.socket.remoteAddress ?? '' }, body);
+  const exchange = new NodeExchange(core, req, res, receivedAt);
+  exchange.record = core.proxy!.forward(method, head, 'latin1', body, receivedAt, exchange);
+}
+
+/** Check framing and size, buffer the body (proxy_request_buffering), then forward. */
+function proxyRequest(core: FrontCore, req: IncomingMessage, res: ServerResponse, receivedAt: number): void {
+  const framing = checkFraming(req.rawHeaders, req.httpVersion === '1.0');
+  if (!framing.ok) return refuse(core, req, res, 400, '400 Bad Request', framing.reason, receivedAt);
+  const { maxBodySize, bodyTimeoutMs } = core.settings.client;
+  if (framing.contentLength > maxBodySize) {
+    return refuse(core, req, res, 413, '413 Payload Too Large', `Payload too large: the body is ${framing.contentLength} bytes, the limit is ${maxBodySize}.`, receivedAt);
+  }
+  if (framing.contentLength <= 0 && !framing.chunked) return forward(core, req, res, null, receivedAt);
+
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let settled = false;
+  const timer = bodyTimeoutMs > 0
+    ? setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        refuse(core, req, res, 408, '408 Request Timeout', `Request timeout: no body data for ${bodyTimeoutMs} ms.`, receivedAt);
+      }, bodyTimeoutMs)
+    : null;
+  req.on('data', (chunk: Buffer) => {
+    if (settled) return;
+    size += chunk.length;
+    if (size > maxBodySize) {
+      settled = true;
+      if (timer !== null) clearTimeout(timer);
+      return refuse(core, req, res, 413, '413 Payload Too Large', `Payload too large: the body exceeds the limit of ${maxBodySize} bytes.`, receivedAt);
+    }
+    chunks.push(chunk);
+    timer?.refresh();
+  });
+  req.on('end', () => {
+    if (settled) return;
+    settled = true;
+    if (timer !== null) clearTimeout(timer);
+    forward(core, req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), receivedAt);
+  });
+  req.on('close', () => {
+    if (settled) return;
+    // The client went away mid-body: nothing was sent upstream, nothing to clean up there.
+    settled = true;
+    if (timer !== null) clearTimeout(timer);
+    core.end(accessRecord(core, req, 499, 0, receivedAt, null));
+  });
+}
+
+function handle(core: FrontCore, req: IncomingMessage, res: ServerResponse): void {
+  const receivedAt = performance.now();
+  core.begin();
+  if (core.closing) res.shouldKeepAlive = false;
+  const route = core.route(req.url!);
+  if (route.kind === 'proxy') return proxyRequest(core, req, res, receivedAt);
+  if (route.kind === 'reply') return sendReply(core, req, res, route.reply, receivedAt, route.reply.status === 400);
+  const reply = core.statics.respond(route.mount, route.path, req.method!, (name) => headerOf(req, name), receivedAt);
+  sendReply(core, req, res, reply, receivedAt);
+}
+
+/** Answer what llhttp refused before a request object existed (400 / 408 / 431), then close. */
+function refuseUnparsed(core: FrontCore, error: NodeJS.ErrnoException, socket: Socket): void {
+  const code = error.code ?? '';
+  if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  let status = 400;
+  let text = 'Bad Request';
+  let detail = `Bad request: ${error.message.replace(/^Parse Error: /, '')}.`;
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    text = 'Request Header Fields Too Large';
+    detail = `Request header fields too large (limit ${core.settings.client.maxHeaderSize} bytes).`;
+  } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADERS_TIMEOUT') {
+    status = 408;
+    text = 'Request Timeout';
+    detail = 'Request timeout: the request head did not arrive in time.';
+  }
+  core.errorLog(`refused ${status} from ${socket.remoteAddress}: ${detail}`);
+  const body = detail + '\n';
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/** The node:http client side for `core`. */
+export function createHttpListener(core: FrontCore): FrontListener {
+  const client = core.settings.client;
+  const server = http.createServer(
+    {
+      maxHeaderSize: client.maxHeaderSize,
+      headersTimeout: client.headerTimeoutMs,
+      requestTimeout: 0, // the body timeout is ours (between reads, like Nginx), not a whole-request cap
+      keepAliveTimeout: client.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, client.headerTimeoutMs / 4)),
+      requireHostHeader: true,
+    },
+    (req, res) => handle(core, req, res),
+  );
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => refuseUnparsed(core, error, socket));
+  return {
+    engine: 'http',
+    listen(host: string, port: number): Promise<number> {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address();
+          resolve(typeof address === 'object' && address !== null ? address.port : port);
+        });
+      });
+    },
+    applySettings(): void {
+      const next = core.settings.client;
+      server.headersTimeout = next.headerTimeoutMs;
+      server.keepAliveTimeout = next.keepAliveTimeoutMs;
+    },
+    stopAccepting(): void {
+      server.close();
+      server.closeIdleConnections();
+    },
+    closeAll(): void {
+      server.closeAllConnections();
+    },
+  };
+}

@@ -1,0 +1,373 @@
+/**
+ * The master process of the pool, after Gunicorn's arbiter.py. It owns no requests: it forks
+ * workers, watches their heartbeats, replaces the dead and the stuck, and turns signals into
+ * changes of the pool's shape. Signal handlers only put the signal in a queue and wake the main
+ * loop; the loop is the one place that acts, so two signals never interleave half-done work.
+ *
+ * Listening: node:http workers share one socket through node:cluster (the master holds it and
+ * deals connections out round-robin); uWS workers each bind the port with SO_REUSEPORT (uWS's
+ * default on Linux) and the kernel spreads connections over them.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { randomInt } from 'node:crypto';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { describeConfig, type ServerConfig } from '../config.ts';
+import { type Bind, formatBind, parseBind } from '../engines/engine.ts';
+import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
+import { LogFile } from '../log-file.ts';
+import { errorLine } from './error-log.ts';
+import { isWorkerMessage, type MasterMessage, WORKER_SETTINGS_ENV, type WorkerSettings } from './messages.ts';
+
+/** What the master knows about one worker. */
+interface WorkerRecord {
+  readonly worker: Worker;
+  readonly pid: number;
+  /** Spawn order: the oldest workers are retired first (Gunicorn's worker.age). */
+  readonly age: number;
+  /** Which reload the worker belongs to; a HUP starts a new generation. */
+  readonly generation: number;
+  state: 'booting' | 'ready' | 'retiring';
+  lastBeat: number;
+  /** The worker asked to be replaced; it is stopped once a replacement is ready. */
+  retireRequested: boolean;
+  /** When to escalate to SIGKILL (after a stop order or a SIGABRT), or 0. */
+  killAt: number;
+  timedOut: boolean;
+}
+
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1'] as const;
+type PoolSignal = (typeof SIGNALS)[number];
+
+/** Boot back-off: 0.1 s after the first failed boot, doubling, at most 10 s. */
+const BACKOFF_FIRST_MS = 100;
+const BACKOFF_MAX_MS = 10_000;
+/** How long a worker told to stop now (QUIT) or sent SIGABRT gets before SIGKILL. */
+const KILL_GRACE_MS = 1000;
+
+/** The pool master. `run()` resolves with the process exit code when the pool has stopped. */
+export class Arbiter {
+  readonly #config: ServerConfig;
+  readonly #log: LogFile;
+  #bind: Bind;
+  #target: number;
+  #generation = 0;
+  #ages = 0;
+  readonly #workers = new Map<number, WorkerRecord>();
+  readonly #queue: PoolSignal[] = [];
+  #wake: (() => void) | null = null;
+  #bootFailures = 0;
+  #nextSpawnAt = 0;
+  /** A reload failed to boot: spawn nothing new until the next HUP. */
+  #reloadFailed = false;
+  #announced = false;
+  #stopping: 'graceful' | 'immediate' | null = null;
+  #exitCode = 0;
+  readonly #tickMs: number;
+
+  constructor(config: ServerConfig) {
+    this.#config = config;
+    this.#log = new LogFile(config.errorLog, process.stderr);
+    this.#bind = parseBind(config.bind);
+    this.#target = config.workers;
+    const timeoutMs = config.timeout * 1000;
+    this.#tickMs = timeoutMs > 0 ? Math.max(50, Math.min(1000, timeoutMs / 4)) : 1000;
+  }
+
+  #info(message: string): void {
+    this.#log.write(errorLine('INFO', message));
+  }
+
+  #error(message: string): void {
+    this.#log.write(errorLine('ERROR', message));
+  }
+
+  /** Start the pool and run until it is stopped; resolves with the exit code. */
+  async run(): Promise<number> {
+    if (this.#config.engine === 'uws' && this.#bind.kind === 'tcp' && this.#bind.port === 0) {
+      // uWS workers bind the port themselves, and uSockets sets SO_REUSEPORT only for a given
+      // port: so "any free port" is chosen once, here, and every worker gets the same number.
+      this.#bind = { ...this.#bind, port: await freePort(this.#bind.host) };
+    }
+    cluster.setupPrimary({
+      exec: fileURLToPath(new URL('./worker.ts', import.meta.url)),
+      execArgv: ['--import', import.meta.resolve('tsx')],
+    });
+    // Round-robin in the master: the kernel's own accept() spread is skewed (Node's measurements).
+    cluster.schedulingPolicy = cluster.SCHED_RR;
+    cluster.on('message', (worker, message) => this.#onMessage(worker, message));
+    cluster.on('exit', (worker, code, signal) => this.#onExit(worker, code, signal as NodeJS.Signals | null));
+    const handlers = SIGNALS.map((signal) => {
+      const handler = () => this.#enqueue(signal);
+      process.on(signal, handler);
+      return [signal, handler] as const;
+    });
+
+    this.#info(`Starting layerstack pool (pid:${process.pid}), ${this.#config.engine} engine, app ${this.#config.app}`);
+    this.#info(`Configuration:\n${describeConfig(this.#config).join('\n')}`);
+
+    while (this.#stopping === null || this.#workers.size > 0) {
+      this.#handleSignals();
+      this.#murderWorkers();
+      if (this.#stopping === null) this.#manageWorkers();
+      await this.#sleep();
+    }
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+    this.#info(`Shutting down: master (pid:${process.pid}) exits`);
+    this.#log.flush();
+    return this.#exitCode;
+  }
+
+  #enqueue(signal: PoolSignal): void {
+    // Gunicorn keeps at most 5 pending signals; more of the same adds nothing.
+    if (this.#queue.length < 5) this.#queue.push(signal);
+    this.#wakeUp();
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    if (wake !== null) {
+      this.#wake = null;
+      wake();
+    }
+  }
+
+  #sleep(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = null;
+        resolve();
+      }, this.#tickMs);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  #handleSignals(): void {
+    for (let signal = this.#queue.shift(); signal !== undefined; signal = this.#queue.shift()) {
+      switch (signal) {
+        case 'SIGTERM':
+        case 'SIGINT':
+          this.#info(`Handling signal: ${signal.slice(3).toLowerCase()}: graceful stop`);
+          this.#stop('graceful');
+          break;
+        case 'SIGQUIT':
+          this.#info('Handling signal: quit: immediate stop');
+          this.#stop('immediate');
+          break;
+        case 'SIGHUP':
+          if (this.#stopping !== null) break;
+          this.#generation++;
+          this.#reloadFailed = false;
+          this.#info(`Handling signal: hup: reloading (generation ${this.#generation}: new workers start, old ones retire once they serve)`);
+          break;
+        case 'SIGTTIN':
+          this.#target++;
+          this.#info(`Handling signal: ttin: ${this.#target} workers`);
+          break;
+        case 'SIGTTOU':
+          this.#target = Math.max(1, this.#target - 1);
+          this.#info(`Handling signal: ttou: ${this.#target} workers`);
+          break;
+        case 'SIGUSR1':
+          this.#info('Handling signal: usr1: reopening log files');
+          this.#log.reopen();
+          for (const record of this.#workers.values()) record.worker.process.kill('SIGUSR1');
+          break;
+      }
+    }
+  }
+
+  #stop(how: 'graceful' | 'immediate'): void {
+    if (this.#stopping === 'immediate' || this.#stopping === how) return;
+    this.#stopping = how;
+    const timeoutMs = how === 'graceful' ? this.#config.gracefulTimeout * 1000 : 0;
+    for (const record of this.#workers.values()) this.#order(record, how === 'graceful', timeoutMs);
+  }
+
+  /** Tell a worker to stop, and set when to SIGKILL it if it has not left by then. */
+  #order(record: WorkerRecord, graceful: boolean, timeoutMs: number): void {
+    record.state = 'retiring';
+    record.killAt = Date.now() + timeoutMs + KILL_GRACE_MS;
+    const message: MasterMessage = { type: 'stop', graceful, timeoutMs };
+    if (record.worker.isConnected()) record.worker.send(message);
+    else record.worker.process.kill(graceful ? 'SIGTERM' : 'SIGQUIT');
+  }
+
+  /** Kill workers whose heartbeat stopped (Gunicorn's murder_workers), and those past their stop deadline. */
+  #murderWorkers(): void {
+    const now = Date.now();
+    const timeoutMs = this.#config.timeout * 1000;
+    for (const record of this.#workers.values()) {
+      if (record.killAt > 0 && now >= record.killAt) {
+        this.#error(`Worker (pid:${record.pid}) did not exit in time: SIGKILL`);
+        record.worker.process.kill('SIGKILL');
+        record.killAt = now + KILL_GRACE_MS;
+        continue;
+      }
+      if (timeoutMs > 0 && !record.timedOut && record.state !== 'retiring' && now - record.lastBeat > timeoutMs) {
+        this.#error(`WORKER TIMEOUT (pid:${record.pid}): no heartbeat for ${((now - record.lastBeat) / 1000).toFixed(1)} s (event loop blocked?)`);
+        record.timedOut = true;
+        record.state = 'retiring';
+        // SIGABRT first, as Gunicorn does (a core dump, where enabled, shows where it was stuck).
+        record.worker.process.kill('SIGABRT');
+        record.killAt = now + KILL_GRACE_MS;
+      }
+    }
+  }
+
+  /** Spawn or retire workers until the current generation has the target count (manage_workers). */
+  #manageWorkers(): void {
+    const current = [...this.#workers.values()].filter((r) => r.generation === this.#generation && r.state !== 'retiring' && !r.retireRequested);
+    if (current.length < this.#target) {
+      const now = Date.now();
+      if (now < this.#nextSpawnAt || this.#reloadFailed) return;
+      for (let i = current.length; i < this.#target; i++) this.#spawn();
+      return;
+    }
+    if (current.length > this.#target) {
+      const excess = current.sort((a, b) => a.age - b.age).slice(0, current.length - this.#target);
+      for (const record of excess) {
+        this.#info(`Retiring worker (pid:${record.pid}): pool shrinks to ${this.#target}`);
+        this.#order(record, true, this.#config.gracefulTimeout * 1000);
+      }
+    }
+  }
+
+  #spawn(): void {
+    const config = this.#config;
+    const jitter = config.maxRequests > 0 && config.maxRequestsJitter > 0 ? randomInt(0, config.maxRequestsJitter + 1) : 0;
+    const settings: WorkerSettings = {
+      ...config,
+      bind: formatBind(this.#bind),
+      maxRequestsForWorker: config.maxRequests > 0 ? config.maxRequests + jitter : 0,
+      beatMs: Math.max(50, Math.min(1000, (config.timeout * 1000) / 4 || 1000)),
+    };
+    const worker = cluster.fork({ [WORKER_SETTINGS_ENV]: JSON.stringify(settings) });
+    const record: WorkerRecord = {
+      worker,
+      pid: worker.process.pid ?? 0,
+      age: ++this.#ages,
+      generation: this.#generation,
+      state: 'booting',
+      lastBeat: Date.now(),
+      retireRequested: false,
+      killAt: 0,
+      timedOut: false,
+    };
+    this.#workers.set(worker.id, record);
+    this.#info(`Booting worker with pid: ${record.pid}`);
+  }
+
+  #onMessage(worker: Worker, message: unknown): void {
+    const record = this.#workers.get(worker.id);
+    if (record === undefined || !isWorkerMessage(message)) return;
+    record.lastBeat = Date.now();
+    switch (message.type) {
+      case 'beat':
+        return;
+      case 'retire':
+        this.#info(`Worker (pid:${record.pid}) ${message.reason}: replacing it`);
+        record.retireRequested = true;
+        this.#wakeUp();
+        return;
+      case 'ready':
+        if (record.state !== 'booting') return;
+        record.state = 'ready';
+        this.#bootFailures = 0;
+        this.#info(`Worker (pid:${record.pid}) listening at ${formatBind(message.bind)}`);
+        this.#retireSuperseded();
+        this.#announce();
+        this.#wakeUp();
+        return;
+    }
+  }
+
+  /** With a new worker serving, stop the ones it replaces: older generations, and retire requests. */
+  #retireSuperseded(): void {
+    if (this.#stopping !== null) return;
+    const records = [...this.#workers.values()];
+    const readyNow = records.filter((r) => r.generation === this.#generation && r.state === 'ready' && !r.retireRequested);
+    if (readyNow.length >= this.#target) {
+      for (const record of records) {
+        if (record.generation !== this.#generation && record.state !== 'retiring') {
+          this.#info(`Retiring worker (pid:${record.pid}) of generation ${record.generation}: reload complete`);
+          this.#order(record, true, this.#config.gracefulTimeout * 1000);
+        }
+      }
+    }
+    for (const record of records) {
+      if (record.retireRequested && record.state === 'ready' && readyNow.length >= this.#target) {
+        this.#order(record, true, this.#config.gracefulTimeout * 1000);
+      }
+    }
+  }
+
+  /** Print the READY line once, when the first full set of workers listens. */
+  #announce(): void {
+    if (this.#announced) return;
+    const ready = [...this.#workers.values()].filter((r) => r.state === 'ready');
+    if (ready.length < this.#target) return;
+    this.#announced = true;
+    const address = formatBind(this.#bind);
+    this.#info(`Listening at: ${this.#bind.kind === 'tcp' ? `http://${address}` : address} (master pid:${process.pid})`);
+    this.#log.flush();
+    process.stdout.write(`READY ${address} pid=${process.pid} workers=${ready.map((r) => r.pid).join(',')}\n`);
+  }
+
+  #onExit(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
+    const record = this.#workers.get(worker.id);
+    if (record === undefined) return;
+    this.#workers.delete(worker.id);
+    this.#wakeUp();
+    const how = signal !== null ? `signal ${signal}` : `exit code ${code}`;
+    if (this.#stopping !== null || (record.state === 'retiring' && !record.timedOut)) {
+      this.#info(`Worker exiting (pid:${record.pid}, ${how})`);
+      return;
+    }
+    if (record.timedOut) {
+      this.#error(`Worker (pid:${record.pid}) killed after its timeout (${how}); replacing it`);
+      return;
+    }
+    if (signal === 'SIGKILL') this.#error(`Worker (pid:${record.pid}) was sent SIGKILL! Perhaps out of memory?`);
+    if (record.state === 'ready') {
+      this.#error(`Worker (pid:${record.pid}) died unexpectedly (${how}); replacing it`);
+      return;
+    }
+    // It died while booting.
+    if (code === APP_LOAD_ERROR || code === BOOT_ERROR) {
+      const what = code === APP_LOAD_ERROR ? 'App failed to load' : 'Worker failed to boot (cannot listen)';
+      const serving = [...this.#workers.values()].filter((r) => r.state === 'ready' && r.generation < record.generation);
+      if (serving.length === 0) {
+        this.#error(`${what} (see the error above). Halting: restarting would fail the same way.`);
+        this.#exitCode = code;
+        this.#stop('immediate');
+        return;
+      }
+      // A reload with broken code: keep the workers that serve, and wait for the next HUP.
+      this.#error(`${what} during reload; the previous workers keep serving. Fix the app and send HUP again.`);
+      this.#generation = Math.max(...serving.map((r) => r.generation));
+      for (const other of this.#workers.values()) if (other.generation > this.#generation) this.#order(other, false, 0);
+      this.#reloadFailed = true;
+      return;
+    }
+    this.#bootFailures++;
+    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.#bootFailures - 1));
+    this.#nextSpawnAt = Date.now() + delay;
+    this.#error(`Worker (pid:${record.pid}) died while booting (${how}); ${this.#bootFailures} failed boot(s) in a row, next try in ${(delay / 1000).toFixed(1)} s`);
+  }
+}
+
+/** A TCP port on `host` that was free a moment ago (the kernel's pick for port 0). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,24 @@
+/**
+ * `npm run serve -- [options]`: the production app server. Parses the configuration (flags,
+ * LAYERSTACK_* environment, optional JSON file), then hands over to the arbiter, the master
+ * process that runs the workers. `--help` lists every option.
+ */
+import { Arbiter } from './arbiter.ts';
+import { ConfigError, helpText, parseArgs, resolveConfig, type ServerConfig } from '../config.ts';
+
+let config: ServerConfig;
+try {
+  const commandLine = parseArgs(process.argv.slice(2));
+  if (commandLine.help) {
+    console.log(helpText());
+    process.exit(0);
+  }
+  config = resolveConfig(commandLine);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`layerstack: ${error.message}`);
+  process.exit(2);
+}
+
+const code = await new Arbiter(config).run();
+process.exit(code);

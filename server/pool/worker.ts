@@ -1,0 +1,117 @@
+/**
+ * A worker process of the pool (Gunicorn's Worker): loads the app, serves it on one engine, beats
+ * its heart to the master, and stops when told, letting in-flight requests finish. It never
+ * decides the pool's shape: it only asks to be retired (--max-requests) and the master replaces it.
+ *
+ * Exit codes: 0 after a stop, APP_LOAD_ERROR (4) if the app cannot be loaded, BOOT_ERROR (3) if
+ * the engine cannot listen. The master halts instead of respawning on 3 and 4.
+ */
+import type { ErrorReporter } from '../../app/errors.ts';
+import type { App } from '../../app/interface.ts';
+import { formatAccessLine } from '../access-log.ts';
+import { loadApp, type HostedApp } from '../app-loader.ts';
+import { limitsOf } from '../config.ts';
+import { createEngine, parseBind, type Engine } from '../engines/engine.ts';
+import type { HostOptions } from '../engines/host.ts';
+import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
+import { LogFile } from '../log-file.ts';
+import { errorLine } from './error-log.ts';
+import type { MasterMessage, WorkerMessage, WorkerSettings } from './messages.ts';
+import { WORKER_SETTINGS_ENV } from './messages.ts';
+
+const settings = JSON.parse(process.env[WORKER_SETTINGS_ENV] ?? 'null') as WorkerSettings | null;
+if (settings === null || process.send === undefined) {
+  console.error('server/pool/worker.ts is started by the pool master (server/pool/cli.ts), not by hand.');
+  process.exit(BOOT_ERROR);
+}
+const send = (message: WorkerMessage) => {
+  if (process.connected) process.send!(message);
+};
+
+// Beat from the first moment: a slow app import is fine, a blocked event loop is not.
+const heartbeat = setInterval(() => send({ type: 'beat' }), settings.beatMs);
+
+const errorLog = new LogFile(settings.errorLog, process.stderr);
+const accessLog = settings.accessLog === 'off' ? null : new LogFile(settings.accessLog, process.stdout);
+const log = (level: string, message: string) => errorLog.write(errorLine(level, message));
+
+function exit(code: number): never {
+  errorLog.flush();
+  accessLog?.flush();
+  process.exit(code);
+}
+
+let loaded: HostedApp;
+try {
+  loaded = await loadApp(settings.app);
+} catch (error) {
+  log('ERROR', `Worker failed to load the app ${settings.app}:\n${error instanceof Error ? error.stack : String(error)}`);
+  exit(APP_LOAD_ERROR);
+}
+
+const report: ErrorReporter = (error, request) => {
+  log('ERROR', `Error handling request ${request.method} ${request.target}:\n${error instanceof Error ? error.stack : String(error)}`);
+};
+
+let app: App = loaded.app;
+const budget = settings.maxRequestsForWorker;
+if (budget > 0) {
+  const inner = app;
+  let served = 0;
+  app = (request) => {
+    if (++served === budget) send({ type: 'retire', reason: `served its ${budget} requests (--max-requests)` });
+    return inner(request);
+  };
+}
+
+const options: HostOptions = {
+  limits: limitsOf(settings),
+  report,
+  serverTiming: settings.serverTiming,
+  onAccess: accessLog === null ? undefined : (entry) => accessLog.write(formatAccessLine(entry)),
+  onRefused: (status, reason, client) => log('INFO', `Refused ${status} to ${client.address}: ${reason}`),
+};
+
+let engine: Engine;
+try {
+  engine = await createEngine(settings.engine, app, options);
+  const bound = await engine.listen(parseBind(settings.bind));
+  send({ type: 'ready', bind: bound });
+} catch (error) {
+  log('ERROR', `Worker cannot serve on ${settings.bind}: ${(error as Error).message}`);
+  exit(BOOT_ERROR);
+}
+
+let stopping = false;
+async function stop(graceful: boolean, timeoutMs: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  if (graceful) {
+    const clean = await engine.drain(timeoutMs);
+    if (!clean) log('WARNING', `Worker (pid:${process.pid}) cut requests still running after ${timeoutMs} ms`);
+  }
+  engine.close();
+  clearInterval(heartbeat);
+  try {
+    await loaded.close();
+  } catch (error) {
+    log('ERROR', `App close failed: ${(error as Error).message}`);
+  }
+  exit(0);
+}
+
+process.on('message', (message: MasterMessage) => {
+  if (message?.type === 'stop') void stop(message.graceful, message.timeoutMs);
+});
+// An orphan must not serve on: if the master is gone, finish what is running and leave.
+process.on('disconnect', () => void stop(true, settings.gracefulTimeout * 1000));
+// Gunicorn's worker signals: TERM graceful, QUIT immediate, USR1 reopen logs. INT, HUP, TTIN and
+// TTOU reach workers too when they come from a terminal (the whole process group gets them):
+// they are the master's to act on, so the worker ignores them.
+process.on('SIGTERM', () => void stop(true, settings.gracefulTimeout * 1000));
+process.on('SIGQUIT', () => void stop(false, 0));
+process.on('SIGUSR1', () => {
+  errorLog.reopen();
+  accessLog?.reopen();
+});
+for (const signal of ['SIGINT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU'] as const) process.on(signal, () => {});

@@ -1,0 +1,110 @@
+/**
+ * One layer of the running stack (the front, the app server) as a supervised child process:
+ * started, waited on until it answers, restarted with back-off if it dies, and stopped with
+ * SIGTERM (then SIGKILL after a grace period). The stack process is to its layers what
+ * Gunicorn's arbiter is to its workers, one level up.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** How to run and check one layer. */
+export interface LayerSpec {
+  /** Short name for logs: "front", "app server". */
+  name: string;
+  /** The command line (argv[0] is the program). */
+  command: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Working directory (default: this process's). */
+  cwd?: string;
+  /** Resolves once the layer answers; rejects (or never resolves) if it cannot. */
+  ready(): Promise<void>;
+  /** Milliseconds to wait for `ready` at start (default 30 s). */
+  readyTimeoutMs?: number;
+}
+
+const MAX_BACKOFF_MS = 10_000;
+
+/** A supervised child process. */
+export class Layer {
+  readonly spec: LayerSpec;
+  #child: ChildProcess | undefined;
+  #stopping = false;
+  #restarts = 0;
+  #log: (line: string) => void;
+
+  constructor(spec: LayerSpec, log: (line: string) => void) {
+    this.spec = spec;
+    this.#log = log;
+  }
+
+  /** The running process id, if any. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Start the layer and wait until it answers; rejects with a clear message if it exits first. */
+  async start(): Promise<void> {
+    const child = this.#spawn();
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code, signal) =>
+        reject(new Error(`${this.spec.name} exited during start-up (${signal ?? `code ${code}`}); see its messages above`)),
+      ),
+    );
+    const timeoutMs = this.spec.readyTimeoutMs ?? 30_000;
+    const timeout = sleep(timeoutMs).then(() => {
+      throw new Error(`${this.spec.name} did not answer within ${timeoutMs / 1000} s`);
+    });
+    try {
+      await Promise.race([this.spec.ready(), exited, timeout]);
+    } catch (error) {
+      this.#stopping = true;
+      child.kill('SIGKILL');
+      throw error;
+    }
+    exited.catch(() => {});
+    child.once('exit', (code, signal) => this.#onExit(code, signal));
+  }
+
+  #spawn(): ChildProcess {
+    const [program, ...args] = this.spec.command;
+    const child = spawn(program!, args, { env: this.spec.env ?? process.env, cwd: this.spec.cwd, stdio: ['ignore', 'inherit', 'inherit'] });
+    this.#child = child;
+    return child;
+  }
+
+  #onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.#stopping) return;
+    this.#restarts++;
+    const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(this.#restarts - 1, 6));
+    this.#log(`${this.spec.name} died (${signal ?? `code ${code}`}); restarting in ${delay} ms (restart #${this.#restarts})`);
+    setTimeout(() => {
+      if (this.#stopping) return;
+      this.start().then(
+        () => {
+          this.#log(`${this.spec.name} is back (pid ${this.pid})`);
+          this.#restarts = 0;
+        },
+        (error: Error) => {
+          this.#stopping = false;
+          this.#log(`${this.spec.name} failed to restart: ${error.message}`);
+          this.#onExit(null, null);
+        },
+      );
+    }, delay).unref();
+  }
+
+  /** Ask the layer to stop gracefully; SIGKILL it if it is still there after `graceMs`. */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    const child = this.#child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const inTime = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
+    if (!inTime) {
+      this.#log(`${this.spec.name} did not stop within ${graceMs} ms; killing it`);
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+}

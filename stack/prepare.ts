@@ -1,0 +1,49 @@
+/**
+ * What the stack does once before any worker starts: make sure the data directory is usable,
+ * migrate the database, create the signing key and the first admin user. Doing it here, in one
+ * process, means the admin password is printed once and no two workers race to create anything.
+ */
+import { accessSync, constants, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { isAlgorithm } from '../app/auth/algorithms.ts';
+import { loadOrCreateSigningKey } from '../app/auth/signing-key.ts';
+import { ensureAdmin } from '../app/store/ensure-admin.ts';
+import { openStore } from '../app/store/store.ts';
+
+/** Check that `dataDir` can be created and written; throws with a message saying what to fix. */
+export function checkWritable(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    accessSync(dataDir, constants.W_OK);
+    const probe = join(dataDir, `.write-test-${process.pid}`);
+    writeFileSync(probe, '');
+    unlinkSync(probe);
+  } catch (error) {
+    throw new Error(`the data directory ${dataDir} cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); set DATA_DIR to a writable folder`);
+  }
+}
+
+/** Prepare `dataDir` for the app server; `print` shows the first-start admin password. */
+export async function prepareDataDir(dataDir: string, print: (line: string) => void): Promise<void> {
+  checkWritable(dataDir);
+  const algorithm = process.env.ALGORITHM ?? 'HS256';
+  if (!process.env.SIGNING_KEY && isAlgorithm(algorithm)) loadOrCreateSigningKey(dataDir, algorithm);
+  const store = openStore(dataDir);
+  try {
+    await ensureAdmin(store, print);
+  } finally {
+    store.close();
+  }
+}
+
+/** Resolve if `host:port` can be bound right now; reject with a clear message if it is taken. */
+export function checkPortFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new Error(error.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use; choose another with PORT=… or --port` : `cannot listen on ${host}:${port}: ${error.message}`)),
+    );
+    server.listen(port, host, () => server.close(() => resolve()));
+  });
+}

@@ -1,0 +1,149 @@
+/**
+ * `npm start` end to end: the whole stack in a temporary DATA_DIR on a free port, driven over the
+ * front like a user would, then stopped with SIGTERM — and nothing of its process tree left.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './support/net.ts';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'stack-'));
+let child: ChildProcess;
+let base = '';
+let output = '';
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startStack(args: string[] = []): Promise<void> {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  child = spawn(process.execPath, ['--import', 'tsx', 'stack/cli.ts', '--port', String(port), '--workers', '2', ...args], {
+    env: { ...process.env, DATA_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const deadline = Date.now() + 60_000;
+  while (!output.includes('production stack is up')) {
+    if (child.exitCode !== null) throw new Error(`the stack exited early:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`the stack did not come up in time:\n${output}`);
+    await sleep(100);
+  }
+}
+
+before(async () => {
+  await startStack();
+});
+
+after(async () => {
+  if (child.pid !== undefined && groupAlive(child.pid)) process.kill(-child.pid, 'SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('npm start (the production stack)', () => {
+  it('prints the URL, the layers and a first admin password', () => {
+    assert.match(output, /front\s+pid \d+/);
+    assert.match(output, /app server\s+pid \d+/);
+    assert.match(output, /Created user "admin" with password: \S+/);
+  });
+
+  it('serves ping through the front and the app server', async () => {
+    const res = await fetch(`${base}/api/ping/`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { ok: true });
+    assert.match(res.headers.get('server-timing') ?? '', /proxy/, 'the front reports its share in Server-Timing');
+  });
+
+  it('serves static files from the front', async () => {
+    const res = await fetch(`${base}/static/app.css`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'text/css');
+    assert.ok(res.headers.get('etag'));
+    const big = await fetch(`${base}/static/blob.bin`);
+    assert.equal((await big.arrayBuffer()).byteLength, 1024 * 1024);
+  });
+
+  it('runs the login flow end to end', async () => {
+    const password = /Created user "admin" with password: (\S+)/.exec(output)![1]!;
+    const login = await fetch(`${base}/api/token/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password }),
+    });
+    assert.equal(login.status, 200);
+    const pair = (await login.json()) as { access: string; refresh: string };
+    const hello = await fetch(`${base}/api/hello/`, { headers: { authorization: `Bearer ${pair.access}` } });
+    assert.equal(hello.status, 200);
+    assert.deepEqual(await hello.json(), { message: 'hello', user: 'admin' });
+    const refreshed = await fetch(`${base}/api/token/refresh/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh: pair.refresh }),
+    });
+    assert.equal(refreshed.status, 200);
+    const reused = await fetch(`${base}/api/token/refresh/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh: pair.refresh }),
+    });
+    assert.equal(reused.status, 401, 'a rotated refresh token is blacklisted');
+    const anonymous = await fetch(`${base}/api/hello/`);
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.headers.get('www-authenticate'), 'Bearer realm="api"');
+  });
+
+  it('stops cleanly on SIGTERM and leaves no process behind', async () => {
+    const pgid = child.pid!;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    const code = await Promise.race([exited, sleep(30_000).then(() => 'timeout' as const)]);
+    assert.equal(code, 0, output);
+    const deadline = Date.now() + 5000;
+    while (groupAlive(pgid) && Date.now() < deadline) await sleep(100);
+    assert.equal(groupAlive(pgid), false, 'no process of the stack is left');
+  });
+
+  it('refuses a port in use and an unknown option with a clear message', async () => {
+    const busy = await freePort();
+    const blocker = (await import('node:net')).createServer().listen(busy, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    try {
+      const run = (args: string[]) =>
+        new Promise<{ code: number | null; text: string }>((resolve) => {
+          const p = spawn(process.execPath, ['--import', 'tsx', 'stack/cli.ts', ...args], { env: { ...process.env, DATA_DIR: dataDir } });
+          let text = '';
+          p.stdout.on('data', (d) => (text += d));
+          p.stderr.on('data', (d) => (text += d));
+          p.on('exit', (code) => resolve({ code, text }));
+        });
+      const inUse = await run(['--port', String(busy)]);
+      assert.notEqual(inUse.code, 0);
+      assert.match(inUse.text, /already in use/);
+      const unknown = await run(['--colour', 'blue']);
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.text, /unknown option "--colour"/);
+      const badDir = await new Promise<{ code: number | null; text: string }>((resolve) => {
+        const p = spawn(process.execPath, ['--import', 'tsx', 'stack/cli.ts', '--port', String(busy)], { env: { ...process.env, DATA_DIR: '/proc/layerstack-cannot-write' } });
+        let text = '';
+        p.stderr.on('data', (d) => (text += d));
+        p.on('exit', (code) => resolve({ code, text }));
+      });
+      assert.notEqual(badDir.code, 0);
+      assert.match(badDir.text, /cannot be written/);
+    } finally {
+      blocker.close();
+    }
+  });
+});
