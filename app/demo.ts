@@ -6,6 +6,7 @@
  * Hosts load it as `app/demo.ts#createDemoApp()` (a factory, like Gunicorn's `module:create_app()`).
  */
 import { createHash } from 'node:crypto';
+import { createAuth } from './auth/create-auth.ts';
 import type { App, Request } from './interface.ts';
 import { json } from './response.ts';
 import { Router } from './router.ts';
@@ -55,13 +56,27 @@ export const echo: App = async (request: Request) => {
   return json(200, { bytes: body.byteLength, sha256: createHash('sha256').update(body).digest('hex') });
 };
 
-/** The demo routes without authentication (the pieces every host can serve with no data dir). */
-export function publicRoutes(router: Router = new Router()): Router {
-  return router.get('/api/ping/', ping).get('/api/stream/', stream).get('/api/cpu/', cpu).post('/api/echo/', echo);
+/** The demo routes that need no database: every host can serve them as they are. */
+export function publicRoutes(router: Router = new Router(), wrap: (app: App) => App = (app) => app): Router {
+  return router
+    .get('/api/ping/', wrap(ping))
+    .get('/api/stream/', wrap(stream))
+    .get('/api/cpu/', wrap(cpu))
+    .post('/api/echo/', wrap(echo));
 }
 
-/** Build the demo app. */
-export async function createDemoApp(): Promise<LoadedApp> {
-  const router = publicRoutes();
-  return { app: router.app, close: async () => {} };
+/**
+ * Build the demo app: the public routes plus simplejwt's token endpoints and the protected
+ * `/api/hello/`, with the user store in DATA_DIR. As in Django REST framework, every API view
+ * authenticates eagerly (a bad Bearer token is a 401 even on /api/ping/), while the token views
+ * themselves run no authentication. Rotation and blacklist-after-rotation are on, as in the
+ * reference stack.
+ */
+export async function createDemoApp(options: { dataDir?: string; print?: (line: string) => void } = {}): Promise<LoadedApp> {
+  const auth = createAuth({ dataDir: options.dataDir, settings: { ROTATE_REFRESH_TOKENS: true, BLACKLIST_AFTER_ROTATION: true } });
+  // First start with no users: create "admin" and print its password once (one worker wins).
+  await auth.ensureAdmin(options.print ?? ((line) => console.log(line)));
+  const router = publicRoutes(new Router(), auth.middleware);
+  auth.installRoutes(router);
+  return { app: router.app, close: async () => auth.close() };
 }

@@ -8,7 +8,8 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOptions, USAGE, UsageError } from './options.ts';
 import { PortInUseError } from './ports.ts';
-import { scenarioTables } from './report/markdown.ts';
+import { markdownReport, scenarioTables } from './report/markdown.ts';
+import { updateResultsFile } from './report/results-file.ts';
 import { BenchInputError, runBench } from './run.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -51,6 +52,10 @@ try {
   for (const f of Object.values(outcome.files)) {
     const shown = relative(process.cwd(), f);
     process.stdout.write(`wrote ${shown.startsWith('..') ? f : shown}\n`);
+  }
+  if (options.updateResults) {
+    updateResultsFile(`${root}bench/RESULTS.md`, markdownReport(r));
+    process.stdout.write('wrote this run into bench/RESULTS.md\n');
   }
   if (outcome.invalid) {
     process.stderr.write('\nbench: INVALID RESULTS: some runs had errors or non-2xx responses, or a scenario failed its check request (see above and the report).\n');

@@ -62,9 +62,13 @@ const DEV_CLI = 'server/dev/cli.ts';
 const APP_CAPS: readonly Capability[] = ['ping', 'app', 'auth'];
 const ALL_CAPS: readonly Capability[] = ['ping', 'app', 'auth', 'static'];
 
+// Access logs off in every layer, as in the Nginx peers (access_log off): the bench measures
+// serving, not log writing. Logging's cost is its own question (see docs/benchmarks.md).
+const NO_ACCESS_LOG = ['--access-log', 'off'];
+
 /** The worker pool alone on `engine` with `workers` workers, listening on `port`. */
 function pool(engine: 'http' | 'uws', workers: number, port: number): LayerProcess {
-  return { layer: 'app', argv: ts(POOL_CLI, '--bind', `127.0.0.1:${port}`, '--workers', String(workers), '--engine', engine), port };
+  return { layer: 'app', argv: ts(POOL_CLI, '--bind', `127.0.0.1:${port}`, '--workers', String(workers), '--engine', engine, ...NO_ACCESS_LOG), port };
 }
 
 function appAlone(engine: 'http' | 'uws', many: boolean): Configuration {
@@ -105,6 +109,7 @@ function stack(engine: 'http' | 'uws', many: boolean): Configuration {
           '--upstream', `127.0.0.1:${c.ports.upstream}`,
           '--static', `/static/=${c.staticRoot}`,
           '--engine', engine,
+          ...NO_ACCESS_LOG,
         ),
         port: c.ports.main!,
       },

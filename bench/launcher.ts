@@ -122,12 +122,15 @@ export async function startConfiguration(config: Configuration, ctx: LaunchConte
   }
 }
 
-/** Stop a configuration: SIGTERM each group (front first), then SIGKILL what is left after 5 s. */
+/**
+ * Stop a configuration: SIGTERM to each layer's leader (front first; a master stops its own
+ * workers, as under a process manager), then SIGKILL the whole group if anything is left after 5 s.
+ */
 export async function stopConfiguration(running: RunningConfiguration): Promise<void> {
   const groups = [...running.layers].reverse().map((l) => l.pgid).filter((g) => g > 0);
   for (const pgid of groups) {
     try {
-      process.kill(-pgid, 'SIGTERM');
+      process.kill(pgid, 'SIGTERM');
     } catch {
       // already gone
     }

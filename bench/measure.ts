@@ -19,6 +19,8 @@ export interface MeasureContext {
   /** Every process group the bench started (idle configurations are ours too, not foreign). */
   ourGroups: ReadonlySet<number>;
   signal: AbortSignal;
+  /** Prints a line (over the live progress line). */
+  log(text: string): void;
 }
 
 function groupsOf(p: Participant): { layer: string; pgid: number }[] {
@@ -70,7 +72,7 @@ export async function measure(
       record.contaminated = true;
       return record;
     }
-    process.stderr.write(`\n  (other processes used ${record.foreignCpuPercent.toFixed(0)}% of a core during ${scenario} × ${participant.name}: measuring again)\n`);
+    ctx.log(`  (other processes used ${record.foreignCpuPercent.toFixed(0)}% of a core during ${scenario} × ${participant.name}: measuring again)`);
   }
 }
 

@@ -43,6 +43,8 @@ export interface BenchOptions {
   retries: number;
   /** Foreign CPU (percent of one core) above which a run counts as contaminated. */
   foreignMaxPercent: number;
+  /** Also put this run's report into bench/RESULTS.md between its markers. */
+  updateResults: boolean;
   help: boolean;
 }
 
@@ -78,6 +80,8 @@ Options:
   --quiet-max PCT       the box counts as quiet under PCT % busy (default 12)
   --quiet-wait S        wait at most S seconds for a quiet box, then measure anyway (default 60)
   --retries N           redo a run disturbed by other processes up to N times (default 2)
+  --update-results      also write this run's report into bench/RESULTS.md (between its
+                        BENCH:BEGIN / BENCH:END markers; the prose around them is kept)
   -h, --help            this text
 `;
 
@@ -148,6 +152,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     quietWaitSeconds: 60,
     retries: 2,
     foreignMaxPercent: 15,
+    updateResults: false,
     help: false,
   };
   const set = new Set<string>();
@@ -203,11 +208,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--quiet-max': o.quietMaxPercent = seconds('--quiet-max', v(arg), 1); break;
       case '--quiet-wait': o.quietWaitSeconds = seconds('--quiet-wait', v(arg), 0); break;
       case '--retries': o.retries = positiveInt('--retries', v(arg), 0); break;
+      case '--update-results': o.updateResults = true; break;
       case '-h': case '--help': o.help = true; break;
       default:
         throw new UsageError(arg.startsWith('-') ? `unknown option ${JSON.stringify(arg)}` : `unexpected argument ${JSON.stringify(arg)}`);
     }
-    if (inline !== undefined && ['--quick', '--help'].includes(arg)) throw new UsageError(`${arg} takes no value`);
+    if (inline !== undefined && ['--quick', '--help', '--update-results'].includes(arg)) throw new UsageError(`${arg} takes no value`);
   }
   if (o.quick) {
     // Explicit options win over the quick defaults.
@@ -215,7 +221,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     if (!set.has('-d') && !set.has('--duration')) o.durationSeconds = 2;
     if (!set.has('-w') && !set.has('--warmup')) o.warmupSeconds = 0.5;
     if (!set.has('--scenario') && !set.has('--scenarios')) o.scenarios = ['ping', 'hello', 'static-1k'];
-    if (!set.has('--quiet-wait')) o.quietWaitSeconds = 5;
+    if (!set.has('--quiet-wait')) o.quietWaitSeconds = 2;
     if (!set.has('--retries')) o.retries = 0;
     o.quietWindowMs = 300;
   }

@@ -117,7 +117,7 @@ export async function runBench(options: BenchOptions, root: string, argv: readon
   const runRoot = mkdtempSync(join(tmpdir(), 'bench-run-'));
   const dataDir = join(runRoot, 'data');
   mkdirSync(dataDir);
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, SIGNING_KEY: randomBytes(32).toString('hex'), NODE_ENV: 'production' };
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, SIGNING_KEY: randomBytes(32).toString('hex') };
   const wantsAuth = scenarios.some((s) => s.needs === 'auth');
   let credentials: Credentials | undefined;
   let noUserReason = 'no auth scenario selected';
@@ -172,7 +172,7 @@ export async function runBench(options: BenchOptions, root: string, argv: readon
         baseUrl: t.baseUrl,
         capabilities: ['ping', 'app', 'auth', 'static'],
         running: undefined,
-        session: options.user !== undefined ? authSession(t.baseUrl, { username: options.user, password: options.password! }) : undefined,
+        session: options.user !== undefined ? authSession(t.baseUrl, { username: options.user, password: options.password! }, options.targetPaths.login) : undefined,
         noSessionReason: 'no --user/--password given for external targets',
         paths: options.targetPaths,
       });
@@ -238,6 +238,7 @@ export async function runBench(options: BenchOptions, root: string, argv: readon
       foreignMaxPercent: options.foreignMaxPercent,
       ourGroups,
       signal,
+      log,
     };
     const runs: RunRecord[] = [];
     for (let round = 0; round < options.rounds; round++) {

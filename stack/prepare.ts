@@ -6,7 +6,7 @@
 import { accessSync, constants, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { isAlgorithm } from '../app/auth/algorithms.ts';
+import { resolveSettings } from '../app/auth/settings.ts';
 import { loadOrCreateSigningKey } from '../app/auth/signing-key.ts';
 import { ensureAdmin } from '../app/store/ensure-admin.ts';
 import { openStore } from '../app/store/store.ts';
@@ -27,8 +27,9 @@ export function checkWritable(dataDir: string): void {
 /** Prepare `dataDir` for the app server; `print` shows the first-start admin password. */
 export async function prepareDataDir(dataDir: string, print: (line: string) => void): Promise<void> {
   checkWritable(dataDir);
-  const algorithm = process.env.ALGORITHM ?? 'HS256';
-  if (!process.env.SIGNING_KEY && isAlgorithm(algorithm)) loadOrCreateSigningKey(dataDir, algorithm);
+  // Unknown or malformed SIMPLE_JWT_* settings stop the stack here, before any worker starts.
+  const settings = resolveSettings({}, process.env);
+  if (settings.SIGNING_KEY === null) loadOrCreateSigningKey(dataDir, settings.ALGORITHM);
   const store = openStore(dataDir);
   try {
     await ensureAdmin(store, print);

@@ -70,8 +70,8 @@ describe('HostedRequest', () => {
   it('gives each request its own state bag', () => {
     const a = request('/');
     const b = request('/');
-    a.state.user = 'alice';
-    assert.equal(b.state.user, undefined);
+    a.state.note = 'mine';
+    assert.equal(b.state.note, undefined);
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { App } from '../app/interface.ts';
@@ -63,7 +63,9 @@ describe('TestClient', () => {
   });
 
   it('runs the demo app in memory', async () => {
-    const { app, close } = await createDemoApp();
+    const dataDir = mkdtempSync(join(tmpdir(), 'demo-'));
+    const printed: string[] = [];
+    const { app, close } = await createDemoApp({ dataDir, print: (line) => printed.push(line) });
     try {
       const client = new TestClient(app);
       assert.deepEqual((await client.get('/api/ping/')).json(), { ok: true });
@@ -72,8 +74,11 @@ describe('TestClient', () => {
       assert.equal(cpu.rounds, 3);
       assert.match(cpu.digest, /^[0-9a-f]{64}$/);
       assert.equal((await client.post('/api/echo/', { body: 'abc' })).json().bytes, 3);
+      assert.match(printed.join('\n'), /Created user "admin"/);
+      assert.equal((await client.get('/api/hello/')).status, 401);
     } finally {
       await close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -10,13 +10,15 @@
  * invalid token is a 401 even on a route that would let anonymous requests in.
  *
  * This runs on every authenticated request, so the usual "Bearer <token>" is recognised without
- * splitting or regular expressions, and validation throws only for bad tokens.
+ * splitting, a token seen before is found in a cache of validated tokens instead of being
+ * verified again, and validation throws only for bad tokens.
  */
 import type { Request, Response } from '../interface.ts';
 import type { Claims } from './jwt.ts';
 import { badAuthorizationHeader, challengeFor, invalidToken, tokenNotValidForAnyType, unauthorized } from './responses.ts';
 import { headerFieldName } from './settings.ts';
 import { TokenError, type TokenService } from './tokens.ts';
+import type { VerifiedTokenCache } from './verified-token-cache.ts';
 
 /** The user an authenticated request carries in request.state.user. */
 export interface AuthUser {
@@ -51,12 +53,17 @@ export class JwtAuthentication {
   readonly #headerName: string;
   readonly #types: readonly string[];
   readonly #userIdClaim: string;
+  readonly #cache: VerifiedTokenCache | null;
 
-  /** `users` null is the stateless mode: the user is built from the token, never looked up. */
-  constructor(tokens: TokenService, users: UserLookup | null) {
+  /**
+   * `users` null is the stateless mode: the user is built from the token, never looked up.
+   * `tokenCache` remembers validated access tokens (see verified-token-cache.ts); null for none.
+   */
+  constructor(tokens: TokenService, users: UserLookup | null, tokenCache: VerifiedTokenCache | null = null) {
     const settings = tokens.settings;
     this.#tokens = tokens;
     this.#users = users;
+    this.#cache = tokenCache;
     this.#headerName = headerFieldName(settings.AUTH_HEADER_NAME);
     this.#types = settings.AUTH_HEADER_TYPES;
     this.#userIdClaim = settings.USER_ID_CLAIM;
@@ -78,12 +85,15 @@ export class JwtAuthentication {
     const token = this.#rawToken(header);
     if (token === null) return null;
     if (typeof token !== 'string') return token;
-    let claims: Claims;
-    try {
-      claims = this.#tokens.validate(token, 'access');
-    } catch (error) {
-      if (error instanceof TokenError) return tokenNotValidForAnyType(this.challenge, error.message);
-      throw error;
+    let claims = this.#cache?.get(token);
+    if (claims === undefined) {
+      try {
+        claims = this.#tokens.validate(token, 'access');
+      } catch (error) {
+        if (error instanceof TokenError) return tokenNotValidForAnyType(this.challenge, error.message);
+        throw error;
+      }
+      this.#cache?.set(token, claims);
     }
     const userId = claims[this.#userIdClaim];
     if (userId === undefined) return invalidToken(this.challenge, 'Token contained no recognizable user identification');

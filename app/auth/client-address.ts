@@ -12,18 +12,25 @@ import type { Request } from '../interface.ts';
 /** Peers trusted to report the client's address (Gunicorn's forwarded_allow_ips default). */
 export const DEFAULT_TRUSTED_PROXIES: readonly string[] = Object.freeze(['127.0.0.1', '::1']);
 
+/** Which peers are trusted proxies: a list of addresses, where "*" trusts every peer. */
+export function trustedProxyCheck(addresses: readonly string[]): (address: string) => boolean {
+  if (addresses.includes('*')) return () => true;
+  const set = new Set(addresses.map(normalize));
+  return (address) => set.has(address);
+}
+
 /** The client's address as seen through trusted proxies, normalised (IPv4-mapped IPv6 → IPv4). */
-export function clientAddress(request: Request, trustedProxies: ReadonlySet<string>): string {
+export function clientAddress(request: Request, isTrusted: (address: string) => boolean): string {
   const peer = normalize(request.client.address);
   // A unix-socket peer (no IP) can only be a local process: Gunicorn trusts it too.
-  if (isIP(peer) !== 0 && !trustedProxies.has(peer)) return peer;
+  if (isIP(peer) !== 0 && !isTrusted(peer)) return peer;
   const forwarded = request.headers.getAll('x-forwarded-for');
   if (forwarded.length === 0) return peer;
   const hops = forwarded.join(',').split(',');
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = normalize(stripPort(hops[i]!.trim()));
     if (hop === '') continue;
-    if (!trustedProxies.has(hop) || i === 0) return hop.slice(0, 64);
+    if (!isTrusted(hop) || i === 0) return hop.slice(0, 64);
   }
   return peer;
 }

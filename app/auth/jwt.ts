@@ -63,7 +63,7 @@ export interface JwtOptions {
 /** Default cap on token length: far above any token we issue (~240 chars), far below header limits. */
 export const MAX_TOKEN_LENGTH = 8192;
 
-/** Header segments seen in valid tokens other than our own (e.g. jose omits "typ"); kept small. */
+/** Header segments of validly signed tokens other than our own (jose omits "typ"): skip re-parsing them. */
 const ACCEPTED_HEADER_CACHE_SIZE = 16;
 
 /** Signs claims into compact JWTs and verifies them, for one fixed algorithm and key pair. */
@@ -120,8 +120,10 @@ export class JwtCodec {
     const dot2 = dot1 < 1 ? -1 : token.indexOf('.', dot1 + 1);
     if (dot2 < 0 || dot2 === dot1 + 1 || token.indexOf('.', dot2 + 1) >= 0) throw new JwtError('malformed');
     const header = token.slice(0, dot1);
-    if (header !== this.#headerSegment && !this.#acceptedHeaders.has(header)) this.#checkHeader(header);
+    const knownHeader = header === this.#headerSegment || this.#acceptedHeaders.has(header);
+    if (!knownHeader) this.#checkHeader(header);
     if (!this.#signatureMatches(token.slice(0, dot2), token.slice(dot2 + 1))) throw new JwtError('signature');
+    if (!knownHeader && this.#acceptedHeaders.size < ACCEPTED_HEADER_CACHE_SIZE) this.#acceptedHeaders.add(header);
     const claims = decodeObject(token.slice(dot1 + 1, dot2), 'payload');
     this.#checkClaims(claims);
     return claims;
@@ -152,7 +154,6 @@ export class JwtCodec {
     // (RFC 7515 §4.1.11); "b64": false (RFC 7797) would change what the signature covers.
     if (header.crit !== undefined || (header.b64 !== undefined && header.b64 !== true)) throw new JwtError('header');
     if (header.kid !== undefined && typeof header.kid !== 'string') throw new JwtError('header');
-    if (this.#acceptedHeaders.size < ACCEPTED_HEADER_CACHE_SIZE) this.#acceptedHeaders.add(segment);
   }
 
   #checkClaims(claims: Claims): void {

@@ -1,8 +1,10 @@
 /**
  * simplejwt's settings, with simplejwt's names and defaults, read from a config object and from
  * the environment (SIMPLE_JWT_<NAME>, the env twin of Django's SIMPLE_JWT dict; the environment
- * wins, so an operator has the last word). Durations are seconds, as simplejwt's timedeltas
- * become seconds on the wire; in the environment they may carry a unit: "300", "5m", "1d".
+ * wins, so an operator has the last word). SIGNING_KEY is also read unprefixed, as Django's
+ * SECRET_KEY would be, and SIMPLE_JWT_SIGNING_KEY_FILE / _VERIFYING_KEY_FILE name files holding
+ * the keys. Durations are seconds, as simplejwt's timedeltas become seconds on the wire; in the
+ * environment they may carry a unit: "300", "5m", "1d".
  *
  * Every value is checked here, once: a misspelt name or a value of the wrong kind stops start-up
  * with a message naming the setting, instead of surfacing as a 500 on the first login.

@@ -5,7 +5,7 @@
  * hard-linked into place, which either creates the complete file or fails because another
  * process already did; the loser reads the winner's key.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALGORITHM_SPECS, type Algorithm } from './algorithms.ts';
@@ -59,16 +59,16 @@ function readKeyFile(path: string): string | null {
 
 function generateKey(algorithm: Algorithm): string {
   const spec = ALGORITHM_SPECS[algorithm];
-  const pem = { privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } } as const;
+  const pkcs8 = (key: KeyObject): string => key.export({ type: 'pkcs8', format: 'pem' }) as string;
   switch (spec.family) {
     case 'hmac':
       // 64 random bytes as base64url text: 512 bits, enough for HS512 too.
       return randomBytes(64).toString('base64url');
     case 'rsa':
-      return generateKeyPairSync('rsa', { modulusLength: 2048, ...pem }).privateKey;
+      return pkcs8(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
     case 'ec':
-      return generateKeyPairSync('ec', { namedCurve: spec.curve!, ...pem }).privateKey;
+      return pkcs8(generateKeyPairSync('ec', { namedCurve: spec.curve! }).privateKey);
     case 'okp':
-      return generateKeyPairSync('ed25519', pem).privateKey;
+      return pkcs8(generateKeyPairSync('ed25519').privateKey);
   }
 }

@@ -6,7 +6,7 @@
 
 /** Shortest password accepted (Django's MinimumLengthValidator default). */
 export const PASSWORD_MIN_LENGTH = 8;
-/** Longest password accepted (the login view refuses longer ones with a 400 as well). */
+/** Longest password accepted, here and by the login view (a clear 400 rather than hashing a megabyte). */
 export const PASSWORD_MAX_LENGTH = 4096;
 
 /** Why `password` is not acceptable for `username`, or null when it is. */

@@ -57,7 +57,9 @@ export class TokenBlacklist {
 
   /** Record an issued refresh token (a no-op if its jti is already recorded). */
   recordOutstanding(record: TokenRecord): void {
-    this.#insertOutstanding.run(record.jti, record.userId, record.token, record.createdAt ?? null, record.expiresAt);
+    // Tokens signed elsewhere may carry fractional NumericDates; the columns hold whole seconds.
+    const createdAt = record.createdAt === undefined || record.createdAt === null ? null : Math.floor(record.createdAt);
+    this.#insertOutstanding.run(record.jti, record.userId, record.token, createdAt, Math.ceil(record.expiresAt));
   }
 
   /** Whether the token with this jti has been blacklisted. */

@@ -65,7 +65,7 @@ interface FullRow extends IdentityRow {
 /** Reads and writes users through statements prepared once. */
 export class UserStore {
   readonly #db: Database;
-  readonly #byId: Statement<[number], IdentityRow>;
+  readonly #byId: Statement<[number], [string, number]>;
   readonly #byUsername: Statement<[string], FullRow>;
   readonly #insert: Statement<[string, string, number, number]>;
   readonly #setPassword: Statement<[string, number]>;
@@ -75,7 +75,8 @@ export class UserStore {
 
   constructor(db: Database) {
     this.#db = db;
-    this.#byId = db.prepare('SELECT id, username, is_active FROM users WHERE id = ?');
+    // raw(): rows as arrays, no per-row object with named keys to build (measurably cheaper).
+    this.#byId = db.prepare<[number], [string, number]>('SELECT username, is_active FROM users WHERE id = ?').raw();
     this.#byUsername = db.prepare('SELECT id, username, is_active, password, date_joined, last_login FROM users WHERE username = ?');
     this.#insert = db.prepare('INSERT INTO users (username, password, is_active, date_joined) VALUES (?, ?, ?, ?)');
     this.#setPassword = db.prepare('UPDATE users SET password = ? WHERE id = ?');
@@ -87,7 +88,7 @@ export class UserStore {
   /** The user with this id, or undefined. Hot path: one indexed lookup. */
   byId(id: number): UserIdentity | undefined {
     const row = this.#byId.get(id);
-    return row === undefined ? undefined : { id: row.id, username: row.username, isActive: row.is_active === 1 };
+    return row === undefined ? undefined : { id, username: row[0], isActive: row[1] === 1 };
   }
 
   /** The user with this exact username, password hash included, or undefined. */

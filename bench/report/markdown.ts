@@ -15,8 +15,8 @@ function cpuCell(s: Summary): string {
 function flags(s: Summary): string {
   const f: string[] = [];
   if (s.invalid) f.push('**INVALID**');
-  if (s.contaminatedRuns > 0) f.push(`${s.contaminatedRuns} run(s) disturbed`);
-  return f.length ? ` ${f.join(', ')}` : '';
+  if (s.contaminatedRuns > 0) f.push(`${s.contaminatedRuns} of ${s.runs} runs disturbed`);
+  return f.length ? ` (${f.join(', ')})` : '';
 }
 
 /** The per-scenario tables (also used to fill bench/RESULTS.md). */
@@ -80,10 +80,11 @@ export function markdownReport(r: BenchResults): string {
     for (const g of r.goals) out.push(`| ${g.issue} | ${g.goal} | ${g.status === 'pass' ? 'pass' : g.status === 'fail' ? '**FAIL**' : g.status} | ${g.measured} | ${g.note} |`);
     out.push('');
   }
-  out.push('## Configurations', '', '| name | what | idle RSS per process | command |', '|---|---|---|---|');
+  out.push('## Configurations', '', '| name | what | idle RSS per process | command (front → back) |', '|---|---|---|---|');
   for (const c of r.configurations) {
     const rss = c.idleRss.length ? c.idleRss.map((p) => `${p.layer} ${mb(p.bytes)}`).join(', ') : '—';
-    const cmd = c.commands.length ? c.commands.map((x) => `\`${x.argv.join(' ')}\``).join(' ← ') : c.baseUrl;
+    // Started back to front; shown front first, in the direction a request travels.
+    const cmd = c.commands.length ? [...c.commands].reverse().map((x) => `\`${x.argv.join(' ')}\``).join(' → ') : c.baseUrl;
     out.push(`| ${c.name} | ${c.title} | ${rss} | ${cmd} |`);
   }
   for (const u of r.unavailable) out.push(`| ${u.name} | not run: ${u.reason} | | |`);

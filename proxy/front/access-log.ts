@@ -93,9 +93,11 @@ export class AccessLog {
     this.batch = '';
   }
 
-  /** Flush and close a log file (reload reopens it: log rotation). */
-  close(): void {
+  /** Flush and close a log file (reload reopens it: log rotation); resolves once it is written. */
+  close(): Promise<void> {
     this.flush();
-    if (this.out !== null && this.out !== process.stdout) this.out.end();
+    const out = this.out;
+    if (out === null || out === process.stdout) return Promise.resolve();
+    return new Promise((resolve) => out.end(resolve));
   }
 }

@@ -10,7 +10,7 @@ import type { FileCache } from '../static/file-cache.ts';
 import { normalizeUrlPath } from '../static/resolve.ts';
 import { redirectToFolder, StaticFiles, textReply } from '../static/static-files.ts';
 import type { StaticMount, StaticReply } from '../static/static-files.ts';
-import { Proxy } from '../upstream/proxy.ts';
+import { ReverseProxy } from '../upstream/proxy.ts';
 import type { ProxyOptions } from '../upstream/proxy.ts';
 import { buildRequestHead, requestIdFor } from '../upstream/request-head.ts';
 import type { ClientRequestHead, ForwardingOptions } from '../upstream/request-head.ts';
@@ -62,7 +62,7 @@ const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
 export class FrontCore {
   settings: FrontSettings;
   statics: StaticFiles;
-  proxy: Proxy | null;
+  proxy: ReverseProxy | null;
   accessLog: AccessLog;
   /** Requests being answered now. */
   inFlight = 0;
@@ -77,7 +77,7 @@ export class FrontCore {
   ) {
     this.settings = settings;
     this.statics = new StaticFiles(settings.statics, cache);
-    this.proxy = settings.upstreams.length > 0 ? new Proxy(settings.upstreams, settings.proxy, errorLog) : null;
+    this.proxy = settings.upstreams.length > 0 ? new ReverseProxy(settings.upstreams, settings.proxy, errorLog) : null;
     this.accessLog = new AccessLog(settings.accessLog);
   }
 
@@ -89,10 +89,10 @@ export class FrontCore {
     if (settings.upstreams.length === 0) {
       this.proxy?.close();
       this.proxy = null;
-    } else if (this.proxy === null) this.proxy = new Proxy(settings.upstreams, settings.proxy, this.errorLog);
+    } else if (this.proxy === null) this.proxy = new ReverseProxy(settings.upstreams, settings.proxy, this.errorLog);
     else this.proxy.configure(settings.upstreams, settings.proxy);
     if (settings.accessLog !== this.settings.accessLog || settings.accessLog !== '-') {
-      this.accessLog.close();
+      void this.accessLog.close();
       this.accessLog = new AccessLog(settings.accessLog); // reopened: log rotation works with SIGHUP
     }
     this.settings = settings;
@@ -138,10 +138,10 @@ export class FrontCore {
     });
   }
 
-  /** Stop timers, close pooled connections, flush the log. */
-  close(): void {
+  /** Stop timers, close pooled connections, flush and close the log. */
+  close(): Promise<void> {
     this.proxy?.close();
-    this.accessLog.close();
+    return this.accessLog.close();
   }
 }
 

@@ -18,6 +18,15 @@
 /** How the request body is framed, or why the request is refused. */
 export type Framing = { ok: true; contentLength: number; chunked: boolean } | { ok: false; reason: string };
 
+/** Trim optional whitespace (SP / HTAB only: String#trim would also eat \v and \f, hiding tricks). */
+function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++;
+  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
+  return value.slice(start, end);
+}
+
 const NO_BODY: Framing = Object.freeze({ ok: true, contentLength: -1, chunked: false });
 const DIGITS = /^\d{1,15}$/;
 
@@ -38,10 +47,10 @@ export function checkFraming(headers: readonly string[], http10: boolean): Frami
     const lower = name.toLowerCase();
     if (lower === 'content-length') {
       if (contentLength !== null) return refuse('more than one Content-Length header');
-      contentLength = headers[i + 1]!.trim();
+      contentLength = trimOws(headers[i + 1]!);
     } else if (lower === 'transfer-encoding') {
       if (transferEncoding !== null) return refuse('more than one Transfer-Encoding header');
-      transferEncoding = headers[i + 1]!.trim().toLowerCase();
+      transferEncoding = trimOws(headers[i + 1]!).toLowerCase();
     } else if (lower === 'host') {
       if (++hosts > 1) return refuse('more than one Host header');
     }

@@ -75,7 +75,15 @@ function streamFile(core: FrontCore, req: IncomingMessage, res: ServerResponse, 
   });
 }
 
+/**
+ * Connections a refusal has condemned. llhttp keeps parsing what the client pipelined after the
+ * refused request (e.g. the hidden request after an ambiguous body); those requests must never be
+ * handled. The refusal carries `Connection: close`, so Node ends the connection after it.
+ */
+const REFUSED = new WeakSet<Socket>();
+
 function refuse(core: FrontCore, req: IncomingMessage, res: ServerResponse, status: number, statusLine: string, message: string, receivedAt: number): void {
+  REFUSED.add(req.socket);
   const body = Buffer.from(message + '\n');
   core.errorLog(`refused ${status} ${req.method} ${req.url} from ${req.socket.remoteAddress}: ${message}`);
   sendReply(core, req, res, { status, statusLine, headers: ['Content-Type', 'text/plain; charset=utf-8'], body, file: null, start: 0, end: body.length - 1, length: body.length, head: false }, receivedAt, true);
@@ -113,7 +121,8 @@ class NodeExchange implements ClientSink {
     if (!this.writeHead(status, reason, headers)) return;
     const send = length >= 0 && this.req.method !== 'HEAD';
     if (send) this.bytes = body.length;
-    this.res.end(send ? body : undefined);
+    // `body` is a view of the proxy's shared read buffer: Node may queue it, so copy.
+    this.res.end(send ? Buffer.from(body) : undefined);
   }
 
   start(status: number, reason: string, headers: string[], length: number): void {
@@ -124,7 +133,7 @@ class NodeExchange implements ClientSink {
 
   write(chunk: Buffer): boolean {
     this.bytes += chunk.length;
-    return this.res.write(chunk);
+    return this.res.write(Buffer.from(chunk)); // a view of the shared read buffer: copy
   }
 
   whenWritable(resume: () => void): void {
@@ -217,12 +226,16 @@ function proxyRequest(core: FrontCore, req: IncomingMessage, res: ServerResponse
 }
 
 function handle(core: FrontCore, req: IncomingMessage, res: ServerResponse): void {
+  if (REFUSED.has(req.socket)) return; // pipelined behind a refused request: never answered
   const receivedAt = performance.now();
   core.begin();
   if (core.closing) res.shouldKeepAlive = false;
   const route = core.route(req.url!);
   if (route.kind === 'proxy') return proxyRequest(core, req, res, receivedAt);
-  if (route.kind === 'reply') return sendReply(core, req, res, route.reply, receivedAt, route.reply.status === 400);
+  if (route.kind === 'reply') {
+    if (route.reply.status === 400) REFUSED.add(req.socket);
+    return sendReply(core, req, res, route.reply, receivedAt, route.reply.status === 400);
+  }
   const reply = core.statics.respond(route.mount, route.path, req.method!, (name) => headerOf(req, name), receivedAt);
   sendReply(core, req, res, reply, receivedAt);
 }

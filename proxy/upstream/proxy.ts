@@ -28,13 +28,17 @@ export interface ClientSink {
   /** Set by the proxy; the engine calls it (once) when the client goes away mid-exchange. */
   onAbort: (() => void) | null;
   /**
-   * Send a whole response at once. `headers` (a flat name, value list) is handed over: the sink may
+   * Send a whole response at once. Body buffers here and in `write` are only valid during the
+   * call (views of a shared read buffer): copy what cannot be handed to the socket right away. `headers` (a flat name, value list) is handed over: the sink may
    * append to it. `length` is the Content-Length to announce: the body's size, the upstream's for
    * a HEAD request, or -1 for none (204, 304, or a HEAD answered without one).
    */
-  complete(status: number, reason: string, headers: string[], body: Buffer, length: number): void;
-  /** Start a streamed response (headers handed over); `length` is the body size, or -1 (the engine then chunks). */
-  start(status: number, reason: string, headers: string[], length: number): void;
+  complete(status: number, reason: string, headers: string[], body: Buffer, length: number, obsText: boolean): void;
+  /**
+   * Start a streamed response (headers handed over); `length` is the body size, or -1 (the engine
+   * then chunks). `obsText`: some header value holds latin1 characters ≥ 0x80 to send as single bytes.
+   */
+  start(status: number, reason: string, headers: string[], length: number, obsText: boolean): void;
   /** Send body bytes; false means the client is slow: wait for `whenWritable`. */
   write(chunk: Buffer): boolean;
   /** Call `resume` once the client can take more. */
@@ -87,7 +91,7 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
   private readonly resume = () => this.connection?.resume();
 
   constructor(
-    private readonly proxy: Proxy,
+    private readonly proxy: ReverseProxy,
     readonly method: string,
     readonly head: string,
     readonly encoding: BufferEncoding,
@@ -154,14 +158,14 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
     const status = head.status;
     const length = status === 204 || status === 304 ? -1 : this.method === 'HEAD' ? head.contentLength : body.length;
     const upstreamMs = now - this.attemptStart;
-    this.sink.complete(status, head.reason, withTiming(head.headers, upstreamMs, now - this.receivedAt - upstreamMs), body, length);
+    this.sink.complete(status, head.reason, withTiming(head.headers, upstreamMs, now - this.receivedAt - upstreamMs), body, length, head.obsText);
   }
 
   onHead(head: ResponseHead, length: number): void {
     const now = performance.now();
     const upstreamMs = now - this.attemptStart;
     this.headSent = true;
-    this.sink.start(head.status, head.reason, withTiming(head.headers, upstreamMs, now - this.receivedAt - upstreamMs), length);
+    this.sink.start(head.status, head.reason, withTiming(head.headers, upstreamMs, now - this.receivedAt - upstreamMs), length, head.obsText);
   }
 
   onBody(chunk: Buffer): boolean {
@@ -229,7 +233,7 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
     this.sink.onAbort = null;
     if (this.sink.aborted) return;
     const body = Buffer.from(message + '\n');
-    this.sink.complete(status, status === 502 ? 'Bad Gateway' : 'Gateway Timeout', ['Content-Type', 'text/plain; charset=utf-8'], body, body.length);
+    this.sink.complete(status, status === 502 ? 'Bad Gateway' : 'Gateway Timeout', ['Content-Type', 'text/plain; charset=utf-8'], body, body.length, false);
   }
 }
 
@@ -248,7 +252,7 @@ function withTiming(headers: string[], upstreamMs: number, proxyMs: number): str
 }
 
 /** The reverse proxy: upstreams, balancer, pools and the timer sweep for read and idle timeouts. */
-export class Proxy {
+export class ReverseProxy {
   balancer: Balancer;
   options: ProxyOptions;
   private upstreams: Upstream[];

@@ -25,6 +25,8 @@ export interface ResponseHead {
   chunked: boolean;
   /** May the connection carry another request after this response? */
   keepAlive: boolean;
+  /** Some header value holds bytes ≥ 0x80 (obs-text), kept as latin1 characters. */
+  obsText: boolean;
 }
 
 /** Header names the parser drops besides hop-by-hop ones (the engine writes its own). */
@@ -43,13 +45,19 @@ function isToken(s: string): boolean {
   return true;
 }
 
-/** Field values may hold visible characters, obs-text, space and tab; no other controls. */
-function isFieldValue(s: string): boolean {
+const VALUE_OK = 0;
+const VALUE_OBS_TEXT = 1;
+const VALUE_BAD = 2;
+
+/** Field values may hold visible characters, obs-text (≥ 0x80), space and tab; no other controls. */
+function checkFieldValue(s: string): number {
+  let result = VALUE_OK;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if ((c < 0x20 && c !== 9) || c === 0x7f) return false;
+    if ((c < 0x20 && c !== 9) || c === 0x7f) return VALUE_BAD;
+    if (c > 0x7f) result = VALUE_OBS_TEXT;
   }
-  return true;
+  return result;
 }
 
 function trimOws(s: string): string {
@@ -78,13 +86,16 @@ export function parseResponseHead(buffer: Buffer, end: number): ResponseHead | s
   const code = statusLine.slice(9, 12);
   if (!/^[1-9]\d\d$/.test(code)) return 'malformed status code';
   if (statusLine.length > 12 && statusLine.charCodeAt(12) !== 32) return 'malformed status line';
-  const reason = statusLine.slice(13);
-  if (!isFieldValue(reason)) return 'control character in reason phrase';
+  let reason = statusLine.slice(13);
+  const reasonCheck = checkFieldValue(reason);
+  if (reasonCheck === VALUE_BAD) return 'control character in reason phrase';
+  if (reasonCheck === VALUE_OBS_TEXT) reason = ''; // engines then send the standard phrase
 
   const headers: string[] = [];
   let contentLength = -1;
   let transferEncoding: string | null = null;
   let connection: string[] | null = null;
+  let obsText = false;
   let start = lineEnd + 2;
   while (start < text.length) {
     let next = text.indexOf('\r\n', start);
@@ -99,7 +110,9 @@ export function parseResponseHead(buffer: Buffer, end: number): ResponseHead | s
     const name = line.slice(0, colon);
     if (!isToken(name)) return `invalid header name ${JSON.stringify(name)}`;
     const value = trimOws(line.slice(colon + 1));
-    if (!isFieldValue(value)) return `control character in header ${name}`;
+    const check = checkFieldValue(value);
+    if (check === VALUE_BAD) return `control character in header ${name}`;
+    if (check === VALUE_OBS_TEXT) obsText = true;
     const lower = name.toLowerCase();
     if (lower === 'content-length') {
       if (!DIGITS.test(value)) return `invalid Content-Length ${JSON.stringify(value)}`;
@@ -136,5 +149,5 @@ export function parseResponseHead(buffer: Buffer, end: number): ResponseHead | s
       for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.toLowerCase() === token) headers.splice(i, 2);
     }
   }
-  return { status, reason, headers, contentLength, chunked: transferEncoding !== null, keepAlive };
+  return { status, reason, headers, contentLength, chunked: transferEncoding !== null, keepAlive, obsText };
 }

@@ -4,7 +4,7 @@
  * when a request never reached the app.
  */
 import { STATUS_CODES } from 'node:http';
-import type { ResponseBody, ResponseHeaders } from '../../app/interface.ts';
+import type { ResponseBody } from '../../app/interface.ts';
 
 /** Statuses that never carry a body (RFC 9110 §6.4.1). */
 export function bodyless(status: number): boolean {
@@ -17,27 +17,6 @@ export function fixedLength(body: ResponseBody): number {
   if (typeof body === 'string') return Buffer.byteLength(body);
   if (body instanceof Uint8Array) return body.byteLength;
   return -1;
-}
-
-/**
- * The app's headers as a flat [name, value, …] list, dropping any Content-Length it set
- * (the server frames the body) unless `keepLength` (streams whose size the app vouches for).
- * Returns the app's Content-Length (or -1) in `declaredLength`.
- */
-export function flattenHeaders(headers: ResponseHeaders | undefined, keepLength: boolean, out: string[]): number {
-  let declared = -1;
-  if (headers === undefined) return declared;
-  for (const name in headers) {
-    const value = headers[name]!;
-    if (name.length === 14 && name.toLowerCase() === 'content-length') {
-      declared = Number(value);
-      if (!keepLength) continue;
-    }
-    if (typeof value === 'string') out.push(name, value);
-    else if (typeof value === 'number') out.push(name, String(value));
-    else for (const v of value) out.push(name, v);
-  }
-  return declared;
 }
 
 /** A complete HTTP/1.1 error reply for a request the app never saw; the connection then closes. */

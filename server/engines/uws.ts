@@ -40,6 +40,8 @@ const UNIX_ENDPOINT: Endpoint = Object.freeze({ address: 'unix', port: 0 });
 /** Request body bytes buffered for an app that is not reading before uWS stops reading the socket. */
 const BODY_HIGH_WATER = 64 * 1024;
 const FILE_CHUNK = 64 * 1024;
+/** How long a draining engine must see no new request before it closes idle connections. */
+const DRAIN_QUIET_MS = 200;
 
 const STATUS_LINES: string[] = [];
 for (const code in STATUS_CODES) STATUS_LINES[Number(code)] = `${code} ${STATUS_CODES[code]}`;
@@ -177,8 +179,8 @@ interface EngineState {
   active: number;
   draining: boolean;
   local: Endpoint;
-  /** Resolves drain() when the last in-flight request ends. */
-  idle: (() => void) | null;
+  /** While draining: when the last request arrived (ms, Date.now()). */
+  lastArrival: number;
 }
 
 /** The app's own content-length, as found by the last flattenChecked() call (-1: none). */
@@ -238,7 +240,7 @@ const BAD_HEADERS_BODY = '{"detail":"Internal server error: the app sent headers
 /** The uWebSockets.js engine. */
 export class UwsEngine implements Engine {
   readonly #uwsApp: TemplatedApp;
-  readonly #state: EngineState = { active: 0, draining: false, local: UNIX_ENDPOINT, idle: null };
+  readonly #state: EngineState = { active: 0, draining: false, local: UNIX_ENDPOINT, lastArrival: 0 };
   #token: us_listen_socket | null = null;
 
   constructor(app: App, options: HostOptions) {
@@ -279,18 +281,23 @@ export class UwsEngine implements Engine {
     const state = this.#state;
     // From now on every response closes its connection, so keep-alive clients reconnect elsewhere.
     state.draining = true;
+    state.lastArrival = Date.now();
     this.stopAccepting();
     return new Promise((resolve) => {
       const done = (clean: boolean) => {
         clearTimeout(deadline);
-        state.idle = null;
+        clearInterval(poll);
         // uWS has no "close idle connections": with nothing in flight, close them all.
         if (clean) this.close();
         resolve(clean);
       };
       const deadline = setTimeout(() => done(false), timeoutMs);
-      if (state.active === 0) done(true);
-      else state.idle = () => done(true);
+      // Idle means nothing in flight AND nothing new for a moment: a connection accepted just
+      // before the listener closed has usually not delivered its request yet, and closing it
+      // then would fail a request that was already ours.
+      const poll = setInterval(() => {
+        if (state.active === 0 && Date.now() - state.lastArrival >= DRAIN_QUIET_MS) done(true);
+      }, DRAIN_QUIET_MS / 4);
     });
   }
 
@@ -307,7 +314,7 @@ function createHandler(app: App, options: HostOptions, state: EngineState): (res
   const maxBody = limits.maxBodySize;
 
   function ended(): void {
-    if (--state.active === 0 && state.idle !== null) state.idle();
+    state.active--;
   }
 
   function log(request: Request, status: number, bytes: number, start: number): void {
@@ -602,6 +609,7 @@ function createHandler(app: App, options: HostOptions, state: EngineState): (res
       server: local,
     });
     state.active++;
+    if (state.draining) state.lastArrival = Date.now();
     const result = callApp(app, request, report);
 
     if (!(result instanceof Promise)) {

@@ -10,6 +10,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describeConfig, type ServerConfig } from '../config.ts';
@@ -47,7 +48,8 @@ const KILL_GRACE_MS = 1000;
 
 /** The pool master. `run()` resolves with the process exit code when the pool has stopped. */
 export class Arbiter {
-  readonly #config: ServerConfig;
+  #config: ServerConfig;
+  readonly #reloadConfig: (() => ServerConfig) | undefined;
   readonly #log: LogFile;
   #bind: Bind;
   #target: number;
@@ -63,15 +65,43 @@ export class Arbiter {
   #announced = false;
   #stopping: 'graceful' | 'immediate' | null = null;
   #exitCode = 0;
-  readonly #tickMs: number;
+  #tickMs = 1000;
 
-  constructor(config: ServerConfig) {
+  /**
+   * @param config the configuration to start with.
+   * @param reloadConfig reads the configuration again (file and environment) on HUP, as Gunicorn does.
+   */
+  constructor(config: ServerConfig, reloadConfig?: () => ServerConfig) {
     this.#config = config;
+    this.#reloadConfig = reloadConfig;
     this.#log = new LogFile(config.errorLog, process.stderr);
     this.#bind = parseBind(config.bind);
     this.#target = config.workers;
-    const timeoutMs = config.timeout * 1000;
+    this.#setTick();
+  }
+
+  /** The loop wakes often enough to notice a missed heartbeat well within --timeout. */
+  #setTick(): void {
+    const timeoutMs = this.#config.timeout * 1000;
     this.#tickMs = timeoutMs > 0 ? Math.max(50, Math.min(1000, timeoutMs / 4)) : 1000;
+  }
+
+  /** HUP: adopt a re-read configuration for the next generation; bind, engine and logs need a restart. */
+  #reread(): void {
+    if (this.#reloadConfig === undefined) return;
+    let next: ServerConfig;
+    try {
+      next = this.#reloadConfig();
+    } catch (error) {
+      this.#error(`Reload: the configuration is invalid (${(error as Error).message}); keeping the current one`);
+      return;
+    }
+    const fixed = (['bind', 'engine', 'errorLog'] as const).filter((key) => next[key] !== this.#config[key]);
+    if (fixed.length > 0) this.#error(`Reload: changes to ${fixed.join(', ')} need a restart; keeping the current values`);
+    const adopted = { ...next, bind: this.#config.bind, engine: this.#config.engine, errorLog: this.#config.errorLog };
+    if (adopted.workers !== this.#config.workers) this.#target = adopted.workers;
+    this.#config = adopted;
+    this.#setTick();
   }
 
   #info(message: string): void {
@@ -84,9 +114,10 @@ export class Arbiter {
 
   /** Start the pool and run until it is stopped; resolves with the exit code. */
   async run(): Promise<number> {
-    if (this.#config.engine === 'uws' && this.#bind.kind === 'tcp' && this.#bind.port === 0) {
-      // uWS workers bind the port themselves, and uSockets sets SO_REUSEPORT only for a given
-      // port: so "any free port" is chosen once, here, and every worker gets the same number.
+    if (this.#bind.kind === 'tcp' && this.#bind.port === 0) {
+      // "Any free port" is chosen once, here, so that every worker (and every reload) asks for the
+      // same one: uSockets sets SO_REUSEPORT only for a given port, and node:cluster keys its
+      // shared handles by the port asked for.
       this.#bind = { ...this.#bind, port: await freePort(this.#bind.host) };
     }
     cluster.setupPrimary({
@@ -103,6 +134,15 @@ export class Arbiter {
       return [signal, handler] as const;
     });
 
+    if (this.#config.engine === 'uws' && !kernelMigratesRequests()) {
+      this.#log.write(
+        errorLine(
+          'WARNING',
+          'uws engine: net.ipv4.tcp_migrate_req is 0, so when a worker retires (HUP, TTOU, --max-requests) the kernel resets ' +
+            'the few connections still queued at its SO_REUSEPORT listener. Set the sysctl to 1 for lossless reloads.',
+        ),
+      );
+    }
     this.#info(`Starting layerstack pool (pid:${process.pid}), ${this.#config.engine} engine, app ${this.#config.app}`);
     this.#info(`Configuration:\n${describeConfig(this.#config).join('\n')}`);
 
@@ -159,6 +199,7 @@ export class Arbiter {
           break;
         case 'SIGHUP':
           if (this.#stopping !== null) break;
+          this.#reread();
           this.#generation++;
           this.#reloadFailed = false;
           this.#info(`Handling signal: hup: reloading (generation ${this.#generation}: new workers start, old ones retire once they serve)`);
@@ -370,4 +411,13 @@ function freePort(host: string): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** Whether Linux moves connections queued at a closing SO_REUSEPORT listener to its siblings. */
+function kernelMigratesRequests(): boolean {
+  try {
+    return readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').trim() === '1';
+  } catch {
+    return false;
+  }
 }

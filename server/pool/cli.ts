@@ -4,11 +4,12 @@
  * process that runs the workers. `--help` lists every option.
  */
 import { Arbiter } from './arbiter.ts';
-import { ConfigError, helpText, parseArgs, resolveConfig, type ServerConfig } from '../config.ts';
+import { type CommandLine, ConfigError, helpText, parseArgs, resolveConfig, type ServerConfig } from '../config.ts';
 
 let config: ServerConfig;
+let commandLine: CommandLine;
 try {
-  const commandLine = parseArgs(process.argv.slice(2));
+  commandLine = parseArgs(process.argv.slice(2));
   if (commandLine.help) {
     console.log(helpText());
     process.exit(0);
@@ -20,5 +21,6 @@ try {
   process.exit(2);
 }
 
-const code = await new Arbiter(config).run();
+// On HUP the file and the environment are read again; the command line stays as given.
+const code = await new Arbiter(config, () => resolveConfig(commandLine)).run();
 process.exit(code);

@@ -1,0 +1,160 @@
+/**
+ * The whole auth stack in one call: settings, keys, the user store, token service, the
+ * authentication middleware, the token views and the demo's protected route.
+ *
+ *   import { createAuth } from './auth/create-auth.ts';
+ *
+ *   const auth = createAuth({ settings: { ROTATE_REFRESH_TOKENS: true, BLACKLIST_AFTER_ROTATION: true } });
+ *   await auth.ensureAdmin((line) => console.log(line));   // first start: prints admin's password
+ *   const router = new Router();
+ *   auth.installRoutes(router);                         // /api/token/{,refresh/,verify/,blacklist/}, /api/hello/
+ *   router.get('/api/ping/', auth.middleware(ping));    // DRF authenticates eagerly: a bad Bearer is 401 here too
+ *   // ...and when the app is unloaded: auth.close();
+ *
+ * Settings come from `settings` (simplejwt's names) overridden by SIMPLE_JWT_* variables (and
+ * SIGNING_KEY) from `env`; the data directory from `dataDir`, else DATA_DIR, else ./data. With
+ * no SIGNING_KEY configured, a key is generated once and kept in the data directory.
+ */
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import type { Middleware, Request } from '../interface.ts';
+import type { Router } from '../router.ts';
+import { resolveDataDir, prepareDataDir } from '../store/data-dir.ts';
+import { ensureAdmin } from '../store/ensure-admin.ts';
+import { DEFAULT_SCRYPT, type ScryptParams } from '../store/passwords.ts';
+import { startPurge } from '../store/purge.ts';
+import { openStore, type Store } from '../store/store.ts';
+import { JwtAuthentication } from './authentication.ts';
+import { DEFAULT_TRUSTED_PROXIES, clientAddress, trustedProxyCheck } from './client-address.ts';
+import { installHelloRoute } from './hello.ts';
+import { JwtCodec } from './jwt.ts';
+import { resolveKeys } from './keys.ts';
+import { LoginThrottle, type ThrottleRule } from './login-throttle.ts';
+import { authenticate, requireUser } from './middleware.ts';
+import { resolveSettings, type AuthSettings, type SettingsInput } from './settings.ts';
+import { loadOrCreateSigningKey } from './signing-key.ts';
+import { installTokenRoutes, type TokenViewsDeps } from './token-views.ts';
+import { TokenService } from './tokens.ts';
+import { CachedUserLookup } from './user-cache.ts';
+import { VerifiedTokenCache } from './verified-token-cache.ts';
+
+/** How to build the auth stack; every field is optional. */
+export interface AuthOptions {
+  /** Where the database and generated key live. Default: DATA_DIR from `env`, else ./data. */
+  dataDir?: string;
+  /** simplejwt settings by name (SIMPLE_JWT_* variables in `env` override them). */
+  settings?: SettingsInput;
+  /** Environment to read SIMPLE_JWT_*, SIGNING_KEY, DATA_DIR, FORWARDED_ALLOW_IPS, USER_CACHE_MS from. Default: process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** JWTStatelessUserAuthentication: trust the token's user_id without loading the user. Default false. */
+  stateless?: boolean;
+  /**
+   * Reuse a loaded user row for this many ms (see user-cache.ts): deactivation then takes effect
+   * within that time instead of at once; 0 looks the user up on every request, exactly as
+   * simplejwt. Default: USER_CACHE_MS from `env`, else 1000 (a per-request lookup costs as much
+   * as the whole ping route; see docs/auth.md).
+   */
+  userCacheMs?: number;
+  /** How many validated access tokens to remember (verified-token-cache.ts); 0 turns it off. Default 10 000. */
+  tokenCacheSize?: number;
+  /** Clock in epoch milliseconds, for tokens, throttling and purges. Default Date.now. */
+  now?: () => number;
+  /** How a throttled login waits. Default: a timer. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Login throttling rules, or false to disable it. Default: USERNAME_RULE and ADDRESS_RULE. */
+  throttle?: { username?: ThrottleRule; address?: ThrottleRule } | false;
+  /** Peers whose X-Forwarded-For is believed. Default: FORWARDED_ALLOW_IPS from `env` ("*" = all), else loopback. */
+  trustedProxies?: readonly string[];
+  /** scrypt parameters for new password hashes. Default DEFAULT_SCRYPT (Django's). */
+  passwordParams?: ScryptParams;
+  /** Milliseconds between purges of expired tokens and stale login counters, or false for none. Default one hour. */
+  purgeIntervalMs?: number | false;
+}
+
+/** Default USER_CACHE_MS: a deactivated user is locked out within a second. */
+export const DEFAULT_USER_CACHE_MS = 1000;
+
+/** The assembled auth stack. */
+export interface Auth {
+  readonly settings: AuthSettings;
+  readonly store: Store;
+  readonly tokens: TokenService;
+  readonly jwt: JwtCodec;
+  readonly authentication: JwtAuthentication;
+  /** Eager JWT authentication (sets request.state.user; 401 on bad credentials). */
+  readonly middleware: Middleware;
+  /** IsAuthenticated: 401 for anonymous requests. Use inside `middleware`. */
+  readonly requireUser: Middleware;
+  /** Mount POST /api/token/, /api/token/refresh/, /api/token/verify/, /api/token/blacklist/. */
+  installTokenRoutes(router: Router): Router;
+  /** Mount GET /api/hello/ (authenticated). */
+  installHelloRoute(router: Router): Router;
+  /** Both of the above. */
+  installRoutes(router: Router): Router;
+  /** On first start (no users), create "admin" with a random password and print it; returns it, or null. */
+  ensureAdmin(print: (line: string) => void): Promise<string | null>;
+  /** Stop the purge timer and close the database. */
+  close(): void;
+}
+
+/** Build the auth stack (opens the database; generates the signing key on first use). */
+export function createAuth(options: AuthOptions = {}): Auth {
+  const env = options.env ?? process.env;
+  const now = options.now ?? Date.now;
+  const settings = resolveSettings(options.settings ?? {}, env);
+  const dataDir = prepareDataDir(options.dataDir ?? resolveDataDir(env));
+  const signingKey = settings.SIGNING_KEY ?? loadOrCreateSigningKey(dataDir, settings.ALGORITHM);
+  const keys = resolveKeys(settings.ALGORITHM, signingKey, settings.VERIFYING_KEY);
+  const jwt = new JwtCodec({
+    algorithm: settings.ALGORITHM,
+    keys,
+    leeway: settings.LEEWAY,
+    audience: settings.AUDIENCE,
+    issuer: settings.ISSUER,
+    now,
+  });
+  const tokens = new TokenService(settings, jwt, now);
+  const userCacheMs = options.userCacheMs ?? Number(env.USER_CACHE_MS ?? DEFAULT_USER_CACHE_MS);
+  if (!Number.isFinite(userCacheMs) || userCacheMs < 0) throw new RangeError(`USER_CACHE_MS must be a number of milliseconds ≥ 0, got ${userCacheMs}`);
+  const store = openStore(dataDir);
+  const users = userCacheMs > 0 ? new CachedUserLookup(store.users, { ttlMs: userCacheMs, now }) : store.users;
+  const tokenCache = options.tokenCacheSize === 0 ? null : new VerifiedTokenCache({ maxEntries: options.tokenCacheSize, leeway: settings.LEEWAY, now });
+  const authentication = new JwtAuthentication(tokens, options.stateless ? null : users, tokenCache);
+  const passwordParams = options.passwordParams ?? DEFAULT_SCRYPT;
+  const isTrusted = trustedProxyCheck(options.trustedProxies ?? trustedFromEnv(env));
+  const deps: TokenViewsDeps = {
+    tokens,
+    store,
+    challenge: authentication.challenge,
+    throttle: options.throttle === false ? null : new LoginThrottle(store.loginAttempts, { ...options.throttle, now }),
+    clientAddress: (request: Request) => clientAddress(request, isTrusted),
+    passwordParams,
+    now,
+    sleep: options.sleep ?? ((ms: number) => sleepFor(ms)),
+  };
+  const stopPurge = options.purgeIntervalMs === false ? () => {} : startPurge(store, { intervalMs: options.purgeIntervalMs, now });
+
+  const auth: Auth = {
+    settings,
+    store,
+    tokens,
+    jwt,
+    authentication,
+    middleware: authenticate(authentication),
+    requireUser: requireUser(authentication),
+    installTokenRoutes: (router) => installTokenRoutes(router, deps),
+    installHelloRoute: (router) => installHelloRoute(router, authentication),
+    installRoutes: (router) => auth.installHelloRoute(auth.installTokenRoutes(router)),
+    ensureAdmin: (print) => ensureAdmin(store, print, passwordParams),
+    close() {
+      stopPurge();
+      store.close();
+    },
+  };
+  return auth;
+}
+
+function trustedFromEnv(env: Readonly<Record<string, string | undefined>>): readonly string[] {
+  const configured = env.FORWARDED_ALLOW_IPS;
+  if (configured === undefined || configured.trim() === '') return DEFAULT_TRUSTED_PROXIES;
+  return configured.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}

@@ -1,0 +1,94 @@
+/**
+ * The front: static files first, then the reverse proxy — our Nginx.
+ *
+ *   client ──► engine (node:http | uWebSockets.js) ──► FrontCore.route()
+ *                 ├─ static mapping ─► StaticFiles (FileCache in memory, large files from disk)
+ *                 └─ otherwise ──────► ReverseProxy ─► Balancer ─► Upstream pool ─► app server
+ *
+ * `startFront` wires those pieces from a FrontConfig and returns a handle that can reload
+ * (SIGHUP) and shut down gracefully (SIGTERM). The CLI (cli.ts) is a thin layer over this, and
+ * tests start fronts in-process through it.
+ */
+import { settingsOf } from './config.ts';
+import type { FrontConfig } from './config.ts';
+import { FrontCore } from './front/core.ts';
+import { createHttpListener } from './front/http-engine.ts';
+import type { FrontListener } from './front/listener.ts';
+import { createUwsListener } from './front/uws-engine.ts';
+import { FileCache } from './static/file-cache.ts';
+
+/** A running front. */
+export interface RunningFront {
+  readonly host: string;
+  /** The port actually bound (differs from the configured one when that was 0). */
+  readonly port: number;
+  readonly core: FrontCore;
+  readonly listener: FrontListener;
+  /** Apply a new configuration; listen address and engine changes need a restart (returns why not applied). */
+  reload(config: FrontConfig): string[];
+  /** Stop accepting, let in-flight requests finish (up to `graceMs`), then close everything. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Where the front writes errors and refusals; stderr by default. */
+export type ErrorLog = (line: string) => void;
+
+const stderrLog: ErrorLog = (line) => process.stderr.write(`[front] ${line}\n`);
+
+/** Start a front for `config`. Rejects if the port is taken or the uWS binary cannot load. */
+export async function startFront(config: FrontConfig, errorLog: ErrorLog = stderrLog): Promise<RunningFront> {
+  const cache = new FileCache(config.cache);
+  const core = new FrontCore(settingsOf(config), cache, errorLog);
+  let listener: FrontListener;
+  try {
+    listener = config.engine === 'uws' ? createUwsListener(core) : createHttpListener(core);
+  } catch (error) {
+    await core.close();
+    throw error;
+  }
+  let port: number;
+  try {
+    port = await listener.listen(config.listen.host, config.listen.port);
+  } catch (error) {
+    await core.close();
+    throw error;
+  }
+  let current = config;
+  let closing: Promise<void> | null = null;
+  return {
+    host: config.listen.host,
+    port,
+    core,
+    listener,
+    reload(next: FrontConfig): string[] {
+      const ignored: string[] = [];
+      if (next.engine !== current.engine) ignored.push(`engine ${current.engine} → ${next.engine} needs a restart`);
+      if (next.listen.host !== current.listen.host || next.listen.port !== current.listen.port) ignored.push('a new listen address needs a restart');
+      core.cache.options.maxFileSize = next.cache.maxFileSize;
+      core.cache.options.maxBytes = next.cache.maxBytes;
+      core.cache.options.revalidateMs = next.cache.revalidateMs;
+      core.reconfigure(settingsOf({ ...next, engine: current.engine, listen: current.listen }));
+      listener.applySettings();
+      current = next;
+      return ignored;
+    },
+    close(graceMs = config.shutdownTimeoutMs): Promise<void> {
+      closing ??= (async () => {
+        core.closing = true;
+        listener.stopAccepting();
+        let timer: NodeJS.Timeout | undefined;
+        const expired = new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            if (core.inFlight > 0) errorLog(`shutdown: ${core.inFlight} request(s) still in flight after ${graceMs} ms, closing them`);
+            resolve();
+          }, graceMs);
+        });
+        await Promise.race([core.whenIdle(), expired]);
+        clearTimeout(timer);
+        listener.closeAll();
+        await core.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,444 @@
+/**
+ * The client side on uWebSockets.js: the fast engine. Its C++ HTTP parser and corked writes cost
+ * less than half of node:http's CPU per request (peers/RESULTS.md, table A), which is where the
+ * front's static and proxy speed comes from.
+ *
+ * uWS rules this file follows: the HttpRequest is only valid during the handler call (everything
+ * needed later is copied out first); a response not finished inside the handler must have an
+ * onAborted handler, and after abort or end it must not be touched again; writes outside the
+ * handler go inside res.cork(); body chunks from onData must be copied before the callback returns.
+ *
+ * Differences from the node:http engine, all from uWS itself: HTTP/1.0 requests and non-upper-case
+ * methods are refused by closing the connection; malformed requests are closed without a 400; the
+ * header size limit (4 KiB unless UWS_HTTP_MAX_HEADERS_SIZE is set) and the idle timeout (10 s,
+ * both for a request head and for keep-alive) are compiled in.
+ */
+import { createReadStream } from 'node:fs';
+import type { ReadStream } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { HttpRequest, HttpResponse, us_listen_socket } from 'uWebSockets.js';
+import type { StaticReply } from '../static/static-files.ts';
+import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
+import type { AccessRecord } from './access-log.ts';
+import { since } from './core.ts';
+import type { FrontCore } from './core.ts';
+import { checkFraming } from './framing.ts';
+import type { FrontListener } from './listener.ts';
+import { loadUws } from './uws-loader.ts';
+
+/** LIBUS_LISTEN_EXCLUSIVE_PORT (the typings declare it as an enum member only). */
+const EXCLUSIVE_PORT = 1;
+
+const METHODS: ReadonlyMap<string, string> = new Map(
+  ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'].map((m) => [m.toLowerCase(), m]),
+);
+
+/** The request whose headers `readHeader` reads; set right before a synchronous use. */
+let current: HttpRequest | null = null;
+const readHeader = (name: string): string => current!.getHeader(name);
+/** forEach target: collecting headers without a closure per request. */
+let collected: string[] = [];
+const collect = (name: string, value: string): void => {
+  collected.push(name, value);
+};
+
+/** Write upstream headers; latin1 values (obs-text) go as bytes, since uWS encodes strings as UTF-8. */
+function writeHeaders(res: HttpResponse, headers: readonly string[], obsText: boolean): void {
+  if (!obsText) {
+    for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i]!, headers[i + 1]!);
+    return;
+  }
+  for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i]!, Buffer.from(headers[i + 1]!, 'latin1'));
+}
+
+function statusLine(status: number, reason: string): string {
+  return status + ' ' + (reason === '' ? STATUS_CODES[status] ?? '' : reason);
+}
+
+/** What the access log needs from a request, copied while the HttpRequest is valid. */
+interface Seen {
+  client: string;
+  method: string;
+  target: string;
+  referer: string;
+  userAgent: string;
+  receivedAt: number;
+}
+
+function record(core: FrontCore, seen: Seen, status: number, bytes: number, proxied: ProxyRecord | null): AccessRecord | null {
+  if (!core.accessLog.enabled) return null;
+  return {
+    client: seen.client,
+    method: seen.method,
+    target: seen.target,
+    httpVersion: '1.1',
+    status,
+    bytes,
+    referer: seen.referer,
+    userAgent: seen.userAgent,
+    upstream: proxied?.upstreamLabel ?? '-',
+    upstreamMs: proxied?.upstreamMs ?? -1,
+    requestMs: since(seen.receivedAt),
+  };
+}
+
+/** Write a whole StaticReply (inside the handler, or inside a cork). */
+function writeReply(res: HttpResponse, reply: StaticReply, close: boolean): void {
+  res.writeStatus(reply.statusLine);
+  const headers = reply.headers;
+  for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i]!, headers[i + 1]!);
+  if (reply.length < 0) res.endWithoutBody();
+  else if (reply.head) {
+    // uWS would send the body of a HEAD response given to end(): announce the length ourselves.
+    res.writeHeader('Content-Length', String(reply.length));
+    res.endWithoutBody();
+  } else res.end(reply.body!, close);
+}
+
+function textReply(status: number, message: string): StaticReply {
+  const body = Buffer.from(message + '\n');
+  return { status, statusLine: statusLine(status, ''), headers: ['Content-Type', 'text/plain; charset=utf-8'], body, file: null, start: 0, end: body.length - 1, length: body.length, head: false };
+}
+
+/** Large files: stream from disk with tryEnd/onWritable backpressure (uWS's VideoStreamer pattern). */
+function streamFile(core: FrontCore, res: HttpResponse, reply: StaticReply, seen: Seen): void {
+  let over = false;
+  let stream: ReadStream | null = null;
+  let pending: Buffer | null = null;
+  let pendingOffset = 0;
+  const total = reply.length;
+  const finish = (status: number, bytes: number): void => {
+    if (over) return;
+    over = true;
+    stream?.destroy();
+    core.end(record(core, seen, status, bytes, null));
+  };
+  res.onAborted(() => finish(499, 0));
+  res.writeStatus(reply.statusLine);
+  for (let i = 0; i < reply.headers.length; i += 2) res.writeHeader(reply.headers[i]!, reply.headers[i + 1]!);
+  res.onWritable((offset) => {
+    if (pending === null || over) return true;
+    const [sent, done] = res.tryEnd(pending.subarray(offset - pendingOffset), total);
+    if (done) finish(reply.status, total);
+    else if (sent) {
+      pending = null;
+      stream!.resume();
+    }
+    return sent;
+  });
+  stream = createReadStream(reply.file!, { start: reply.start, end: reply.end, highWaterMark: 256 * 1024 });
+  stream.on('data', (chunk) => {
+    if (over) return;
+    const data = chunk as Buffer;
+    let sent = false;
+    let done = false;
+    res.cork(() => {
+      pendingOffset = res.getWriteOffset();
+      [sent, done] = res.tryEnd(data, total);
+    });
+    if (done) finish(reply.status, total);
+    else if (!sent) {
+      pending = data;
+      stream!.pause();
+    }
+  });
+  stream.on('error', (error) => {
+    core.errorLog(`static file ${reply.file}: ${error.message}`);
+    if (!over) {
+      over = true;
+      core.end(record(core, seen, 499, 0, null));
+      res.close();
+    }
+  });
+}
+
+/** A proxied request's response side on uWS. */
+class UwsExchange implements ClientSink {
+  aborted = false;
+  onAbort: (() => void) | null = null;
+  proxied: ProxyRecord | null = null;
+  /** Body-reading state (set while the request body is being buffered). */
+  bodyTimer: NodeJS.Timeout | null = null;
+  private ended = false;
+  private accounted = false;
+  private status = 0;
+  private bytes = 0;
+  private total = -1;
+  private pending: Buffer | null = null;
+  private pendingOffset = 0;
+  private resume: (() => void) | null = null;
+  private endRequested = false;
+
+  constructor(
+    private readonly core: FrontCore,
+    private readonly res: HttpResponse,
+    readonly seen: Seen,
+  ) {}
+
+  /** uWS says the client is gone. */
+  handleAbort(): void {
+    if (this.bodyTimer !== null) clearTimeout(this.bodyTimer);
+    this.aborted = true;
+    if (this.ended) return;
+    this.ended = true;
+    const onAbort = this.onAbort;
+    this.onAbort = null;
+    onAbort?.();
+    this.status = 499;
+    this.account();
+  }
+
+  /**
+   * Answer with a plain-text error and close the connection (refusals: 400, 408, 413).
+   *
+   * The answer is deferred to setImmediate on purpose. uWS keeps parsing whatever the client
+   * pipelined behind the refused request and, if the response is already complete, dispatches
+   * it — even after `end(body, closeConnection)`. While a response is still pending, pipelined
+   * data makes uWS abort the connection instead. So: with nothing behind it, the client gets its
+   * 400 and the connection closes; with a hidden request behind it, the connection is cut and
+   * the hidden request is never handled.
+   */
+  refuse(status: number, message: string): void {
+    if (this.ended) return;
+    if (this.bodyTimer !== null) clearTimeout(this.bodyTimer);
+    this.core.errorLog(`refused ${status} ${this.seen.method} ${this.seen.target} from ${this.seen.client}: ${message}`);
+    this.ended = true;
+    this.status = status;
+    setImmediate(() => {
+      if (!this.aborted) {
+        const reply = textReply(status, message);
+        this.bytes = reply.length;
+        this.res.cork(() => writeReply(this.res, reply, true));
+      }
+      this.account();
+    });
+  }
+
+  complete(status: number, reason: string, headers: string[], body: Buffer, length: number, obsText: boolean): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.status = status;
+    const res = this.res;
+    const head = this.seen.method === 'HEAD';
+    res.cork(() => {
+      res.writeStatus(statusLine(status, reason));
+      writeHeaders(res, headers, obsText);
+      if (length < 0) res.endWithoutBody();
+      else if (head) {
+        res.writeHeader('Content-Length', String(length));
+        res.endWithoutBody();
+      } else res.end(body, this.core.closing);
+    });
+    if (!head && length >= 0) this.bytes = body.length;
+    this.account();
+  }
+
+  start(status: number, reason: string, headers: string[], length: number, obsText: boolean): void {
+    if (this.ended) return;
+    this.status = status;
+    this.total = length;
+    const res = this.res;
+    res.cork(() => {
+      res.writeStatus(statusLine(status, reason));
+      writeHeaders(res, headers, obsText);
+    });
+    res.onWritable((offset) => this.writable(offset));
+  }
+
+  write(chunk: Buffer): boolean {
+    if (this.ended) return true;
+    const res = this.res;
+    let ok = true;
+    this.bytes += chunk.length;
+    res.cork(() => {
+      if (this.total >= 0) {
+        const offset = res.getWriteOffset();
+        const [sent, done] = res.tryEnd(chunk, this.total);
+        if (done) this.ended = true;
+        else if (!sent) {
+          // tryEnd keeps nothing it could not send: remember the rest for onWritable (a copy:
+          // `chunk` is a view of the proxy's shared read buffer).
+          this.pending = Buffer.from(chunk);
+          this.pendingOffset = offset;
+          ok = false;
+        }
+      } else ok = res.write(chunk); // chunked mode: uWS buffers what it could not send
+    });
+    if (this.ended) this.account();
+    return ok;
+  }
+
+  whenWritable(resume: () => void): void {
+    this.resume = resume;
+  }
+
+  end(): void {
+    if (this.total >= 0) {
+      // A sized response ends itself when tryEnd has sent `total` bytes (maybe after a pending retry).
+      if (this.ended) this.account();
+      else this.endRequested = true;
+      return;
+    }
+    if (this.ended) return;
+    this.ended = true;
+    this.res.cork(() => this.res.end(undefined, this.core.closing));
+    this.account();
+  }
+
+  destroy(): void {
+    if (this.ended) return;
+    this.res.close(); // runs onAborted → handleAbort
+  }
+
+  private writable(offset: number): boolean {
+    if (this.aborted) return true;
+    if (this.pending !== null) {
+      const [sent, done] = this.res.tryEnd(this.pending.subarray(offset - this.pendingOffset), this.total);
+      if (done) {
+        this.ended = true;
+        this.pending = null;
+        if (this.endRequested) this.account();
+      } else if (!sent) return false;
+      this.pending = null;
+    }
+    const resume = this.resume;
+    this.resume = null;
+    resume?.();
+    return true;
+  }
+
+  private account(): void {
+    if (this.accounted) return;
+    this.accounted = true;
+    this.core.end(record(this.core, this.seen, this.status, this.bytes, this.proxied));
+  }
+}
+
+function forward(core: FrontCore, exchange: UwsExchange, headers: string[], body: Buffer | null): void {
+  const seen = exchange.seen;
+  const head = core.upstreamHead({ method: seen.method, target: seen.target, headers, clientAddress: seen.client }, body);
+  exchange.proxied = core.proxy!.forward(seen.method, head, 'utf8', body, seen.receivedAt, exchange);
+}
+
+function proxyRequest(core: FrontCore, res: HttpResponse, req: HttpRequest, seen: Seen): void {
+  collected = [];
+  req.forEach(collect);
+  const headers = collected;
+  if (core.accessLog.enabled) {
+    seen.referer = req.getHeader('referer');
+    seen.userAgent = req.getHeader('user-agent');
+  }
+  const exchange = new UwsExchange(core, res, seen);
+  res.onAborted(() => exchange.handleAbort());
+  const framing = checkFraming(headers, false);
+  if (!framing.ok) return exchange.refuse(400, framing.reason);
+  const { maxBodySize, bodyTimeoutMs } = core.settings.client;
+  if (framing.contentLength > maxBodySize) {
+    return exchange.refuse(413, `Payload too large: the body is ${framing.contentLength} bytes, the limit is ${maxBodySize}.`);
+  }
+  if (framing.contentLength <= 0 && !framing.chunked) return forward(core, exchange, headers, null);
+
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let settled = false;
+  if (bodyTimeoutMs > 0) {
+    exchange.bodyTimer = setTimeout(() => {
+      settled = true;
+      exchange.refuse(408, `Request timeout: no body data for ${bodyTimeoutMs} ms.`);
+    }, bodyTimeoutMs);
+  }
+  res.onData((data, isLast) => {
+    if (settled || exchange.aborted) return;
+    size += data.byteLength;
+    if (size > maxBodySize) {
+      settled = true;
+      return exchange.refuse(413, `Payload too large: the body exceeds the limit of ${maxBodySize} bytes.`);
+    }
+    if (data.byteLength > 0) chunks.push(Buffer.from(data.slice(0))); // copy: uWS neuters the buffer
+    if (!isLast) {
+      exchange.bodyTimer?.refresh();
+      return;
+    }
+    settled = true;
+    if (exchange.bodyTimer !== null) clearTimeout(exchange.bodyTimer);
+    exchange.bodyTimer = null;
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    // Forward only once uWS has finished parsing this read: if what follows the body is
+    // malformed, uWS closes the connection first and the request is never forwarded.
+    setImmediate(() => {
+      if (!exchange.aborted) forward(core, exchange, headers, body);
+    });
+  });
+}
+
+function handle(core: FrontCore, res: HttpResponse, req: HttpRequest): void {
+  const receivedAt = performance.now();
+  core.begin();
+  const rawMethod = req.getMethod();
+  const method = METHODS.get(rawMethod) ?? rawMethod.toUpperCase();
+  const url = req.getUrl();
+  const query = req.getQuery();
+  const target = query === undefined ? url : url + '?' + query;
+  const logging = core.accessLog.enabled;
+  const route = core.route(target);
+  if (route.kind === 'proxy') {
+    const seen: Seen = { client: addressOf(res), method, target, referer: '', userAgent: '', receivedAt };
+    return proxyRequest(core, res, req, seen);
+  }
+  const seen: Seen | null = logging
+    ? { client: addressOf(res), method, target, referer: req.getHeader('referer'), userAgent: req.getHeader('user-agent'), receivedAt }
+    : null;
+  let reply: StaticReply;
+  if (route.kind === 'reply') reply = route.reply;
+  else {
+    current = req;
+    reply = core.statics.respond(route.mount, route.path, method, readHeader, receivedAt);
+    current = null;
+  }
+  if (reply.file !== null && !reply.head) {
+    return streamFile(core, res, reply, seen ?? { client: '-', method, target, referer: '', userAgent: '', receivedAt });
+  }
+  writeReply(res, reply, core.closing || reply.status === 400);
+  core.end(seen === null ? null : record(core, seen, reply.status, reply.head || reply.body === null ? 0 : reply.length, null));
+}
+
+function addressOf(res: HttpResponse): string {
+  const text = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
+  return text.startsWith('::ffff:') ? text.slice(7) : text;
+}
+
+/** The uWebSockets.js client side for `core`. Throws if the native binary cannot be loaded. */
+export function createUwsListener(core: FrontCore): FrontListener {
+  const uws = loadUws();
+  const app = uws.App();
+  app.any('/*', (res, req) => handle(core, res, req));
+  let token: us_listen_socket | null = null;
+  return {
+    engine: 'uws',
+    listen(host: string, port: number): Promise<number> {
+      return new Promise((resolve, reject) => {
+        // LIBUS_LISTEN_EXCLUSIVE_PORT: uWS shares ports (SO_REUSEPORT) by default, so a stale
+        // front still listening would silently take half the connections (peers gotcha 3).
+        // The native binding takes (host, port, options, callback); the bundled typings lack that form.
+        const listen = app.listen as unknown as (h: string, p: number, o: number, cb: (s: us_listen_socket | false) => void) => void;
+        listen.call(app, host, port, EXCLUSIVE_PORT, (socket) => {
+          if (!socket) return reject(new Error(`cannot listen on ${host}:${port} (address in use?)`));
+          token = socket;
+          resolve(uws.us_socket_local_port(socket));
+        });
+      });
+    },
+    applySettings(): void {
+      // uWS's timeouts and header limit are compiled in; limits in `core.settings` apply live.
+    },
+    stopAccepting(): void {
+      if (token !== null) uws.us_listen_socket_close(token);
+      token = null;
+    },
+    closeAll(): void {
+      // Present in this build's binary (closes every socket), missing from its typings.
+      (app as unknown as { close(): void }).close();
+    },
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * Gunicorn's signals on our master, over real processes: HUP reloads under load without losing a
+ * request, TERM lets an in-flight request finish, QUIT stops at once, TTIN/TTOU resize the pool,
+ * USR1 reopens the log files.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { get, PoolProcess } from './fixtures/pool.ts';
+
+/** Whether the kernel moves queued connections off a closing SO_REUSEPORT listener. */
+function migratesRequests(): boolean {
+  try {
+    return readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').trim() === '1';
+  } catch {
+    return false;
+  }
+}
+
+const FIXTURE = ['--app', 'test/fixtures/apps.ts#app', '--access-log', 'off'];
+
+/** GET on a fresh connection with node:http (fetch's pool would hide connection reuse). */
+function getFresh(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', (error) => resolve({ status: 0, body: String(error) }));
+    });
+    req.on('error', (error) => resolve({ status: 0, body: String(error) }));
+    req.end();
+  });
+}
+
+describe('pool signals', () => {
+  for (const engine of ['http', 'uws']) {
+    it(`HUP reloads every worker under steady load without failing a request (${engine})`, async (t) => {
+      const pool = await PoolProcess.start([...FIXTURE, '--engine', engine, '--workers', '2']);
+      t.after(() => pool.stop());
+      const failures: string[] = [];
+      const seen = new Set<number>();
+      let stop = false;
+      let done = 0;
+      const client = async () => {
+        // Bounded: at most 2000 requests per client even if the reload never completes.
+        for (let i = 0; i < 2000 && !stop; i++) {
+          const res = await getFresh(pool.port, '/pid');
+          if (res.status !== 200) failures.push(`${res.status} ${res.body}`);
+          else seen.add(JSON.parse(res.body).pid);
+          done++;
+        }
+      };
+      const clients = [client(), client(), client(), client()];
+      await sleep(200);
+      const mark = pool.output.length;
+      pool.signal('SIGHUP');
+      await pool.waitFor(/reload complete[\s\S]*reload complete/, 15_000, mark);
+      await pool.waitFor(/Worker exiting[\s\S]*Worker exiting/, 15_000, mark);
+      await sleep(200);
+      stop = true;
+      await Promise.all(clients);
+      if (engine === 'uws' && !migratesRequests()) {
+        // Known and documented (docs/app-server.md): when a retiring uWS worker closes its
+        // SO_REUSEPORT listener, connections still in that listener's accept queue are reset by
+        // the kernel unless net.ipv4.tcp_migrate_req=1. They are resets before any response (a
+        // front retries those), and rare: allow them, nothing else, below 0.5 %.
+        const other = failures.filter((f) => !f.includes('ECONNRESET'));
+        assert.deepEqual(other, [], `${other.length} of ${done} requests failed otherwise than by a reset`);
+        assert.ok(failures.length <= done * 0.005, `${failures.length} of ${done} connections reset`);
+      } else {
+        assert.deepEqual(failures, [], `${failures.length} of ${done} requests failed`);
+      }
+      assert.ok(done > 20, `only ${done} requests were made`);
+      assert.ok([...seen].some((pid) => !pool.workers.includes(pid)), 'new workers served');
+      const latest = await get(pool.port, '/pid');
+      assert.ok(!pool.workers.includes(JSON.parse(latest.body).pid), 'old workers are gone');
+    });
+  }
+
+  it('TERM lets an in-flight request finish, then exits 0', async (t) => {
+    const pool = await PoolProcess.start([...FIXTURE, '--workers', '1']);
+    t.after(() => pool.stop());
+    const slow = getFresh(pool.port, '/slow?ms=1500');
+    await sleep(400);
+    pool.signal('SIGTERM');
+    const res = await slow;
+    assert.equal(res.status, 200);
+    assert.equal(res.body, 'slow done');
+    assert.equal(await pool.exited, 0);
+    assert.match(pool.output, /Handling signal: term/);
+  });
+
+  it('QUIT stops at once, cutting what is in flight', async (t) => {
+    const pool = await PoolProcess.start([...FIXTURE, '--workers', '1']);
+    t.after(() => pool.stop());
+    const slow = getFresh(pool.port, '/slow?ms=5000');
+    await sleep(300);
+    const started = Date.now();
+    pool.signal('SIGQUIT');
+    assert.equal(await pool.exited, 0);
+    assert.ok(Date.now() - started < 4000, 'did not wait for the slow request');
+    assert.equal((await slow).status, 0);
+  });
+
+  it('TTIN adds a worker and TTOU retires the oldest', async (t) => {
+    const pool = await PoolProcess.start([...FIXTURE, '--workers', '1']);
+    t.after(() => pool.stop());
+    let mark = pool.output.length;
+    pool.signal('SIGTTIN');
+    await pool.waitFor(/ttin: 2 workers[\s\S]*listening at/, 10_000, mark);
+    mark = pool.output.length;
+    pool.signal('SIGTTOU');
+    await pool.waitFor(new RegExp(`ttou: 1 workers[\\s\\S]*Retiring worker \\(pid:${pool.workers[0]}\\)[\\s\\S]*Worker exiting \\(pid:${pool.workers[0]}`), 10_000, mark);
+    const res = await get(pool.port, '/pid');
+    assert.equal(res.status, 200);
+    assert.notEqual(JSON.parse(res.body).pid, pool.workers[0]);
+  });
+
+  it('HUP reads the config file again for the new workers', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pool-hup-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'layerstack.json');
+    writeFileSync(file, JSON.stringify({ workers: 1 }));
+    const pool = await PoolProcess.start([...FIXTURE, '--config', file]);
+    t.after(() => pool.stop());
+    assert.equal(pool.workers.length, 1);
+    writeFileSync(file, JSON.stringify({ workers: 2, engine: 'uws' }));
+    const mark = pool.output.length;
+    pool.signal('SIGHUP');
+    await pool.waitFor(/changes to engine need a restart[\s\S]*listening at[\s\S]*listening at[\s\S]*reload complete/, 10_000, mark);
+    assert.equal((await get(pool.port, '/ping')).status, 200);
+  });
+
+  it('USR1 reopens the log files (after a rotation)', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pool-logs-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const access = join(dir, 'access.log');
+    const pool = await PoolProcess.start(['--app', 'test/fixtures/apps.ts#app', '--workers', '1', '--access-log', access, '--error-log', join(dir, 'error.log')]);
+    t.after(() => pool.stop());
+    assert.equal((await get(pool.port, '/ping', { headers: { 'user-agent': 'before"rotation' } })).status, 200);
+    renameSync(access, `${access}.1`);
+    pool.signal('SIGUSR1');
+    await sleep(300);
+    assert.equal((await get(pool.port, '/ping', { headers: { 'user-agent': 'after-rotation' } })).status, 200);
+    await sleep(100);
+    const rotated = readFileSync(`${access}.1`, 'utf8');
+    const fresh = readFileSync(access, 'utf8');
+    assert.match(rotated, /^127\.0\.0\.1 - - \[.+\] "GET \/ping HTTP\/1\.1" 200 11 "-" "before\\x22rotation" \d+\.\d{6}\n$/);
+    assert.match(fresh, /"after-rotation"/);
+    assert.match(readFileSync(join(dir, 'error.log'), 'utf8'), /usr1: reopening log files/);
+  });
+});

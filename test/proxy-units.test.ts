@@ -1,0 +1,238 @@
+/**
+ * The front's pure pieces, without sockets: the strict response-head parser and chunked decoder,
+ * request-head building, request framing checks, Range / Accept-Encoding / validators, MIME types,
+ * trusted-client lists, balancing and passive health.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkFraming } from '../proxy/front/framing.ts';
+import { chooseCoding } from '../proxy/static/encoding.ts';
+import { contentTypeFor } from '../proxy/static/mime.ts';
+import { parseRange } from '../proxy/static/range.ts';
+import { etagFor, ifRangeHolds, noneMatchHits, notModifiedSince } from '../proxy/static/validators.ts';
+import { Balancer } from '../proxy/upstream/balancer.ts';
+import { ChunkedDecoder } from '../proxy/upstream/chunked-decoder.ts';
+import { buildRequestHead } from '../proxy/upstream/request-head.ts';
+import { parseResponseHead } from '../proxy/upstream/response-head.ts';
+import { TrustedClients } from '../proxy/upstream/trust.ts';
+import { parseUpstreamAddress, Upstream } from '../proxy/upstream/upstream.ts';
+
+function head(text: string) {
+  const buffer = Buffer.from(text + '\r\n\r\n', 'latin1');
+  return parseResponseHead(buffer, buffer.length - 4);
+}
+
+describe('parseResponseHead', () => {
+  it('parses status, reason, framing and keeps end-to-end headers only', () => {
+    const parsed = head('HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 12\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nDate: x\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2');
+    assert.deepEqual(parsed, {
+      status: 201,
+      reason: 'Created',
+      headers: ['Content-Type', 'application/json', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'],
+      contentLength: 12,
+      chunked: false,
+      keepAlive: true,
+      obsText: false,
+    });
+    assert.deepEqual(head('HTTP/1.1 200\r\nTransfer-Encoding: Chunked'), { status: 200, reason: '', headers: [], contentLength: -1, chunked: true, keepAlive: true, obsText: false });
+    assert.equal((head('HTTP/1.1 200 OK\r\nX-Name: caf\xe9') as { obsText: boolean }).obsText, true);
+    assert.equal((head('HTTP/1.0 200 OK') as { keepAlive: boolean }).keepAlive, false);
+    assert.equal((head('HTTP/1.1 200 OK\r\nConnection: close') as { keepAlive: boolean }).keepAlive, false);
+    assert.equal((head('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3') as { contentLength: number }).contentLength, 3);
+  });
+
+  it('refuses what could desynchronise a pooled connection', () => {
+    const bad = [
+      'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2',
+      'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked',
+      'HTTP/1.1 200 OK\r\nContent-Length: -1',
+      'HTTP/1.1 200 OK\r\nContent-Length: 1e3',
+      'HTTP/1.1 200 OK\r\nX: a\r\n folded',
+      'HTTP/1.1 200 OK\r\nBad Name: x',
+      'HTTP/1.1 200 OK\r\nX: a\0b',
+      'HTTP/1.1 200 OK\r\nX: a\nY: b',
+      'HTTP/1.1 200 OK\r\nNoColon',
+      'HTTP/2.0 200 OK',
+      'HTTP/1.1 2000 OK',
+      'HTTP/1.1 099 Weird',
+      'HTTP/1.1  200 OK',
+      'ICY 200 OK',
+    ];
+    for (const text of bad) assert.equal(typeof head(text), 'string', JSON.stringify(text));
+  });
+});
+
+describe('ChunkedDecoder', () => {
+  const decode = (text: string, pieces = 1) => {
+    const decoder = new ChunkedDecoder();
+    const bytes = Buffer.from(text, 'latin1');
+    const out: Buffer[] = [];
+    const size = Math.ceil(bytes.length / pieces);
+    for (let at = 0; at < bytes.length; at += size) {
+      const piece = bytes.subarray(at, at + size);
+      const result = decoder.feed(piece, 0, (c) => out.push(Buffer.from(c)));
+      if (typeof result === 'string') return result;
+      if (result !== -1) return { body: Buffer.concat(out).toString(), rest: piece.length - result + (bytes.length - at - piece.length) };
+    }
+    return 'incomplete';
+  };
+
+  it('decodes sizes, extensions and trailers, in one piece or byte by byte', () => {
+    const text = '5\r\nhello\r\nA;ext=1\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\nNEXT';
+    assert.deepEqual(decode(text), { body: 'hello0123456789', rest: 4 });
+    assert.deepEqual(decode(text, text.length), { body: 'hello0123456789', rest: 4 });
+    assert.deepEqual(decode('0\r\n\r\n'), { body: '', rest: 0 });
+  });
+
+  it('refuses malformed framing', () => {
+    for (const text of ['+5\r\nhello\r\n0\r\n\r\n', '-5\r\n', 'g\r\n', '5\nhello\r\n0\r\n\r\n', '5\r\nhelloXX0\r\n\r\n', '1234567890abc\r\n', '5 \r\nhello\r\n0\r\n\r\n', '0\r\n\r\r']) {
+      assert.equal(typeof decode(text), 'string', JSON.stringify(text));
+    }
+    assert.equal(decode('5\r\nhel'), 'incomplete');
+  });
+});
+
+describe('buildRequestHead', () => {
+  const trusted = new TrustedClients(['10.0.0.1']);
+  const options = { trusted, scheme: 'http', fallbackHost: '127.0.0.1:8000' };
+  it('re-serializes with forwarding headers, without hop-by-hop or underscored fields', () => {
+    const text = buildRequestHead(
+      { method: 'POST', target: '/a?b=1', clientAddress: '192.0.2.5', headers: ['Host', 'app', 'Connection', 'X-Gone', 'X-Gone', '1', 'TE', 'trailers', 'Content-Length', '99', 'Expect', '100-continue', 'X_Alias', '1', 'Accept', '*/*', 'X-Forwarded-For', '198.51.100.1'] },
+      3,
+      'rid-1',
+      options,
+    );
+    assert.equal(text, 'POST /a?b=1 HTTP/1.1\r\nAccept: */*\r\nHost: app\r\nX-Forwarded-For: 198.51.100.1, 192.0.2.5\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: app\r\nX-Request-Id: rid-1\r\nContent-Length: 3\r\n\r\n');
+  });
+
+  it('uses the fallback Host for HTTP/1.0 clients and trusts only listed peers', () => {
+    const untrusted = buildRequestHead({ method: 'GET', target: '/', clientAddress: '192.0.2.5', headers: ['X-Forwarded-Proto', 'https'] }, -1, 'r', options);
+    assert.match(untrusted, /\r\nHost: 127\.0\.0\.1:8000\r\n/);
+    assert.match(untrusted, /X-Forwarded-Proto: http\r\n/);
+    const fromProxy = buildRequestHead({ method: 'GET', target: '/', clientAddress: '::ffff:10.0.0.1', headers: ['Host', 'h', 'X-Forwarded-Proto', 'https'] }, -1, 'r', options);
+    assert.match(fromProxy, /X-Forwarded-Proto: https\r\n/);
+  });
+});
+
+describe('checkFraming', () => {
+  it('accepts one plain Content-Length or exactly chunked', () => {
+    assert.deepEqual(checkFraming(['Content-Length', '12'], false), { ok: true, contentLength: 12, chunked: false });
+    assert.deepEqual(checkFraming(['transfer-encoding', ' Chunked '], false), { ok: true, contentLength: -1, chunked: true });
+    assert.deepEqual(checkFraming(['Host', 'a'], true), { ok: true, contentLength: -1, chunked: false });
+  });
+  it('refuses ambiguity', () => {
+    const cases: [string[], boolean][] = [
+      [['Content-Length', '1', 'Transfer-Encoding', 'chunked'], false],
+      [['Content-Length', '1', 'Content-Length', '1'], false],
+      [['Content-Length', '1, 1'], false],
+      [['Content-Length', '0x1'], false],
+      [['Transfer-Encoding', 'gzip, chunked'], false],
+      [['Transfer-Encoding', 'chunked\x0b'], false],
+      [['Transfer-Encoding', 'chunked', 'Transfer-Encoding', 'chunked'], false],
+      [['Transfer-Encoding', 'chunked'], true],
+      [['Host', 'a', 'host', 'b'], false],
+    ];
+    for (const [headers, http10] of cases) assert.equal(checkFraming(headers, http10).ok, false, JSON.stringify(headers));
+  });
+});
+
+describe('static helpers', () => {
+  it('parses single ranges', () => {
+    assert.deepEqual(parseRange('bytes=0-9', 100), { kind: 'range', start: 0, end: 9 });
+    assert.deepEqual(parseRange('bytes=-200', 100), { kind: 'range', start: 0, end: 99 });
+    assert.deepEqual(parseRange('bytes=90-', 100), { kind: 'range', start: 90, end: 99 });
+    assert.deepEqual(parseRange('bytes=100-', 100), { kind: 'unsatisfiable' });
+    assert.deepEqual(parseRange('bytes=-0', 100), { kind: 'unsatisfiable' });
+    assert.deepEqual(parseRange('bytes=0-0,5-6', 100), { kind: 'ignore' });
+    assert.deepEqual(parseRange('lines=0-1', 100), { kind: 'ignore' });
+  });
+
+  it('chooses codings by q-value', () => {
+    assert.equal(chooseCoding('gzip, br', true, true), 'br');
+    assert.equal(chooseCoding('gzip;q=1, br;q=0.5', true, true), 'gzip');
+    assert.equal(chooseCoding('br;q=0', true, true), null);
+    assert.equal(chooseCoding('*;q=0.1', false, true), 'gzip');
+    assert.equal(chooseCoding('x-gzip', false, true), 'gzip');
+    assert.equal(chooseCoding('', true, true), null);
+    assert.equal(chooseCoding('br', false, true), null);
+  });
+
+  it('compares validators', () => {
+    const etag = etagFor(1_700_000_000_123, 512);
+    assert.equal(etag, '"18bcfe5687b-200"');
+    assert.equal(etagFor(1_700_000_000_123, 512, 'br'), '"18bcfe5687b-200-br"');
+    assert.ok(noneMatchHits(`"a", W/${etag}`, etag));
+    assert.ok(!noneMatchHits('"a", "b"', etag));
+    assert.ok(notModifiedSince('Tue, 14 Nov 2023 22:13:20 GMT', 1_700_000_000_123));
+    assert.ok(!notModifiedSince('Tue, 14 Nov 2023 22:13:19 GMT', 1_700_000_000_123));
+    assert.ok(ifRangeHolds(etag, etag, ''));
+    assert.ok(!ifRangeHolds(`W/${etag}`, etag, ''));
+  });
+
+  it('maps extensions to types', () => {
+    assert.equal(contentTypeFor('a/b/app.CSS'), 'text/css');
+    assert.equal(contentTypeFor('x.mjs'), 'application/javascript');
+    assert.equal(contentTypeFor('x.woff2'), 'font/woff2');
+    assert.equal(contentTypeFor('x.svg'), 'image/svg+xml');
+    assert.equal(contentTypeFor('README'), 'application/octet-stream');
+    assert.equal(contentTypeFor('dir.d/README'), 'application/octet-stream');
+    assert.equal(contentTypeFor('x.constructor'), 'application/octet-stream');
+    assert.equal(contentTypeFor('trailing.'), 'application/octet-stream');
+  });
+});
+
+describe('upstreams', () => {
+  it('parses addresses', () => {
+    assert.deepEqual(parseUpstreamAddress('127.0.0.1:8001'), { kind: 'tcp', host: '127.0.0.1', port: 8001 });
+    assert.deepEqual(parseUpstreamAddress('[::1]:80'), { kind: 'tcp', host: '::1', port: 80 });
+    assert.deepEqual(parseUpstreamAddress('unix:/run/app.sock'), { kind: 'unix', path: '/run/app.sock' });
+    for (const bad of ['127.0.0.1', 'host:0', 'host:70000', 'unix:relative.sock', 'http://x:1']) assert.throws(() => parseUpstreamAddress(bad), /upstream/);
+  });
+
+  it('takes a failing server out after max-fails and puts it back after fail-timeout', () => {
+    const health = { maxFails: 2, failTimeoutMs: 1000 };
+    const a = new Upstream(parseUpstreamAddress('127.0.0.1:1'), health);
+    const b = new Upstream(parseUpstreamAddress('127.0.0.1:2'), health);
+    const balancer = new Balancer([a, b], 'round-robin');
+    assert.equal(balancer.pick(0, null), a);
+    assert.equal(balancer.pick(0, null), b);
+    assert.equal(a.recordFailure(0), false);
+    assert.equal(a.recordFailure(10), true);
+    assert.deepEqual([balancer.pick(20, null), balancer.pick(20, null)], [b, b]);
+    assert.equal(balancer.pick(20, [b]), null);
+    assert.equal(a.available(1009), false);
+    assert.equal(a.available(1010), true);
+    const picks = new Set([balancer.pick(1010, null), balancer.pick(1010, null)]);
+    assert.equal(picks.size, 2);
+    // failures spread wider than the window do not add up
+    const c = new Upstream(parseUpstreamAddress('127.0.0.1:3'), health);
+    c.recordFailure(0);
+    assert.equal(c.recordFailure(5000), false);
+  });
+
+  it('least-conn prefers the server with fewer requests in flight', () => {
+    const health = { maxFails: 1, failTimeoutMs: 1000 };
+    const a = new Upstream(parseUpstreamAddress('127.0.0.1:1'), health);
+    const b = new Upstream(parseUpstreamAddress('127.0.0.1:2'), health);
+    const balancer = new Balancer([a, b], 'least-conn');
+    a.active = 3;
+    b.active = 1;
+    assert.equal(balancer.pick(0, null), b);
+    b.active = 3;
+    const tie = new Set([balancer.pick(0, null), balancer.pick(0, null)]);
+    assert.equal(tie.size, 2, 'ties rotate');
+  });
+
+  it('matches trusted clients by address and CIDR', () => {
+    const trusted = new TrustedClients(['10.0.0.0/8', '::1', '192.0.2.7']);
+    assert.ok(trusted.has('10.1.2.3'));
+    assert.ok(trusted.has('::ffff:10.1.2.3'));
+    assert.ok(trusted.has('::1'));
+    assert.ok(trusted.has('192.0.2.7'));
+    assert.ok(!trusted.has('192.0.2.8'));
+    assert.ok(!trusted.has('11.0.0.1'));
+    for (const bad of ['10.0.0.0/33', 'not-an-ip', '10.0.0.0/8/1']) assert.throws(() => new TrustedClients([bad]), /trusted client/);
+  });
+});

@@ -1,0 +1,219 @@
+/**
+ * The proxy against upstreams that are down, stuck, broken, slow or many: 502/504, balancing,
+ * passive health (out and back in), retries (next upstream on connect failure; fresh connection for
+ * an idempotent request on a stale keep-alive one), unix sockets, and clients that go away
+ * mid-body or mid-wait without leaking an upstream connection. Both engines.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ENGINES, eventually, rawRequest, request, startRawUpstream, startTestFront, startUpstream } from './proxy-harness.ts';
+
+/** A port nothing listens on (bound, then released). */
+async function deadPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const sockets = mkdtempSync(join(tmpdir(), 'front-sock-'));
+after(() => rmSync(sockets, { recursive: true, force: true }));
+
+for (const engine of ENGINES) {
+  describe(`upstream failures and balancing (${engine})`, () => {
+    it('502 with a clear body when the upstream refuses connections', async (t) => {
+      const front = await startTestFront(engine, { upstream: [`127.0.0.1:${await deadPort()}`] });
+      t.after(() => front.close());
+      const r = await request(front.port, '/api/ping/');
+      assert.equal(r.status, 502);
+      assert.equal(r.text, 'Bad Gateway: the upstream server could not be reached.\n');
+      assert.ok(front.errors.some((line) => line.includes('connect failed')));
+      // a group of one is never taken out of rotation: the next request tries again
+      assert.equal((await request(front.port, '/api/ping/')).status, 502);
+      assert.equal(front.errors.filter((line) => line.includes('connect failed')).length, 2);
+    });
+
+    it('504 when the upstream does not answer within the read timeout, and the connection is dropped', async (t) => {
+      const stuck = await startRawUpstream(() => {});
+      const front = await startTestFront(engine, { upstream: [stuck.address], 'read-timeout': '200ms' });
+      t.after(async () => {
+        await front.close();
+        await stuck.close();
+      });
+      const r = await request(front.port, '/api/slow/');
+      assert.equal(r.status, 504);
+      assert.equal(r.text, 'Gateway Timeout: the upstream server did not answer in time.\n');
+      await eventually(() => stuck.open === 0, 2000, 'the stuck connection to close');
+    });
+
+    it('502 for invalid or ambiguous upstream responses; a broken body cuts the client', async (t) => {
+      const responses = [
+        'HELLO\r\n\r\n',
+        'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\nok',
+        'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok',
+        'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nok',
+        'HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\nContent-Length: 2\r\n\r\nok',
+        'HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 2\r\n\r\nok',
+        'HTTP/2 200 OK\r\n\r\n',
+        'HTTP/1.1 20 OK\r\n\r\n',
+      ];
+      const broken = await startRawUpstream((head, socket) => {
+        const index = Number(head.split(' ')[1]!.slice(1));
+        if (index < responses.length) socket.end(responses[index]);
+        else socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part of it');
+      });
+      const front = await startTestFront(engine, { upstream: [broken.address], 'max-fails': 0 });
+      t.after(async () => {
+        await front.close();
+        await broken.close();
+      });
+      for (let i = 0; i < responses.length; i++) {
+        const r = await request(front.port, `/${i}`);
+        assert.equal(r.status, 502, JSON.stringify(responses[i]));
+        assert.equal(r.text, 'Bad Gateway: the upstream server sent an invalid response.\n');
+      }
+      const cut = await rawRequest(front.port, `GET /${responses.length} HTTP/1.1\r\nHost: t\r\n\r\n`);
+      assert.equal(cut.status, 200);
+      assert.ok(cut.closed, 'the client connection is closed: the body cannot be completed');
+      assert.ok(!cut.text.includes('Bad Gateway'));
+    });
+
+    it('round-robin alternates; least-conn avoids the busy upstream', async (t) => {
+      const a = await startUpstream((seen, _req, res) => setTimeout(() => res.end('A'), seen.url === '/slow' ? 300 : 0));
+      const b = await startUpstream((_seen, _req, res) => res.end('B'));
+      const rr = await startTestFront(engine, { upstream: [a.address, b.address] });
+      const lc = await startTestFront(engine, { upstream: [a.address, b.address], balance: 'least-conn' });
+      t.after(async () => {
+        await Promise.all([rr.close(), lc.close()]);
+        await Promise.all([a.close(), b.close()]);
+      });
+      const answers: string[] = [];
+      for (let i = 0; i < 6; i++) answers.push((await request(rr.port, '/x')).text);
+      assert.deepEqual(answers, ['A', 'B', 'A', 'B', 'A', 'B']);
+
+      const slow = request(lc.port, '/slow'); // tie → A, which then holds it for 300 ms
+      await eventually(() => a.requests.some((r) => r.url === '/slow'), 2000, 'the slow request to reach A');
+      const quick: string[] = [];
+      for (let i = 0; i < 4; i++) quick.push((await request(lc.port, '/quick')).text);
+      assert.deepEqual(quick, ['B', 'B', 'B', 'B']);
+      assert.equal((await slow).text, 'A');
+    });
+
+    it('retries the next upstream when a connection is refused, takes the failed one out, and puts it back', async (t) => {
+      const port = await deadPort();
+      const b = await startUpstream((_seen, _req, res) => res.end('B'));
+      const front = await startTestFront(engine, { upstream: [`127.0.0.1:${port}`, b.address], 'max-fails': 1, 'fail-timeout': '300ms' });
+      let a: Awaited<ReturnType<typeof startUpstream>> | null = null;
+      t.after(async () => {
+        await front.close();
+        await b.close();
+        await a?.close();
+      });
+      for (let i = 0; i < 4; i++) assert.equal((await request(front.port, '/x')).text, 'B');
+      assert.equal(front.errors.filter((line) => line.includes('connect failed')).length, 1, 'one failure took it out of rotation');
+      assert.equal(front.front.core.proxy!.stats()[0]!.available, false);
+
+      // The first upstream comes back on its port; after fail-timeout it gets traffic again.
+      a = await startUpstream((_seen, _req, res) => res.end('A'));
+      await new Promise<void>((resolve) => {
+        a!.server.close(() => a!.server.listen(port, '127.0.0.1', resolve));
+      });
+      await new Promise((r) => setTimeout(r, 350));
+      const answers = new Set<string>();
+      for (let i = 0; i < 4; i++) answers.add((await request(front.port, '/x')).text);
+      assert.deepEqual([...answers].sort(), ['A', 'B']);
+    });
+
+    it('502 "no upstream server is available" while every upstream rests', async (t) => {
+      const front = await startTestFront(engine, { upstream: [`127.0.0.1:${await deadPort()}`, `127.0.0.1:${await deadPort()}`], 'fail-timeout': '10s' });
+      t.after(() => front.close());
+      assert.equal((await request(front.port, '/x')).text, 'Bad Gateway: the upstream server could not be reached.\n');
+      const r = await request(front.port, '/x');
+      assert.equal(r.status, 502);
+      assert.equal(r.text, 'Bad Gateway: no upstream server is available.\n');
+    });
+
+    it('resends an idempotent request on a fresh connection when a kept-alive one was closed under it', async (t) => {
+      // Each upstream connection answers its first request and silently drops the second: the
+      // race between the upstream's keep-alive timeout and the front reusing the connection.
+      const perConnection = new WeakMap<net.Socket, number>();
+      const flaky = await startRawUpstream((_head, socket) => {
+        const n = perConnection.get(socket) ?? 0;
+        perConnection.set(socket, n + 1);
+        if (n === 0) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+        else socket.destroy();
+      });
+      const front = await startTestFront(engine, { upstream: [flaky.address] });
+      t.after(async () => {
+        await front.close();
+        await flaky.close();
+      });
+      assert.equal((await request(front.port, '/1')).text, 'ok');
+      const retried = await request(front.port, '/2');
+      assert.equal(retried.status, 200);
+      assert.equal(flaky.accepted, 2, 'the retry used a fresh connection');
+      // POST is not idempotent: it may have been processed, so no retry.
+      const post = await request(front.port, '/3', { method: 'POST' });
+      assert.equal(post.status, 502);
+      assert.equal(flaky.accepted, 2);
+    });
+
+    it('proxies to a unix socket upstream', async (t) => {
+      const path = join(sockets, `app-${engine}.sock`);
+      const upstream = await startUpstream(undefined, path);
+      const front = await startTestFront(engine, { upstream: [`unix:${path}`] });
+      t.after(async () => {
+        await front.close();
+        await upstream.close();
+      });
+      const r = await request(front.port, '/api/ping/');
+      assert.equal(r.status, 200);
+      assert.deepEqual(JSON.parse(r.text), { ok: true, method: 'GET', url: '/api/ping/' });
+    });
+
+    it('a client aborting mid-body reaches nothing upstream and leaks nothing', async (t) => {
+      const upstream = await startUpstream();
+      const front = await startTestFront(engine, { upstream: [upstream.address] });
+      t.after(async () => {
+        await front.close();
+        await upstream.close();
+      });
+      const socket = net.connect(front.port, '127.0.0.1');
+      await new Promise((resolve) => socket.on('connect', resolve));
+      socket.write('POST /api/upload/ HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n' + 'x'.repeat(1000));
+      await new Promise((r) => setTimeout(r, 50));
+      socket.destroy();
+      await eventually(() => front.front.core.inFlight === 0, 2000, 'the aborted request to be accounted');
+      assert.equal(upstream.accepted, 0);
+      assert.equal(upstream.requests.length, 0);
+      assert.deepEqual(front.front.core.proxy!.stats().map(({ active, busy }) => ({ active, busy })), [{ active: 0, busy: 0 }]);
+      assert.equal((await request(front.port, '/api/after/')).status, 200);
+    });
+
+    it('a client leaving while the upstream works frees the upstream connection', async (t) => {
+      const upstream = await startUpstream((_seen, _req, res) => setTimeout(() => res.end('late'), 300));
+      const front = await startTestFront(engine, { upstream: [upstream.address] });
+      t.after(async () => {
+        await front.close();
+        await upstream.close();
+      });
+      const socket = net.connect(front.port, '127.0.0.1');
+      await new Promise((resolve) => socket.on('connect', resolve));
+      socket.write('GET /api/slow/ HTTP/1.1\r\nHost: t\r\n\r\n');
+      await eventually(() => upstream.requests.length === 1, 2000, 'the request to reach the upstream');
+      socket.destroy();
+      await eventually(() => upstream.open === 0, 2000, 'the upstream connection to be closed');
+      const [stats] = front.front.core.proxy!.stats();
+      assert.equal(stats!.active, 0);
+      assert.equal(stats!.busy, 0);
+      assert.equal(stats!.idle, 0);
+      await eventually(() => front.front.core.inFlight === 0);
+      assert.equal((await request(front.port, '/api/after/')).status, 200);
+    });
+  });
+}
