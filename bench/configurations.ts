@@ -59,6 +59,7 @@ const ts = (file: string, ...args: string[]): string[] => [process.execPath, '--
 const POOL_CLI = 'server/pool/cli.ts';
 const FRONT_CLI = 'proxy/cli.ts';
 const DEV_CLI = 'server/dev/cli.ts';
+const START_CLI = 'stack/cli.ts';
 const APP_CAPS: readonly Capability[] = ['ping', 'app', 'auth'];
 const ALL_CAPS: readonly Capability[] = ['ping', 'app', 'auth', 'static'];
 
@@ -140,6 +141,20 @@ export const CONFIGURATIONS: readonly Configuration[] = [
   stack('uws', true),
   stack('http', true),
   stack('uws', false),
+  {
+    // Exactly what `npm start` runs (one supervisor process tree, its own defaults for logs and
+    // sockets), to check the stack-uws entry measures the same thing. Its CPU is not split per layer.
+    name: 'start',
+    title: '`npm start` as shipped (supervisor + front + pool, uWS)',
+    kind: 'stack',
+    capabilities: ALL_CAPS,
+    requiresFiles: [START_CLI],
+    requiresPrograms: [],
+    portRoles: ['main'],
+    readyPath: '/api/ping/',
+    settleMs: 1500,
+    processes: (c) => [{ layer: 'stack', argv: ts(START_CLI, '--host', '127.0.0.1', '--port', String(c.ports.main)), port: c.ports.main! }],
+  },
   {
     name: 'nginx-static',
     title: 'Nginx 1 worker serving app/static (sendfile)',

@@ -32,19 +32,23 @@ export async function warmUp(ctx: MeasureContext, plan: LoadPlan, onProgress: Pr
   await ctx.loader.run(plan, onProgress, ctx.signal);
 }
 
-/** Measure one window of `plan` against `participant` in round `round`. */
+/**
+ * Measure one window against `participant` in round `round`. The plan is made afresh for every
+ * attempt: a redone window must not reuse what the first one spent (single-use refresh tokens).
+ */
 export async function measure(
   ctx: MeasureContext,
   participant: Participant,
   scenario: string,
   round: number,
-  plan: LoadPlan,
+  makePlan: () => Promise<LoadPlan>,
   onProgress: ProgressCallback,
 ): Promise<RunRecord> {
   const groups = groupsOf(participant);
   const pgids = groups.map((g) => g.pgid);
   const external = participant.running === undefined;
   for (let attempt = 1; ; attempt++) {
+    const plan = await makePlan();
     const quiet = await waitForQuiet(ctx.quiet, ctx.signal);
     const foreign0 = foreignCpu(ctx.ourGroups);
     const before = sampleGroups(pgids);

@@ -12,7 +12,7 @@ export class Progress {
   /** Update the line: which run, how far, how fast so far. */
   update(label: string, elapsed: number, total: number, requests: number | undefined): void {
     if (!this.live) return;
-    const speed = requests !== undefined && elapsed > 0 ? `  ${rate(requests / Math.max(1, Math.floor(elapsed)))} req/s` : '';
+    const speed = requests !== undefined && requests > 0 && elapsed >= 1 ? `  ${rate(requests / Math.max(1, Math.floor(elapsed)))} req/s` : '';
     const width = 20;
     const done = Math.min(width, Math.round((elapsed / total) * width));
     process.stderr.write(`\r\x1b[K${label} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${elapsed.toFixed(1)}/${total} s${speed}`);

@@ -255,7 +255,7 @@ export async function runBench(options: BenchOptions, root: string, argv: readon
           if (round === 0 && options.warmupSeconds > 0) {
             await warmUp(ctx, await plan(options.warmupSeconds), (t, n) => progress.update(`${label} warm-up`, t, options.warmupSeconds, n));
           }
-          const record = await measure(ctx, p, scenario.name, round, await plan(options.durationSeconds), (t, n) => progress.update(label, t, options.durationSeconds, n));
+          const record = await measure(ctx, p, scenario.name, round, () => plan(options.durationSeconds), (t, n) => progress.update(label, t, options.durationSeconds, n));
           runs.push(record);
           log(`${label.padEnd(44)} ${describeRun(record)}`);
         }

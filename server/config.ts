@@ -197,10 +197,11 @@ function validate(config: ServerConfig): ServerConfig {
     throw new ConfigError((error as Error).message);
   }
   if (config.workers < 1) throw new ConfigError('workers must be at least 1');
-  if (bind.kind === 'unix' && config.engine === 'uws') {
+  if (bind.kind === 'unix' && config.engine === 'uws' && config.workers > 1) {
     throw new ConfigError(
-      'the uws engine cannot serve a unix socket from a pool: workers share a port through SO_REUSEPORT, ' +
-        'which unix sockets do not have, and a reload needs two workers listening at once. Use --engine http for unix sockets.',
+      `the uws engine serves a unix socket with one worker only (--workers ${config.workers} given): uWS workers share a ` +
+        'port through SO_REUSEPORT, which unix sockets do not have (a second uWS listener takes the path over). ' +
+        'Bind uws workers to a loopback TCP port (e.g. --bind 127.0.0.1:8001), or use --engine http for a unix socket.',
     );
   }
   if (!config.app.includes('#')) throw new ConfigError(`app ${JSON.stringify(config.app)} must look like module.ts#export or module.ts#factory()`);

@@ -10,14 +10,14 @@
  * again, and supervises both: a layer that dies is restarted; SIGINT/SIGTERM stop the front first
  * (no new requests), then the app server (in-flight requests finish), then this process.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseStackOptions, STACK_HELP, type StackOptions } from './options.ts';
 import { Layer } from './layer.ts';
-import { checkPortFree, prepareDataDir } from './prepare.ts';
-import { waitUntilServing } from './probe.ts';
+import { checkPortFree, freeLoopbackPort, prepareDataDir } from './prepare.ts';
+import { waitUntilServing, type Address } from './probe.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = import.meta.resolve('tsx');
@@ -41,8 +41,12 @@ async function main(options: StackOptions): Promise<void> {
   await checkPortFree(options.host, options.port).catch((error: Error) => fail(error.message));
 
   const runDir = join(dataDir, 'run');
-  mkdirSync(runDir, { recursive: true, mode: 0o700 });
-  const socket = join(runDir, `app-${process.pid}.sock`);
+  if (!existsSync(runDir)) mkdirSync(runDir, { mode: 0o700 });
+  // node:http workers share a unix socket through node:cluster; uWS workers share a port through
+  // SO_REUSEPORT, which only TCP has, so they get a private loopback port instead.
+  const appBind: Address =
+    options.engine === 'http' ? { socketPath: join(runDir, `app-${process.pid}.sock`) } : { host: '127.0.0.1', port: await freeLoopbackPort() };
+  const appBindText = 'socketPath' in appBind ? `unix:${appBind.socketPath}` : `${appBind.host}:${appBind.port}`;
   const env = { ...process.env, DATA_DIR: dataDir };
   const workers = options.workers ?? availableParallelism();
 
@@ -50,14 +54,14 @@ async function main(options: StackOptions): Promise<void> {
     {
       name: 'app server',
       command: tsx('server/pool/cli.ts', [
-        '--bind', `unix:${socket}`,
+        '--bind', appBindText,
         '--workers', String(workers),
         '--engine', options.engine,
         '--app', options.app,
       ]),
       env,
       cwd: ROOT,
-      ready: () => waitUntilServing({ socketPath: socket }, '/api/ping/'),
+      ready: () => waitUntilServing(appBind, '/api/ping/'),
     },
     log,
   );
@@ -66,7 +70,7 @@ async function main(options: StackOptions): Promise<void> {
       name: 'front',
       command: tsx('proxy/cli.ts', [
         '--listen', `${options.host}:${options.port}`,
-        '--upstream', `unix:${socket}`,
+        '--upstream', appBindText,
         '--static', `/static/=${join(ROOT, 'app/static')}`,
         '--engine', options.frontEngine,
       ]),
@@ -105,7 +109,7 @@ async function main(options: StackOptions): Promise<void> {
   layerstack production stack is up: ${url}/
 
     front       pid ${front.pid}  ${options.host}:${options.port}  static /static/ → app/static/, the rest → app server  (engine ${options.frontEngine})
-    app server  pid ${appServer.pid}  unix:${socket}  ${workers} worker(s), engine ${options.engine}
+    app server  pid ${appServer.pid}  ${appBindText}  ${workers} worker(s), engine ${options.engine}
     data        ${dataDir}
 
   Try it:

@@ -3,18 +3,19 @@
  * migrate the database, create the signing key and the first admin user. Doing it here, in one
  * process, means the admin password is printed once and no two workers race to create anything.
  */
-import { accessSync, constants, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { resolveSettings } from '../app/auth/settings.ts';
 import { loadOrCreateSigningKey } from '../app/auth/signing-key.ts';
+import { prepareDataDir as createDataDir } from '../app/store/data-dir.ts';
 import { ensureAdmin } from '../app/store/ensure-admin.ts';
 import { openStore } from '../app/store/store.ts';
 
 /** Check that `dataDir` can be created and written; throws with a message saying what to fix. */
 export function checkWritable(dataDir: string): void {
   try {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    createDataDir(dataDir);
     accessSync(dataDir, constants.W_OK);
     const probe = join(dataDir, `.write-test-${process.pid}`);
     writeFileSync(probe, '');
@@ -46,5 +47,17 @@ export function checkPortFree(host: string, port: number): Promise<void> {
       reject(new Error(error.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use; choose another with PORT=… or --port` : `cannot listen on ${host}:${port}: ${error.message}`)),
     );
     server.listen(port, host, () => server.close(() => resolve()));
+  });
+}
+
+/** A loopback TCP port that the kernel reports free right now (for a layer's private address). */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
   });
 }

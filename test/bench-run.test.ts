@@ -97,7 +97,7 @@ describe('bench: a quick run against a configuration it starts', () => {
   const out = mkdtempSync(join(tmpdir(), 'bench-test-'));
   let outcome: CliOutcome;
   before(async () => {
-    outcome = await bench(['--quick', '--config', 'dev,bare-http', '--scenario', 'ping,static-1k', '-d', '1', '-w', '0', '-c', '8', '--quiet-wait', '0', '--out', out]);
+    outcome = await bench(['--quick', '--config', 'dev,bare-http', '--scenario', 'ping,hello,static-1k', '-d', '1', '-w', '0', '-c', '8', '--quiet-wait', '0', '--out', out]);
   });
   after(() => rmSync(out, { recursive: true, force: true }));
 
@@ -116,7 +116,8 @@ describe('bench: a quick run against a configuration it starts', () => {
     assert.equal(json.meta.baseline, 'dev');
     // The dev server is a reloader and its serving process: both are measured.
     assert.ok(json.configurations[0]!.idleRss.length >= 2);
-    assert.equal(json.runs.length, 3);
+    // ping on both, hello (logged in as a user created in a temporary DATA_DIR) and static-1k on dev.
+    assert.deepEqual(json.runs.map((r) => `${r.scenario}×${r.config}`).sort(), ['hello×dev', 'ping×bare-http', 'ping×dev', 'static-1k×dev']);
     for (const run of json.runs) {
       assert.ok(run.requests > 0 && run.rps > 0);
       assert.equal(run.non2xx, 0);
@@ -126,7 +127,7 @@ describe('bench: a quick run against a configuration it starts', () => {
     }
     const skipped = json.applicability.find((a) => a.scenario === 'static-1k' && a.config === 'bare-http')!;
     assert.equal(skipped.status, 'skipped');
-    assert.equal(json.summaries.length, 3);
+    assert.equal(json.summaries.length, 4);
     assert.equal(json.summaries.find((s) => s.config === 'dev' && s.scenario === 'ping')!.vsBaseline?.median, 1);
     assert.ok(json.summaries.find((s) => s.config === 'bare-http')!.vsBaseline!.median > 0);
   });

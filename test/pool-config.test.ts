@@ -41,7 +41,8 @@ describe('pool configuration', () => {
     assert.throws(() => parseArgs(['--workers', 'two']), /workers must be a whole number/);
     assert.throws(() => parseArgs(['--engine', 'gevent']), /engine must be one of http, uws/);
     assert.throws(() => resolveConfig(parseArgs(['--bind', 'localhost:99999']), {}), /above 65535/);
-    assert.throws(() => resolveConfig(parseArgs(['--engine', 'uws', '--bind', 'unix:/tmp/x.sock']), {}), /unix socket/);
+    assert.throws(() => resolveConfig(parseArgs(['--engine', 'uws', '--workers', '2', '--bind', 'unix:/tmp/x.sock']), {}), /one worker only/);
+    assert.equal(resolveConfig(parseArgs(['--engine', 'uws', '--workers', '1', '--bind', 'unix:/tmp/x.sock']), {}).engine, 'uws');
     assert.throws(() => resolveConfig(parseArgs([]), { LAYERSTACK_TIMEOUT: 'soon' }), /environment LAYERSTACK_TIMEOUT/);
     const dir = mkdtempSync(join(tmpdir(), 'pool-config-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,7 +4,8 @@
  * USR1 reopens the log files.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,25 @@ function migratesRequests(): boolean {
 }
 
 const FIXTURE = ['--app', 'test/fixtures/apps.ts#app', '--access-log', 'off'];
+
+/** GET over a unix socket. */
+function getUnix(socketPath: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', (error) => resolve({ status: 0, body: String(error) }));
+    req.end();
+  });
+}
+
+/** A socket file nobody listens on, as a server killed with SIGKILL leaves behind. */
+function leaveStaleSocket(path: string): void {
+  const fd = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+  assert.ok(existsSync(path), `could not leave a stale socket at ${path}: ${fd.stderr}`);
+}
 
 /** GET on a fresh connection with node:http (fetch's pool would hide connection reuse). */
 function getFresh(port: number, path: string): Promise<{ status: number; body: string }> {
@@ -135,6 +155,25 @@ describe('pool signals', () => {
     await pool.waitFor(/changes to engine need a restart[\s\S]*listening at[\s\S]*listening at[\s\S]*reload complete/, 10_000, mark);
     assert.equal((await get(pool.port, '/ping')).status, 200);
   });
+
+  for (const [engine, workers] of [['http', 2], ['uws', 1]] as const) {
+    it(`serves on a unix socket, replacing a stale socket file, and reloads there (${engine}, ${workers} worker(s))`, async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), 'pool-unix-'));
+      t.after(() => rmSync(dir, { recursive: true, force: true }));
+      const path = join(dir, 'app.sock');
+      leaveStaleSocket(path);
+      const pool = await PoolProcess.start([...FIXTURE, '--engine', engine, '--workers', String(workers), '--bind', `unix:${path}`]);
+      t.after(() => pool.stop());
+      assert.equal(pool.address, `unix:${path}`);
+      assert.equal((await getUnix(path, '/ping')).status, 200);
+      const mark = pool.output.length;
+      pool.signal('SIGHUP');
+      await pool.waitFor(/reload complete[\s\S]*Worker exiting/, 10_000, mark);
+      const after = await getUnix(path, '/pid');
+      assert.equal(after.status, 200);
+      assert.ok(!pool.workers.includes(JSON.parse(after.body).pid));
+    });
+  }
 
   it('USR1 reopens the log files (after a rotation)', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'pool-logs-'));

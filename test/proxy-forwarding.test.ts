@@ -164,9 +164,9 @@ for (const engine of ENGINES) {
 
     it('appends its own entries to Server-Timing', async () => {
       const r = await request(front.port, '/api/echo/');
-      assert.match(r.headers['server-timing'] as string, /^app;dur=1\.5, upstream;dur=\d+\.\d{3}, proxy;dur=\d+\.\d{3}$/);
+      assert.match(r.headers['server-timing'] as string, /^app;dur=1\.5, upstream;dur=\d+(\.\d{1,3})?, proxy;dur=\d+(\.\d{1,3})?$/);
       const plain = await request(rawFront.port, '/plain');
-      assert.match(plain.headers['server-timing'] as string, /^upstream;dur=\d+\.\d{3}, proxy;dur=\d+\.\d{3}$/);
+      assert.match(plain.headers['server-timing'] as string, /^upstream;dur=\d+(\.\d{1,3})?, proxy;dur=\d+(\.\d{1,3})?$/);
     });
 
     it('passes the request target through untouched', async () => {

@@ -135,7 +135,7 @@ describe('npm start (the production stack)', () => {
       assert.equal(unknown.code, 2);
       assert.match(unknown.text, /unknown option "--colour"/);
       const badDir = await new Promise<{ code: number | null; text: string }>((resolve) => {
-        const p = spawn(process.execPath, ['--import', 'tsx', 'stack/cli.ts', '--port', String(busy)], { env: { ...process.env, DATA_DIR: '/proc/layerstack-cannot-write' } });
+        const p = spawn(process.execPath, ['--import', 'tsx', 'stack/cli.ts', '--port', String(busy)], { env: { ...process.env, DATA_DIR: '/etc/hostname/layerstack-cannot-write' } });
         let text = '';
         p.stderr.on('data', (d) => (text += d));
         p.on('exit', (code) => resolve({ code, text }));

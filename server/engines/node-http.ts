@@ -70,6 +70,14 @@ function endpointOf(socket: Socket, remote: boolean): Endpoint {
   return { address, port: (remote ? socket.remotePort : socket.localPort) ?? 0 };
 }
 
+const ENDPOINTS = Symbol('layerstack.endpoints');
+type WithEndpoints = Socket & { [ENDPOINTS]?: readonly [Endpoint, Endpoint] };
+
+/** The connection's [client, server] endpoints, built once per connection, not per request. */
+function endpointsOf(socket: WithEndpoints): readonly [Endpoint, Endpoint] {
+  return (socket[ENDPOINTS] ??= [Object.freeze(endpointOf(socket, true)), Object.freeze(endpointOf(socket, false))]);
+}
+
 /** Whether the request announced a body (a non-zero Content-Length or any Transfer-Encoding). */
 function hasUnreadBody(raw: string[]): boolean {
   for (let i = 0; i < raw.length; i += 2) {
@@ -104,13 +112,14 @@ function handle(app: App, options: HostOptions, req: http.IncomingMessage, res: 
     refuseInline(options, res, 413, bodyTooLarge(options.limits.maxBodySize).message);
     return;
   }
+  const endpoints = endpointsOf(socket);
   const request = new HostedRequest({
     method: req.method!,
     target,
     headers: new RequestHeaders(raw),
     body: new StreamedBody(req, length, options.limits.maxBodySize),
-    client: endpointOf(socket, true),
-    server: endpointOf(socket, false),
+    client: endpoints[0],
+    server: endpoints[1],
     httpVersion: req.httpVersion,
   });
   const result = callApp(app, request, options.report);

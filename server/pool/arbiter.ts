@@ -10,8 +10,8 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { lstatSync, readFileSync, unlinkSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describeConfig, type ServerConfig } from '../config.ts';
 import { type Bind, formatBind, parseBind } from '../engines/engine.ts';
@@ -134,7 +134,8 @@ export class Arbiter {
       return [signal, handler] as const;
     });
 
-    if (this.#config.engine === 'uws' && !kernelMigratesRequests()) {
+    if (this.#bind.kind === 'unix' && this.#config.engine === 'http') await removeStaleSocket(this.#bind.path);
+    if (this.#config.engine === 'uws' && this.#bind.kind === 'tcp' && !kernelMigratesRequests()) {
       this.#log.write(
         errorLine(
           'WARNING',
@@ -205,6 +206,10 @@ export class Arbiter {
           this.#info(`Handling signal: hup: reloading (generation ${this.#generation}: new workers start, old ones retire once they serve)`);
           break;
         case 'SIGTTIN':
+          if (this.#config.engine === 'uws' && this.#bind.kind === 'unix') {
+            this.#error('Handling signal: ttin: ignored, a uws worker on a unix socket cannot share it with another');
+            break;
+          }
           this.#target++;
           this.#info(`Handling signal: ttin: ${this.#target} workers`);
           break;
@@ -420,4 +425,26 @@ function kernelMigratesRequests(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Remove a unix socket file left by a server that died without cleaning up (Gunicorn does the
+ * same), but never one something still listens on, and never a file that is not a socket.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; // nothing there
+  }
+  if (!isSocket) return; // listen() will fail with a clear EADDRINUSE; not ours to delete
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = connect(path, () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (!alive) unlinkSync(path);
 }
