@@ -412,9 +412,17 @@ function handle(core: FrontCore, res: HttpResponse, req: HttpRequest): void {
   core.end(seen === null ? null : record(core, seen, reply.status, reply.head || reply.body === null ? 0 : reply.length, null));
 }
 
+/**
+ * The client's IP address as text. uWS's address getters each allocate an ArrayBuffer (~0.7 µs);
+ * formatting the binary IPv4 form here is cheaper than decoding its text form.
+ */
 function addressOf(res: HttpResponse): string {
-  const text = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
-  return text.startsWith('::ffff:') ? text.slice(7) : text;
+  const bytes = new Uint8Array(res.getRemoteAddress());
+  if (bytes.length === 4) return bytes[0] + '.' + bytes[1] + '.' + bytes[2] + '.' + bytes[3];
+  if (bytes.length === 16 && bytes[10] === 0xff && bytes[11] === 0xff && bytes[0] === 0 && bytes[9] === 0) {
+    return bytes[12] + '.' + bytes[13] + '.' + bytes[14] + '.' + bytes[15]; // IPv4-mapped IPv6
+  }
+  return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
 }
 
 /** The uWebSockets.js client side for `core`. Throws if the native binary cannot be loaded. */

@@ -244,7 +244,8 @@ export class UpstreamConnection {
       const end = buffer.indexOf(CRLFCRLF);
       if (end === -1) {
         if (buffer.length > MAX_RESPONSE_HEAD) return this.fail('invalid', 'response head too large');
-        this.pending = buffer === chunk ? Buffer.from(chunk) : buffer; // the read buffer is reused: keep a copy
+        // The read buffer is reused by the next read: keep a copy of what points into it.
+        this.pending = buffer.buffer === READ_BUFFER.buffer ? Buffer.from(buffer) : buffer;
         return;
       }
       const parsed = parseResponseHead(buffer, end);

@@ -130,8 +130,9 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
         return this.attempt(null, false);
       }
       if (this.sink.aborted) {
-        // Nobody is waiting: keep the fresh connection for the next request.
+        // Nobody is waiting: keep the fresh connection for the next request (if the pool has room).
         this.settle();
+        if (upstream.idle.length >= upstream.maxIdle) return connection.destroy();
         connection.idleSince = performance.now();
         upstream.idle.push(connection);
         return;

@@ -31,6 +31,8 @@ export interface ResponseHead {
 
 /** Header names the parser drops besides hop-by-hop ones (the engine writes its own). */
 const REFRAMED: ReadonlySet<string> = new Set(['content-length', 'date']);
+/** Lengths of every name the parser acts on (framing, Connection, hop-by-hop, reframed). */
+const SPECIAL_LENGTHS: ReadonlySet<number> = new Set(['transfer-encoding', 'connection', ...HOP_BY_HOP, ...REFRAMED].map((name) => name.length));
 
 // RFC 9110 §5.6.2 tchar: ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA
 const TOKEN = new Uint8Array(128);
@@ -113,6 +115,11 @@ export function parseResponseHead(buffer: Buffer, end: number): ResponseHead | s
     const check = checkFieldValue(value);
     if (check === VALUE_BAD) return `control character in header ${name}`;
     if (check === VALUE_OBS_TEXT) obsText = true;
+    // Only names as long as one the proxy acts on need lower-casing (Content-Type, 12, does not).
+    if (!SPECIAL_LENGTHS.has(colon)) {
+      headers.push(name, value);
+      continue;
+    }
     const lower = name.toLowerCase();
     if (lower === 'content-length') {
       if (!DIGITS.test(value)) return `invalid Content-Length ${JSON.stringify(value)}`;
