@@ -3,7 +3,7 @@
  * ({"ok":true}, application/json), with nothing in between. The yardstick for the app interface
  * on the uWS engine. HOST/PORT from the environment.
  */
-import { uws } from './uws-binary.ts';
+import { uws } from '../../server/engines/uws-binary.ts';
 
 const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 0);

@@ -1,18 +1,9 @@
 /** Socket-level helpers for tests: free ports, raw HTTP exchanges, waiting for a server. */
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freeLoopbackPort as freePort } from '../../stack/prepare.ts';
 
 /**
  * Send raw bytes and collect what comes back until the server closes the connection, `until`
