@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DEFAULT_LIMITS } from '../server/limits.ts';
+import { DEFAULT_LIMITS, shortestAppKeepAliveMs, UWS_IDLE_TIMEOUT_MS } from '../server/limits.ts';
 import type { ClientSettings, FrontSettings } from './front/core.ts';
 import { DEFAULT_FILE_CACHE_OPTIONS } from './static/file-cache.ts';
 import type { FileCacheOptions } from './static/file-cache.ts';
@@ -78,7 +78,7 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'send-timeout': { kind: 'duration', value: '60s', help: 'a client that reads nothing for this long is cut' },
   'connect-timeout': { kind: 'duration', value: '5s', help: 'time to connect to an upstream, else next upstream / 504' },
   'read-timeout': { kind: 'duration', value: '60s', help: 'time between two reads from an upstream, else 504' },
-  'upstream-idle-timeout': { kind: 'duration', value: '60s', help: "idle upstream connections close after this; keep it BELOW the app server's keep-alive timeout" },
+  'upstream-idle-timeout': { kind: 'duration', value: '4s', help: "idle upstream connections close after this; keep it BELOW the app server's keep-alive timeout" },
   'upstream-keepalive': { kind: 'count', value: '64', help: 'idle connections kept open per upstream' },
   'max-fails': { kind: 'count', value: '1', help: 'failures within fail-timeout that take an upstream out (0: never)' },
   'fail-timeout': { kind: 'duration', value: '10s', help: 'failure window, and how long a failed upstream rests' },
@@ -347,11 +347,11 @@ export function settingsOf(config: FrontConfig): FrontSettings {
 /** Warnings about settings that are legal but likely wrong. */
 export function warningsFor(config: FrontConfig): string[] {
   const warnings: string[] = [];
-  const appKeepAlive = DEFAULT_LIMITS.keepAliveTimeout;
+  const appKeepAlive = shortestAppKeepAliveMs();
   if (config.upstreams.length > 0 && config.upstreamIdleTimeoutMs >= appKeepAlive) {
     warnings.push(
-      `upstream-idle-timeout ${seconds(config.upstreamIdleTimeoutMs)} is not below the app server's default keep-alive timeout ` +
-        `(${seconds(appKeepAlive)}): the app server may close a pooled connection just as the front reuses it → sporadic 502s`,
+      `upstream-idle-timeout ${seconds(config.upstreamIdleTimeoutMs)} is not below the app server's shortest keep-alive timeout ` +
+        `(${seconds(appKeepAlive)}, uWebSockets.js's fixed idle timeout): the app server may close a pooled connection just as the front reuses it → sporadic 502s`,
     );
   }
   return warnings;
@@ -375,7 +375,7 @@ export function describeConfig(config: FrontConfig, port = config.listen.port): 
   }
   if (config.upstreams.length > 0) {
     lines.push(`  proxy    → ${config.upstreams.map(addressLabel).join(', ')} (${config.balance}, keepalive ${config.upstreamKeepalive}, max-fails ${config.maxFails}, fail-timeout ${seconds(config.failTimeoutMs)})`);
-    lines.push(`  upstream connect ${seconds(config.connectTimeoutMs)}, read ${seconds(config.readTimeoutMs)}, idle ${seconds(config.upstreamIdleTimeoutMs)} (app server keep-alive: ${seconds(DEFAULT_LIMITS.keepAliveTimeout)})`);
+    lines.push(`  upstream connect ${seconds(config.connectTimeoutMs)}, read ${seconds(config.readTimeoutMs)}, idle ${seconds(config.upstreamIdleTimeoutMs)} (app server keep-alive: ${seconds(DEFAULT_LIMITS.keepAliveTimeout)} on node:http, ${seconds(UWS_IDLE_TIMEOUT_MS)} on uWS)`);
   } else lines.push('  proxy    off (no --upstream): other paths answer 404');
   const c = config.client;
   lines.push(`  client   body ≤ ${bytes(c.maxBodySize)}, head ≤ ${bytes(c.maxHeaderSize)}; timeouts header ${seconds(c.headerTimeoutMs)}, body ${seconds(c.bodyTimeoutMs)}, keep-alive ${seconds(c.keepAliveTimeoutMs)}, send ${seconds(c.sendTimeoutMs)}`);

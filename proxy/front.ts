@@ -53,6 +53,9 @@ export async function startFront(config: FrontConfig, errorLog: ErrorLog = stder
     await core.close();
     throw error;
   }
+  // With port 0 the real port is known only now; HTTP/1.0 clients without Host get it upstream.
+  const fallbackHost = `${config.listen.host}:${port}`;
+  core.settings.forwarding.fallbackHost = fallbackHost;
   let current = config;
   let closing: Promise<void> | null = null;
   return {
@@ -67,7 +70,9 @@ export async function startFront(config: FrontConfig, errorLog: ErrorLog = stder
       core.cache.options.maxFileSize = next.cache.maxFileSize;
       core.cache.options.maxBytes = next.cache.maxBytes;
       core.cache.options.revalidateMs = next.cache.revalidateMs;
-      core.reconfigure(settingsOf({ ...next, engine: current.engine, listen: current.listen }));
+      const settings = settingsOf({ ...next, engine: current.engine, listen: current.listen });
+      settings.forwarding.fallbackHost = fallbackHost;
+      core.reconfigure(settings);
       listener.applySettings();
       current = next;
       return ignored;

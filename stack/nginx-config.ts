@@ -3,8 +3,9 @@
  * reverse proxy) in front of our app server, for when you would rather run Nginx (TLS, HTTP/2,
  * an existing fleet). The values mirror our own front's defaults so both fronts behave alike:
  *
- * - upstream keep-alive with `Connection ""` and HTTP/1.1, idle 60 s: shorter than the app
- *   server's 75 s keep-alive timeout, so Nginx never reuses a connection the app server is closing;
+ * - upstream keep-alive with `Connection ""` and HTTP/1.1, idle 4 s: shorter than the app
+ *   server's keep-alive timeout (75 s on node:http, a fixed ~10 s on uWS), so Nginx never reuses a
+ *   connection the app server is closing (Nginx's own default, 60 s, is the classic 502 trap);
  * - X-Forwarded-For appended, X-Forwarded-Proto/Host and X-Request-Id set;
  * - request bodies buffered (proxy_request_buffering on) so a slow client never holds a worker;
  * - 1 MiB body limit, 60 s client timeouts, sendfile for static files, no directory listing.
@@ -71,8 +72,8 @@ http {
         server ${upstream} max_fails=3 fail_timeout=10s;
         keepalive 64;
         keepalive_requests 100000;
-        # Must stay below the app server's keep-alive timeout (75 s): see docs/proxy.md.
-        keepalive_timeout 60s;
+        # Must stay below the app server's keep-alive timeout (uWS: ~10 s): see docs/proxy.md.
+        keepalive_timeout 4s;
     }
 
     map $http_x_request_id $layerstack_request_id {

@@ -13,6 +13,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, IMMUTABLE, loadConfig } from '../proxy/config.ts';
 import { eventually, request, startUpstream } from './proxy-harness.ts';
+import { UWS_IDLE_TIMEOUT_MS } from '../server/limits.ts';
 
 const project = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = mkdtempSync(join(tmpdir(), 'front-cli-'));
@@ -24,7 +25,8 @@ describe('loadConfig', () => {
     assert.deepEqual(config.listen, { host: '127.0.0.1', port: 8000 });
     assert.equal(config.engine, 'http');
     assert.equal(config.client.maxBodySize, 1024 * 1024);
-    assert.equal(config.upstreamIdleTimeoutMs, 60_000);
+    assert.equal(config.upstreamIdleTimeoutMs, 4_000);
+    assert.ok(config.upstreamIdleTimeoutMs < UWS_IDLE_TIMEOUT_MS, 'below the shortest app-server keep-alive (uWS)');
     assert.ok(config.upstreamIdleTimeoutMs < 75_000, "below the app server's keep-alive timeout");
   });
 
@@ -120,7 +122,7 @@ describe('cli', () => {
       await upstream.close();
     });
     assert.match(cli.output(), /proxy {4}→ 127\.0\.0\.1:\d+ \(round-robin/);
-    assert.match(cli.output(), /upstream connect 5s, read 60s, idle 60s \(app server keep-alive: 75s\)/);
+    assert.match(cli.output(), /upstream connect 5s, read 60s, idle 4s \(app server keep-alive: 75s on node:http, 10s on uWS\)/);
     assert.equal((await request(cli.port, '/static/a.txt')).text, 'done /static/a.txt');
 
     writeFileSync(file, JSON.stringify({ upstream: [upstream.address], static: [`/static/=${staticDir}`] }));

@@ -182,6 +182,18 @@ for (const engine of ENGINES) {
       assert.match(plain.headers['server-timing'] as string, /^upstream;dur=\d+(\.\d{1,3})?, proxy;dur=\d+(\.\d{1,3})?$/);
     });
 
+    it('gives HTTP/1.0 requests without Host the front\'s own address (uWS refuses HTTP/1.0)', async () => {
+      const reply = await rawRequest(front.port, 'GET /api/old/ HTTP/1.0\r\n\r\n');
+      if (engine === 'uws') {
+        assert.equal(reply.status, null);
+        return;
+      }
+      assert.equal(reply.status, 200);
+      const seen = upstream.requests.at(-1)!;
+      assert.equal(seen.url, '/api/old/');
+      assert.equal(seen.headers.host, `127.0.0.1:${front.port}`);
+    });
+
     it('passes the request target through untouched', async () => {
       const seen = await echo(front.port, {}, '/api/a%2Fb/?x=1&y=%20&z');
       assert.equal(seen.url, '/api/a%2Fb/?x=1&y=%20&z');

@@ -3,7 +3,9 @@
  * ({"ok":true}, application/json), with nothing in between. The yardstick for the app interface
  * on the uWS engine. HOST/PORT from the environment.
  */
-import { uws } from '../../server/engines/uws-binary.ts';
+import { loadUws } from '../../server/engines/uws-binary.ts';
+
+const uws = loadUws();
 
 const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 0);

@@ -10,8 +10,8 @@
  *
  * Differences from the node:http engine, all from uWS itself: HTTP/1.0 requests and non-upper-case
  * methods are refused by closing the connection; malformed requests are closed without a 400; the
- * header size limit (4 KiB unless UWS_HTTP_MAX_HEADERS_SIZE is set) and the idle timeout (10 s,
- * both for a request head and for keep-alive) are compiled in.
+ * header size limit (about 16 KiB, then 431) and the idle timeout (about 10 s, both for a request
+ * head and for keep-alive) are compiled in.
  */
 import { createReadStream } from 'node:fs';
 import type { ReadStream } from 'node:fs';
@@ -25,7 +25,7 @@ import { since } from './core.ts';
 import type { FrontCore } from './core.ts';
 import { checkFraming } from './framing.ts';
 import type { FrontListener } from './listener.ts';
-import { loadUws } from './uws-loader.ts';
+import { loadUws } from '../../server/engines/uws-binary.ts';
 
 /** LIBUS_LISTEN_EXCLUSIVE_PORT (the typings declare it as an enum member only). */
 const EXCLUSIVE_PORT = 1;
@@ -99,6 +99,39 @@ function writeReply(res: HttpResponse, reply: StaticReply, close: boolean): void
 function textReply(status: number, message: string): StaticReply {
   const body = Buffer.from(message + '\n');
   return { status, statusLine: statusLine(status, ''), headers: ['Content-Type', 'text/plain; charset=utf-8'], body, file: null, start: 0, end: body.length - 1, length: body.length, head: false };
+}
+
+/**
+ * Bodies above this size are sent with tryEnd/onWritable instead of end(). When end() cannot
+ * write everything at once, this uWS version copies the rest into its backpressure buffer and
+ * drains it by erasing from the front after each partial write — quadratic copying that made
+ * 100 KB responses cost twice the CPU whenever the client's socket buffer was still small.
+ * tryEnd writes what the socket takes and keeps nothing: the rest is offered again, straight from
+ * the cached Buffer, when the socket is writable.
+ */
+const LARGE_BODY = 64 * 1024;
+
+/** Send a large in-memory body (inside the handler: headers are written corked with the first part). */
+function sendLarge(core: FrontCore, res: HttpResponse, reply: StaticReply, seen: Seen): void {
+  const body = reply.body!;
+  const total = body.length;
+  let over = false;
+  const finish = (status: number, bytes: number): void => {
+    if (over) return;
+    over = true;
+    core.end(record(core, seen, status, bytes, null));
+  };
+  res.writeStatus(reply.statusLine);
+  for (let i = 0; i < reply.headers.length; i += 2) res.writeHeader(reply.headers[i]!, reply.headers[i + 1]!);
+  const [, done] = res.tryEnd(body, total);
+  if (done) return finish(reply.status, total);
+  res.onAborted(() => finish(499, 0));
+  res.onWritable((offset) => {
+    if (over) return true;
+    const [sent, finished] = res.tryEnd(body.subarray(offset), total);
+    if (finished) finish(reply.status, total);
+    return sent;
+  });
 }
 
 /** Large files: stream from disk with tryEnd/onWritable backpressure (uWS's VideoStreamer pattern). */
@@ -407,6 +440,9 @@ function handle(core: FrontCore, res: HttpResponse, req: HttpRequest): void {
   }
   if (reply.file !== null && !reply.head) {
     return streamFile(core, res, reply, seen ?? { client: '-', method, target, referer: '', userAgent: '', receivedAt });
+  }
+  if (reply.body !== null && reply.body.length > LARGE_BODY && !reply.head) {
+    return sendLarge(core, res, reply, seen ?? { client: '-', method, target, referer: '', userAgent: '', receivedAt });
   }
   writeReply(res, reply, core.closing || reply.status === 400);
   core.end(seen === null ? null : record(core, seen, reply.status, reply.head || reply.body === null ? 0 : reply.length, null));

@@ -29,8 +29,12 @@ export interface ResponseHead {
   obsText: boolean;
 }
 
-/** Header names the parser drops besides hop-by-hop ones (the engine writes its own). */
-const REFRAMED: ReadonlySet<string> = new Set(['content-length', 'date']);
+/**
+ * Header names the parser drops besides hop-by-hop ones: the front writes its own framing and
+ * Date, and, like Nginx hiding an upstream's Server header, it does not pass on the product
+ * header a uWebSockets.js app server adds to every response (a uWS front adds its own).
+ */
+const REFRAMED: ReadonlySet<string> = new Set(['content-length', 'date', 'uwebsockets']);
 /** Lengths of every name the parser acts on (framing, Connection, hop-by-hop, reframed). */
 const SPECIAL_LENGTHS: ReadonlySet<number> = new Set(['transfer-encoding', 'connection', ...HOP_BY_HOP, ...REFRAMED].map((name) => name.length));
 

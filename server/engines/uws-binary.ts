@@ -2,7 +2,8 @@
  * Loads the native uWebSockets.js binary, and only that. The npm package (installed as an alias
  * of @trufflesuite/uws-js-unofficial) catches a failed binary load, prints a warning and hands
  * back a slow pure-JS server instead; a production server must not quietly become another
- * server, so we require the .node file ourselves and let a failure stop the worker.
+ * server, so we require the .node file ourselves and let a failure stop the process. The app
+ * server's engine, the front's uWS listener and the bench's bare peer all load it through here.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -28,5 +29,12 @@ function load(): UwsModule {
   }
 }
 
-/** The native module (throws on first import if the binary cannot be loaded). */
-export const uws: UwsModule = load();
+let loaded: UwsModule | undefined;
+
+/**
+ * The native module, loaded on first call (so a node:http process never maps it); throws a
+ * clear error if the binary cannot be loaded.
+ */
+export function loadUws(): UwsModule {
+  return (loaded ??= load());
+}

@@ -33,7 +33,9 @@ import { isFileBody, json } from '../../app/response.ts';
 import type { Bind, Engine } from './engine.ts';
 import type { HostOptions } from './host.ts';
 import { appTiming, bodyless } from './outgoing.ts';
-import { uws } from './uws-binary.ts';
+import { loadUws } from './uws-binary.ts';
+
+const uws = loadUws();
 
 const FILE_GONE: Response = json(404, { detail: 'Not found.' });
 const UNIX_ENDPOINT: Endpoint = Object.freeze({ address: 'unix', port: 0 });
