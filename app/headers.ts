@@ -43,10 +43,15 @@ export class RequestHeaders implements Iterable<[string, string]> {
    * `name` must be lower-case.
    */
   get(name: string): string | undefined {
-    const list = this.#names();
+    // The hot lookup (Authorization on every request) compares in place instead of lower-casing
+    // every name first: only a name of the right length is ever lower-cased.
+    const list = this.#list;
+    const lowered = this.#lowered;
+    const length = name.length;
     let found: string | undefined;
     for (let i = 0; i < list.length; i += 2) {
-      if (list[i] === name) {
+      const field = list[i]!;
+      if (field.length === length && (lowered ? field === name : field.toLowerCase() === name)) {
         found = found === undefined ? list[i + 1]! : found + (name === 'cookie' ? '; ' : ', ') + list[i + 1]!;
       }
     }

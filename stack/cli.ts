@@ -58,6 +58,10 @@ async function main(options: StackOptions): Promise<void> {
         '--workers', String(workers),
         '--engine', options.engine,
         '--app', options.app,
+        // The front logs every request (with the upstream's time), as Nginx would; the app server
+        // adds its own time to Server-Timing so a reader sees each layer's share.
+        '--access-log', 'off',
+        '--server-timing',
       ]),
       env,
       cwd: ROOT,
