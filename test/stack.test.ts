@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -102,6 +102,28 @@ describe('npm start (the production stack)', () => {
     const anonymous = await fetch(`${base}/api/hello/`);
     assert.equal(anonymous.status, 401);
     assert.equal(anonymous.headers.get('www-authenticate'), 'Bearer realm="api"');
+  });
+
+  it('is measured by the bench in quick mode, which writes its reports', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'stack-bench-'));
+    try {
+      const password = /Created user "admin" with password: (\S+)/.exec(output)![1]!;
+      const args = ['--quick', '--config', 'bare-http', '--target', `stack=${base}`, '--user', 'admin', '--password', password,
+        '--scenario', 'ping,hello,static-1k', '-d', '1', '-w', '0', '-c', '4', '--quiet-wait', '0', '--out', out];
+      const code = await new Promise<number | null>((resolve) => {
+        const bench = spawn(process.execPath, ['--import', 'tsx', 'bench/cli.ts', ...args], { stdio: 'ignore' });
+        bench.on('exit', (c) => resolve(c));
+      });
+      assert.equal(code, 0);
+      const files = readdirSync(out);
+      for (const ext of ['json', 'md', 'html']) assert.ok(files.some((f) => f.endsWith(`.${ext}`)), `a .${ext} report in ${files.join(', ')}`);
+      const json = JSON.parse(readFileSync(join(out, files.find((f) => f.endsWith('.json'))!), 'utf8')) as { runs: { config: string; scenario: string; requests: number }[] };
+      const stackRuns = json.runs.filter((r) => r.config === 'stack');
+      assert.deepEqual(new Set(stackRuns.map((r) => r.scenario)), new Set(['ping', 'hello', 'static-1k']));
+      assert.ok(stackRuns.every((r) => r.requests > 0));
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it('stops cleanly on SIGTERM and leaves no process behind', async () => {
