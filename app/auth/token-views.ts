@@ -17,7 +17,7 @@
  * BLACKLIST_AFTER_ROTATION says; the password field is limited to 4096 characters.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import type { App, Request } from '../interface.ts';
+import type { App, Request, Response } from '../interface.ts';
 import { json } from '../response.ts';
 import type { Router } from '../router.ts';
 import { PASSWORD_MAX_LENGTH } from '../store/password-rules.ts';
@@ -106,26 +106,35 @@ export function tokenObtainPairView(deps: TokenViewsDeps): App {
   });
 }
 
+/**
+ * The step the refresh and blacklist views share (simplejwt's refresh and blacklist serializers):
+ * read the body's `refresh` field and validate it as an unexpired, unblacklisted refresh token.
+ * Returns the token and its claims, or the response that refuses the request.
+ */
+async function liveRefreshToken(request: Request, deps: TokenViewsDeps): Promise<{ raw: string; claims: Claims } | Response> {
+  const parsed = await readRequestData(request);
+  if (!parsed.ok) return parsed.response;
+  const fields = validateCharFields(parsed.data, parsed.typeName, REFRESH_FIELDS);
+  if (!fields.ok) return validationError(fields.errors);
+  const raw = fields.values.refresh!;
+  try {
+    return { raw, claims: deps.tokens.validate(raw, 'refresh', (jti) => deps.store.tokens.isBlacklisted(jti)) };
+  } catch (error) {
+    if (error instanceof TokenError) return invalidToken(deps.challenge, error.message);
+    throw error;
+  }
+}
+
 /** POST /api/token/refresh/: a new access token for a refresh token (and a rotated refresh token). */
 export function tokenRefreshView(deps: TokenViewsDeps): App {
   const { tokens, store, challenge } = deps;
   const now = deps.now ?? Date.now;
   const settings = tokens.settings;
-  const isBlacklisted = (jti: string): boolean => store.tokens.isBlacklisted(jti);
 
   const post: App = async (request) => {
-    const parsed = await readRequestData(request);
-    if (!parsed.ok) return parsed.response;
-    const fields = validateCharFields(parsed.data, parsed.typeName, REFRESH_FIELDS);
-    if (!fields.ok) return validationError(fields.errors);
-    const raw = fields.values.refresh!;
-    let claims: Claims;
-    try {
-      claims = tokens.validate(raw, 'refresh', isBlacklisted);
-    } catch (error) {
-      if (error instanceof TokenError) return invalidToken(challenge, error.message);
-      throw error;
-    }
+    const checked = await liveRefreshToken(request, deps);
+    if (!('claims' in checked)) return checked;
+    const { raw, claims } = checked;
     const userId = userIdOf(claims, tokens);
     const user = userId === null ? undefined : store.users.byId(userId);
     if (user === undefined || !user.isActive) return unauthorized(challenge, NO_ACTIVE_ACCOUNT_FOR_TOKEN);
@@ -187,21 +196,11 @@ export function tokenVerifyView(deps: TokenViewsDeps): App {
 export function tokenBlacklistView(deps: TokenViewsDeps): App {
   const { tokens, store, challenge } = deps;
   const now = deps.now ?? Date.now;
-  const isBlacklisted = (jti: string): boolean => store.tokens.isBlacklisted(jti);
 
   const post: App = async (request) => {
-    const parsed = await readRequestData(request);
-    if (!parsed.ok) return parsed.response;
-    const fields = validateCharFields(parsed.data, parsed.typeName, REFRESH_FIELDS);
-    if (!fields.ok) return validationError(fields.errors);
-    const raw = fields.values.refresh!;
-    let claims: Claims;
-    try {
-      claims = tokens.validate(raw, 'refresh', isBlacklisted);
-    } catch (error) {
-      if (error instanceof TokenError) return invalidToken(challenge, error.message);
-      throw error;
-    }
+    const checked = await liveRefreshToken(request, deps);
+    if (!('claims' in checked)) return checked;
+    const { raw, claims } = checked;
     if (!store.tokens.blacklist(recordOf(raw, claims, userIdOf(claims, tokens), tokens), Math.floor(now() / 1000))) {
       return invalidToken(challenge, 'Token is blacklisted');
     }
