@@ -46,12 +46,14 @@ function leaveStaleSocket(path: string): void {
 /** GET on a fresh connection with node:http (fetch's pool would hide connection reuse). */
 function getFresh(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+    // A request left unanswered is a failure to report, not a reason to hang the suite.
+    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 10_000 }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (chunk) => (body += chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       res.on('error', (error) => resolve({ status: 0, body: String(error) }));
     });
+    req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
     req.on('error', (error) => resolve({ status: 0, body: String(error) }));
     req.end();
   });
