@@ -9,7 +9,8 @@
  */
 import { createReadStream } from 'node:fs';
 import http from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { parserRefusal } from '../../server/engines/outgoing.ts';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream';
@@ -242,26 +243,15 @@ function handle(core: FrontCore, req: IncomingMessage, res: ServerResponse): voi
 
 /** Answer what llhttp refused before a request object existed (400 / 408 / 431), then close. */
 function refuseUnparsed(core: FrontCore, error: NodeJS.ErrnoException, socket: Socket): void {
-  const code = error.code ?? '';
-  if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
+  const refusal = parserRefusal(error, socket.writable, core.settings.client.maxHeaderSize);
+  if (refusal === null) {
     socket.destroy();
     return;
   }
-  let status = 400;
-  let text = 'Bad Request';
-  let detail = `Bad request: ${error.message.replace(/^Parse Error: /, '')}.`;
-  if (code === 'HPE_HEADER_OVERFLOW') {
-    status = 431;
-    text = 'Request Header Fields Too Large';
-    detail = `Request header fields too large (limit ${core.settings.client.maxHeaderSize} bytes).`;
-  } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADERS_TIMEOUT') {
-    status = 408;
-    text = 'Request Timeout';
-    detail = 'Request timeout: the request head did not arrive in time.';
-  }
+  const { status, detail } = refusal;
   core.errorLog(`refused ${status} from ${socket.remoteAddress}: ${detail}`);
   const body = detail + '\n';
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /** The node:http client side for `core`. */

@@ -1,18 +1,16 @@
 /**
  * The dev server's serving process: loads the app fresh, wraps it with static files and the debug
  * page, and serves it on the port its reloader (server/dev/cli.ts) holds. A reload is simply a
- * new one of these processes; this one leaves when told (disconnect) after its requests finish.
+ * new one of these processes; this one leaves when told to retire, after its requests finish.
  */
 import cluster from 'node:cluster';
-import net from 'node:net';
 import { loadApp, type HostedApp } from '../app-loader.ts';
 import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
 import { compose } from '../../app/compose.ts';
-import { createNodeHttpServer } from '../engines/node-http.ts';
+import { NodeHttpEngine } from '../engines/node-http-engine.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
 import { debugReporter } from './debug-page.ts';
 import { devStatic } from './static.ts';
-
 
 const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 8000);
@@ -32,7 +30,7 @@ try {
   process.exit(APP_LOAD_ERROR);
 }
 const app = compose(devStatic(staticPrefix, staticRoot))(loaded.app);
-const server = createNodeHttpServer(app, {
+const engine = new NodeHttpEngine(app, {
   limits: DEFAULT_LIMITS,
   report: debugReporter((line) => console.error(`[${stamp()}] ${line}`)),
   serverTiming: true,
@@ -40,43 +38,30 @@ const server = createNodeHttpServer(app, {
     console.log(`[${stamp()}] "${e.method} ${e.target} HTTP/${e.httpVersion}" ${e.status} ${e.bytes} ${e.durationMs.toFixed(1)}ms`),
   onRefused: (status, reason, client) => console.log(`[${stamp()}] refused ${status} from ${client.address}: ${reason}`),
 });
-server.on('error', (error: NodeJS.ErrnoException) => {
-  const why = error.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use` : error.message;
+try {
+  await engine.listen({ kind: 'tcp', host, port });
+} catch (error) {
+  const why = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use` : (error as Error).message;
   console.error(`Cannot listen on ${host}:${port}: ${why}.`);
   process.exit(BOOT_ERROR);
-});
-server.listen(port, host);
+}
 
-const open = new Set<net.Socket>();
-server.on('connection', (socket: net.Socket) => {
-  open.add(socket);
-  socket.once('close', () => open.delete(socket));
-});
-
-let retiring = false;
-// Once retiring, every response says `Connection: close`, so clients leave at a clean boundary
-// instead of racing a close of their idle keep-alive connection (the source of reload errors).
-server.prependListener('request', (_req, res) => {
-  if (retiring) res.shouldKeepAlive = false;
-});
-
-function leave(): void {
-  if (retiring) return;
-  retiring = true;
-  // Stop accepting without node:http's close(), which would also cut idle keep-alive connections
-  // at once, possibly while a client is sending its next request on one of them.
-  net.Server.prototype.close.call(server);
-  const bye = () => void loaded.close().finally(() => process.exit(0));
-  // Connections still idle after a grace period are closed; requests still running are cut after
-  // a few seconds: a dev reload should not wait on a stuck request.
-  setTimeout(() => {
-    server.closeIdleConnections();
-    setInterval(() => open.size === 0 && bye(), 50).unref();
-  }, 1000).unref();
-  setTimeout(bye, 3000).unref();
+let leaving = false;
+/**
+ * Retire: the same drain as a pool worker's (Connection: close on every further response, idle
+ * connections closed, the process leaves once none is left), but requests still running after a
+ * few seconds are cut: a dev reload should not wait on a stuck request.
+ */
+async function leave(): Promise<void> {
+  if (leaving) return;
+  leaving = true;
+  await engine.drain(3000);
+  engine.close();
+  await loaded.close().catch(() => {});
+  process.exit(0);
 }
 process.on('message', (message: { cmd?: string }) => {
-  if (message?.cmd === 'retire') leave();
+  if (message?.cmd === 'retire') void leave();
 });
-if (cluster.isWorker) cluster.worker!.on('disconnect', leave);
-process.on('SIGTERM', leave);
+if (cluster.isWorker) cluster.worker!.on('disconnect', () => void leave());
+process.on('SIGTERM', () => void leave());

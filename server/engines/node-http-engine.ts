@@ -3,6 +3,7 @@
  * Under node:cluster, listen() asks the primary for the shared listening handle, so every worker
  * of the pool serves the same port and the primary deals connections out round-robin.
  */
+import cluster from 'node:cluster';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App } from '../../app/interface.ts';
@@ -12,6 +13,15 @@ import { createNodeHttpServer } from './node-http.ts';
 
 /** How often a draining server looks for connections that have gone idle and closes them. */
 const IDLE_SWEEP_MS = 50;
+
+/**
+ * How long a draining cluster worker stays reachable after its last connection. Under
+ * node:cluster the primary accepts connections and hands them over one message at a time; a
+ * handover already on its way when we stopped accepting must still be answered ("not accepted",
+ * so the primary gives it to another worker). A worker that exits first strands that connection
+ * in the primary for good.
+ */
+const HANDOVER_GRACE_MS = 250;
 
 /** node:http behind the Engine interface. */
 export class NodeHttpEngine implements Engine {
@@ -58,7 +68,8 @@ export class NodeHttpEngine implements Engine {
       const done = (clean: boolean) => {
         clearInterval(sweep);
         clearTimeout(deadline);
-        resolve(clean);
+        if (cluster.isWorker) setTimeout(() => resolve(clean), HANDOVER_GRACE_MS);
+        else resolve(clean);
       };
       // A connection between two keep-alive requests is idle: close it; busy ones close after
       // their response (Connection: close above), which ends the server.

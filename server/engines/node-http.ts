@@ -20,7 +20,7 @@ import type { App, Endpoint, FileBody, HeaderValue, Request, Response, ResponseH
 import { HostedRequest } from '../../app/request.ts';
 import { isFileBody, json } from '../../app/response.ts';
 import type { HostOptions } from './host.ts';
-import { appTiming, bodyless, fixedLength, rawErrorReply } from './outgoing.ts';
+import { appTiming, bodyless, fixedLength, parserRefusal, rawErrorReply } from './outgoing.ts';
 
 const FILE_GONE: Response = json(404, { detail: 'Not found.' });
 const UNIX_ENDPOINT: Endpoint = Object.freeze({ address: 'unix', port: 0 });
@@ -46,22 +46,13 @@ export function createNodeHttpServer(app: App, options: HostOptions): http.Serve
 }
 
 function refuse(options: HostOptions, error: NodeJS.ErrnoException, socket: Socket): void {
-  const code = error.code ?? '';
-  if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
+  const refusal = parserRefusal(error, socket.writable, options.limits.maxHeaderSize);
+  if (refusal === null) {
     socket.destroy();
     return;
   }
-  let status = 400;
-  let detail = `Bad request: ${error.message.replace(/^Parse Error: /, '')}`;
-  if (code === 'HPE_HEADER_OVERFLOW') {
-    status = 431;
-    detail = `Request header fields too large (limit ${options.limits.maxHeaderSize} bytes).`;
-  } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADERS_TIMEOUT') {
-    status = 408;
-    detail = 'Request timeout: the request was not received in time.';
-  }
-  options.onRefused?.(status, detail, endpointOf(socket, true));
-  socket.end(rawErrorReply(status, detail));
+  options.onRefused?.(refusal.status, refusal.detail, endpointOf(socket, true));
+  socket.end(rawErrorReply(refusal.status, refusal.detail));
 }
 
 function endpointOf(socket: Socket, remote: boolean): Endpoint {

@@ -33,3 +33,24 @@ export function rawErrorReply(status: number, detail: string): string {
 export function appTiming(ms: number): string {
   return `app;dur=${ms.toFixed(2)}`;
 }
+
+/** The answer to a request node:http's parser (llhttp) refused before a request object existed. */
+export interface ParserRefusal {
+  status: 400 | 408 | 431;
+  detail: string;
+}
+
+/**
+ * Classify a node:http 'clientError': 431 for an oversized head, 408 for a head that did not
+ * arrive in time, 400 for anything malformed; null when the client is already gone (nothing to
+ * answer). Shared by the app server's engine and the front's node:http listener.
+ */
+export function parserRefusal(error: NodeJS.ErrnoException, writable: boolean, maxHeaderSize: number): ParserRefusal | null {
+  const code = error.code ?? '';
+  if (code === 'ECONNRESET' || code === 'EPIPE' || !writable) return null;
+  if (code === 'HPE_HEADER_OVERFLOW') return { status: 431, detail: `Request header fields too large (limit ${maxHeaderSize} bytes).` };
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADERS_TIMEOUT') {
+    return { status: 408, detail: 'Request timeout: the request head did not arrive in time.' };
+  }
+  return { status: 400, detail: `Bad request: ${error.message.replace(/^Parse Error: /, '')}.` };
+}

@@ -6,7 +6,6 @@
  * Exit codes: 0 after a stop, APP_LOAD_ERROR (4) if the app cannot be loaded, BOOT_ERROR (3) if
  * the engine cannot listen. The master halts instead of respawning on 3 and 4.
  */
-import cluster from 'node:cluster';
 import type { ErrorReporter } from '../../app/errors.ts';
 import type { App } from '../../app/interface.ts';
 import { formatAccessLine } from '../access-log.ts';
@@ -83,9 +82,6 @@ try {
   exit(BOOT_ERROR);
 }
 
-/** How long a stopping worker stays reachable for connection handovers already in flight. */
-const HANDOVER_GRACE_MS = 250;
-
 let stopping = false;
 async function stop(graceful: boolean, timeoutMs: number): Promise<void> {
   if (stopping) return;
@@ -96,11 +92,6 @@ async function stop(graceful: boolean, timeoutMs: number): Promise<void> {
   }
   engine.close();
   clearInterval(heartbeat);
-  // Under node:cluster the master accepts connections and hands them over one message at a time.
-  // A handover already on its way when we stopped accepting must still be answered ("not
-  // accepted", so the master gives it to another worker); a worker that exits first leaves that
-  // connection stranded in the master for good. Stay reachable for a moment before leaving.
-  if (cluster.isWorker) await new Promise((resolve) => setTimeout(resolve, HANDOVER_GRACE_MS));
   try {
     await loaded.close();
   } catch (error) {
