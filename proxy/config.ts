@@ -281,6 +281,9 @@ function buildConfig(get: (name: string) => string | number | boolean, list: (na
   if (cache.maxFileSize > cache.maxBytes) throw new ConfigError('cache-max-file-size must not exceed cache-max-bytes');
   const headerTimeoutMs = duration('client-header-timeout', get('client-header-timeout'));
   if (headerTimeoutMs <= 0) throw new ConfigError('client-header-timeout must be above 0 (it is the slowloris guard)');
+  const connectTimeoutMs = duration('connect-timeout', get('connect-timeout'));
+  // Unlike the read and idle timeouts, 0 cannot mean "none": a SYN that is never answered would hold the request forever.
+  if (connectTimeoutMs <= 0) throw new ConfigError('connect-timeout must be above 0');
   return {
     listen: parseListen(text('listen', get('listen'))),
     engine: text('engine', get('engine')) as 'http' | 'uws',
@@ -295,7 +298,7 @@ function buildConfig(get: (name: string) => string | number | boolean, list: (na
       keepAliveTimeoutMs: duration('keepalive-timeout', get('keepalive-timeout')),
       sendTimeoutMs: duration('send-timeout', get('send-timeout')),
     },
-    connectTimeoutMs: duration('connect-timeout', get('connect-timeout')),
+    connectTimeoutMs,
     readTimeoutMs: duration('read-timeout', get('read-timeout')),
     upstreamIdleTimeoutMs: duration('upstream-idle-timeout', get('upstream-idle-timeout')),
     upstreamKeepalive: count('upstream-keepalive', get('upstream-keepalive')),

@@ -61,6 +61,7 @@ describe('loadConfig', () => {
       [[], {}, /nothing to serve/],
       [['--upstream', '127.0.0.1:1', '--trusted', '300.1.1.1'], {}, /trusted client/],
       [['--upstream', '127.0.0.1:1', '--max-body-size', 'lots'], {}, /size like/],
+      [['--upstream', '127.0.0.1:1', '--connect-timeout', '0s'], {}, /connect-timeout must be above 0/],
     ];
     for (const [argv, env, message] of cases) assert.throws(() => loadConfig(argv, env), (error: Error) => error instanceof ConfigError && message.test(error.message), argv.join(' '));
     const file = join(dir, 'bad.json');

@@ -1,7 +1,8 @@
 /**
- * Static files through the front, on both client engines: validators and 304, ranges and 416,
- * HEAD, MIME types, index files, no listings, 405, Cache-Control per mapping, precompressed
- * siblings, streaming of files too large for the cache, and cache invalidation on change.
+ * Static files through the front, on both client engines: validators and 304, preconditions and
+ * 412, ranges and 416, HEAD, MIME types, index files, no listings, 405, Cache-Control per mapping,
+ * precompressed siblings, streaming of files too large for the cache, and cache invalidation on
+ * change.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
@@ -87,6 +88,63 @@ for (const engine of ENGINES) {
       assert.equal((await get('/static/app.css', { 'If-Modified-Since': 'not a date' })).status, 200);
       const both = await get('/static/app.css', { 'If-Modified-Since': lastModified, 'If-None-Match': '"other"' });
       assert.equal(both.status, 200);
+    });
+
+    it('answers 412 when If-Match does not match by strong comparison; 200 when it does', async () => {
+      const { headers } = await get('/static/app.css');
+      const etag = headers.etag!;
+      for (const im of [etag, '*', `"nope", ${etag}`, ` ${etag} `]) {
+        const r = await get('/static/app.css', { 'If-Match': im });
+        assert.equal(r.status, 200, im);
+        assert.equal(r.text, 'body { color: red }\n');
+      }
+      for (const im of ['"nope"', `W/${etag}`, `"nope", W/${etag}`]) {
+        const r = await get('/static/app.css', { 'If-Match': im });
+        assert.equal(r.status, 412, im);
+        assert.equal(r.headers['content-type'], 'text/plain; charset=utf-8');
+        assert.match(r.text, /^Precondition failed: If-Match/);
+        assert.equal(r.headers['content-length'], String(r.body.length));
+        assert.equal(r.headers.etag, undefined, 'like Nginx, no validators on a 412');
+      }
+    });
+
+    it('answers 412 for If-Unmodified-Since before Last-Modified; ignores it when unparseable', async () => {
+      const { headers } = await get('/static/app.css');
+      const past = await get('/static/app.css', { 'If-Unmodified-Since': 'Thu, 01 Jan 2004 00:00:00 GMT' });
+      assert.equal(past.status, 412);
+      assert.match(past.text, /^Precondition failed: .*If-Unmodified-Since/);
+      assert.equal((await get('/static/app.css', { 'If-Unmodified-Since': headers['last-modified']! })).status, 200);
+      assert.equal((await get('/static/app.css', { 'If-Unmodified-Since': new Date(Date.now() + 86_400_000).toUTCString() })).status, 200);
+      assert.equal((await get('/static/app.css', { 'If-Unmodified-Since': 'not a date' })).status, 200);
+    });
+
+    it('evaluates If-Match before If-Unmodified-Since, and 412 before 304 and ranges; HEAD too', async () => {
+      const { headers } = await get('/static/data.bin');
+      const etag = headers.etag!;
+      const past = 'Thu, 01 Jan 2004 00:00:00 GMT';
+      assert.equal((await get('/static/data.bin', { 'If-Match': etag, 'If-Unmodified-Since': past })).status, 200);
+      const wrongEtagFutureDate = await get('/static/data.bin', { 'If-Match': '"nope"', 'If-Unmodified-Since': new Date(Date.now() + 86_400_000).toUTCString() });
+      assert.equal(wrongEtagFutureDate.status, 412);
+      assert.match(wrongEtagFutureDate.text, /If-Match/);
+      assert.equal((await get('/static/data.bin', { 'If-Match': '"nope"', 'If-None-Match': etag })).status, 412);
+      assert.equal((await get('/static/data.bin', { 'If-Unmodified-Since': past, 'If-None-Match': etag })).status, 412);
+      assert.equal((await get('/static/data.bin', { 'If-Match': etag, 'If-None-Match': etag })).status, 304);
+      for (const conditions of [{ 'If-Match': '"nope"' }, { 'If-Unmodified-Since': past }] as Record<string, string>[]) {
+        const ranged = await get('/static/data.bin', { ...conditions, Range: 'bytes=0-9' });
+        assert.equal(ranged.status, 412);
+        assert.equal(ranged.headers['content-range'], undefined);
+        const unsatisfiable = await get('/static/data.bin', { ...conditions, Range: 'bytes=200000-' });
+        assert.equal(unsatisfiable.status, 412);
+        const head = await get('/static/data.bin', conditions, 'HEAD');
+        assert.equal(head.status, 412);
+        assert.equal(head.body.length, 0);
+        assert.ok(Number(head.headers['content-length']) > 0);
+      }
+      const partial = await get('/static/data.bin', { 'If-Match': etag, Range: 'bytes=0-9' });
+      assert.equal(partial.status, 206);
+      assert.deepEqual(partial.body, data.subarray(0, 10));
+      // The streamed path (file over the cache limit) checks preconditions too.
+      assert.equal((await get('/static/big.bin', { 'If-Match': '"nope"' })).status, 412);
     });
 
     it('HEAD sends the GET headers and no body', async () => {
@@ -176,6 +234,10 @@ for (const engine of ENGINES) {
       assert.equal(notModified.status, 304);
       assert.equal(notModified.headers.vary, 'Accept-Encoding');
       assert.equal((await get('/static/app.js', { 'If-None-Match': br.headers.etag! })).status, 200, 'the br ETag does not validate the plain file');
+      assert.equal((await get('/static/app.js', { 'Accept-Encoding': 'br', 'If-Match': br.headers.etag! })).text, 'BROTLI-BYTES');
+      assert.equal((await get('/static/app.js', { 'Accept-Encoding': 'gzip', 'If-Match': br.headers.etag! })).status, 412, 'If-Match compares with the selected variant');
+      assert.equal((await get('/static/app.js', { 'If-Match': plain.headers.etag! })).status, 200);
+      assert.equal((await get('/static/app.js', { 'Accept-Encoding': 'br', 'If-Match': plain.headers.etag! })).status, 412);
     });
 
     it('serves index files, redirects folders without a slash, never lists folders', async () => {

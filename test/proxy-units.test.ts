@@ -9,7 +9,7 @@ import { checkFraming } from '../proxy/front/framing.ts';
 import { chooseCoding } from '../proxy/static/encoding.ts';
 import { contentTypeFor } from '../proxy/static/mime.ts';
 import { parseRange } from '../proxy/static/range.ts';
-import { etagFor, ifRangeHolds, noneMatchHits, notModifiedSince } from '../proxy/static/validators.ts';
+import { etagFor, ifRangeHolds, matchHits, modifiedSince, noneMatchHits, notModifiedSince } from '../proxy/static/validators.ts';
 import { Balancer } from '../proxy/upstream/balancer.ts';
 import { ChunkedDecoder } from '../proxy/upstream/chunked-decoder.ts';
 import { buildRequestHead } from '../proxy/upstream/request-head.ts';
@@ -169,6 +169,18 @@ describe('static helpers', () => {
     assert.ok(!notModifiedSince('Tue, 14 Nov 2023 22:13:19 GMT', 1_700_000_000_123));
     assert.ok(ifRangeHolds(etag, etag, ''));
     assert.ok(!ifRangeHolds(`W/${etag}`, etag, ''));
+  });
+
+  it('evaluates If-Match strongly and If-Unmodified-Since by whole seconds', () => {
+    const etag = etagFor(1_700_000_000_123, 512);
+    for (const header of [etag, '*', ' * ', ` ${etag} `, `"a", ${etag}`, `"a",${etag},"b"`]) assert.ok(matchHits(header, etag), header);
+    for (const header of ['', '"a"', `W/${etag}`, `"a", W/${etag}`, `${etag}x`, `"${etag}"`, '"a" *']) assert.ok(!matchHits(header, etag), header);
+    assert.ok(!matchHits('W/"x"', 'W/"x"'), 'a weak tag never matches strongly');
+    assert.ok(matchHits('*', 'W/"x"'));
+    assert.ok(!modifiedSince('Tue, 14 Nov 2023 22:13:20 GMT', 1_700_000_000_123), 'same second as Last-Modified');
+    assert.ok(!modifiedSince('Tue, 14 Nov 2023 22:13:21 GMT', 1_700_000_000_123));
+    assert.ok(modifiedSince('Tue, 14 Nov 2023 22:13:19 GMT', 1_700_000_000_123));
+    assert.ok(!modifiedSince('not a date', 1_700_000_000_123), 'unparseable dates are ignored');
   });
 
   it('maps extensions to types', () => {

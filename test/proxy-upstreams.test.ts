@@ -1,15 +1,18 @@
 /**
- * The proxy against upstreams that are down, stuck, broken, slow or many: 502/504, balancing,
+ * The proxy against upstreams that are down, stuck, broken, slow or many: 502/504 (including a
+ * connect that hangs: a stopped listener with a full accept queue), balancing,
  * passive health (out and back in), retries (next upstream on connect failure; fresh connection for
  * an idempotent request on a stale keep-alive one), unix sockets, and clients that go away
  * mid-body or mid-wait without leaking an upstream connection. Both engines.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import type { TestContext } from 'node:test';
 import { ENGINES, eventually, rawRequest, request, startRawUpstream, startTestFront, startUpstream } from './proxy-harness.ts';
 
 /** A port nothing listens on (bound, then released). */
@@ -19,6 +22,82 @@ async function deadPort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** Connect to 127.0.0.1:port; resolves with the socket, or null if it did not connect within `ms` (the socket is then destroyed). */
+function connectWithin(port: number, ms: number): Promise<net.Socket | null> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(null);
+    }, ms);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+  });
+}
+
+const HUNG_UPSTREAM_SCRIPT = `const s = require('net').createServer(() => {});
+s.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => console.log(s.address().port));`;
+
+/**
+ * An upstream whose connects hang: a child process listening with `backlog: 1`, stopped with
+ * SIGSTOP, whose accept queue is then filled; the kernel drops further SYNs, so a connect neither
+ * succeeds nor fails (a loopback connect to a live process cannot hang otherwise). Cleanup (SIGCONT,
+ * kill, filler sockets) is registered on `t`. Returns the address, or null after skipping `t` when
+ * the kernel does not behave that way here.
+ */
+async function hungUpstream(t: TestContext): Promise<string | null> {
+  if (process.platform === 'win32') {
+    t.skip('needs SIGSTOP');
+    return null;
+  }
+  const child = spawn(process.execPath, ['-e', HUNG_UPSTREAM_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const fillers: net.Socket[] = [];
+  const backstop = () => child.kill('SIGKILL'); // the test process dies: never leave a stopped child behind
+  process.on('exit', backstop);
+  t.after(async () => {
+    for (const socket of fillers) socket.destroy();
+    process.off('exit', backstop);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+    await exited;
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('the hung upstream did not print its port')), 5000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (!out.includes('\n')) return;
+      clearTimeout(timer);
+      resolve(Number(out.trim()));
+    });
+    child.once('exit', (code) => reject(new Error(`the hung upstream exited (${code})`)));
+  });
+  child.kill('SIGSTOP');
+  // Wait until it is really stopped (state T), or it could still accept a filler.
+  const statPath = `/proc/${child.pid}/stat`;
+  await eventually(() => {
+    try {
+      return / T /.test(readFileSync(statPath, 'latin1').replace(/^.*\)/s, ')'));
+    } catch {
+      return true; // no /proc: SIGSTOP takes effect at once in practice
+    }
+  }, 2000, 'the hung upstream to stop');
+  // Nobody accepts now: the kernel completes handshakes only while the accept queue (backlog 1,
+  // room for 2 on Linux) has room. Fill it; the first connect that does not complete is the proof.
+  for (let i = 0; i < 8; i++) {
+    const socket = await connectWithin(port, 200);
+    if (socket === null) return `127.0.0.1:${port}`;
+    fillers.push(socket);
+  }
+  t.skip(`connects to a stopped listener with a full accept queue still complete on this kernel (${fillers.length} did): cannot make a connect hang`);
+  return null;
 }
 
 const sockets = mkdtempSync(join(tmpdir(), 'front-sock-'));
@@ -49,6 +128,50 @@ for (const engine of ENGINES) {
       assert.equal(r.status, 504);
       assert.equal(r.text, 'Gateway Timeout: the upstream server did not answer in time.\n');
       await eventually(() => stuck.open === 0, 2000, 'the stuck connection to close');
+    });
+
+    it('504 when the only upstream does not accept the connection within the connect timeout', { timeout: 5000 }, async (t) => {
+      const hung = await hungUpstream(t);
+      if (hung === null) return;
+      const front = await startTestFront(engine, { upstream: [hung], 'connect-timeout': '300ms', 'read-timeout': '10s' });
+      t.after(() => front.close());
+      const started = Date.now();
+      const r = await request(front.port, '/api/ping/');
+      const elapsed = Date.now() - started;
+      assert.equal(r.status, 504);
+      assert.equal(r.text, 'Gateway Timeout: the upstream server did not accept the connection in time.\n');
+      assert.ok(elapsed >= 250 && elapsed < 2000, `answered after ${elapsed} ms: the connect timeout (300 ms), not the read timeout (10 s)`);
+      assert.ok(front.errors.some((line) => line.includes(`upstream ${hung} connect failed: connect timed out after 300 ms`)), front.errors.join('\n'));
+      assert.deepEqual(front.front.core.proxy!.stats().map(({ active, busy, idle }) => ({ active, busy, idle })), [{ active: 0, busy: 0, idle: 0 }]);
+    });
+
+    it('a connect timeout tries the next upstream and takes the hung one out of rotation', { timeout: 5000 }, async (t) => {
+      const hung = await hungUpstream(t);
+      if (hung === null) return;
+      const b = await startUpstream((_seen, _req, res) => res.end('B'));
+      const front = await startTestFront(engine, { upstream: [hung, b.address], 'connect-timeout': '300ms', 'read-timeout': '10s', 'max-fails': 1, 'fail-timeout': '10s' });
+      t.after(async () => {
+        await front.close();
+        await b.close();
+      });
+      const started = Date.now();
+      const r = await request(front.port, '/x'); // round-robin starts with the hung one
+      const elapsed = Date.now() - started;
+      assert.equal(r.status, 200);
+      assert.equal(r.text, 'B');
+      assert.ok(elapsed >= 250 && elapsed < 2000, `answered after ${elapsed} ms: one connect timeout, then B`);
+      const failed = front.errors.filter((line) => line.includes(`upstream ${hung} connect failed: connect timed out after 300 ms`));
+      assert.equal(failed.length, 1, front.errors.join('\n'));
+      assert.ok(failed[0]!.includes('(now out of rotation)'), failed[0]);
+      const [hungStats, bStats] = front.front.core.proxy!.stats();
+      assert.equal(hungStats!.available, false);
+      assert.equal(hungStats!.active, 0);
+      assert.equal(bStats!.available, true);
+      // Out of rotation: the next request goes straight to B, without waiting on a connect.
+      const quick = Date.now();
+      assert.equal((await request(front.port, '/y')).text, 'B');
+      assert.ok(Date.now() - quick < 250, 'the hung upstream is skipped');
+      assert.equal(b.requests.length, 2);
     });
 
     it('502 for invalid or ambiguous upstream responses; a broken body cuts the client', async (t) => {

@@ -52,8 +52,13 @@ function writeHeaders(res: HttpResponse, headers: readonly string[], obsText: bo
   for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i]!, Buffer.from(headers[i + 1]!, 'latin1'));
 }
 
+/** Status lines with the standard reason phrase, made once: most responses use one of these. */
+const STATUS_LINES: string[] = [];
+for (const [code, phrase] of Object.entries(STATUS_CODES)) STATUS_LINES[Number(code)] = code + ' ' + phrase;
+
 function statusLine(status: number, reason: string): string {
-  return status + ' ' + (reason === '' ? STATUS_CODES[status] ?? '' : reason);
+  if (reason === '' || reason === STATUS_CODES[status]) return STATUS_LINES[status] ?? String(status) + ' ';
+  return status + ' ' + reason;
 }
 
 /** What the access log needs from a request, copied while the HttpRequest is valid. */

@@ -4,7 +4,7 @@
  * It decides WHAT to send and leaves HOW to the client-side engine: `respond()` returns a
  * StaticReply (status, headers, bytes or a file range to stream), which the node:http and the
  * uWebSockets.js engines each write in their own way. The reply for a cached file reuses header
- * lists computed once per file, so the hot path is a Map lookup, three header reads and a write.
+ * lists computed once per file, so the hot path is a Map lookup, five header reads and a write.
  */
 import { realpathSync } from 'node:fs';
 import type { Stats } from 'node:fs';
@@ -14,7 +14,7 @@ import { FileCache, probe } from './file-cache.ts';
 import type { FileEntry, Representation } from './file-cache.ts';
 import { parseRange } from './range.ts';
 import { fileUnderRoot } from './resolve.ts';
-import { ifRangeHolds, noneMatchHits, notModifiedSince } from './validators.ts';
+import { ifRangeHolds, matchHits, modifiedSince, noneMatchHits, notModifiedSince } from './validators.ts';
 
 /** One `--static /prefix/=./folder` mapping. */
 export interface StaticMount {
@@ -68,6 +68,11 @@ const FORBIDDEN_LISTING = textReply(403, '403 Forbidden', 'Forbidden: this is a 
 const FORBIDDEN_SYMLINK = textReply(403, '403 Forbidden', 'Forbidden: a symlink leads out of the static folder.');
 const NOT_FOUND = textReply(404, '404 Not Found', 'Not found.');
 const METHOD_NOT_ALLOWED = textReply(405, '405 Method Not Allowed', 'Method not allowed: static files answer GET and HEAD only.', ['Allow', 'GET, HEAD']);
+// 412s carry no ETag or Last-Modified: Nginx clears both from its error replies (as for 416).
+const IF_MATCH_FAILED = textReply(412, '412 Precondition Failed', 'Precondition failed: If-Match does not match the current ETag.');
+const IF_UNMODIFIED_SINCE_FAILED = textReply(412, '412 Precondition Failed', 'Precondition failed: the file was modified after If-Unmodified-Since.');
+const IF_MATCH_FAILED_HEAD: StaticReply = { ...IF_MATCH_FAILED, head: true };
+const IF_UNMODIFIED_SINCE_FAILED_HEAD: StaticReply = { ...IF_UNMODIFIED_SINCE_FAILED, head: true };
 
 /** Resolve a mount's root to its real path; throws a clear error if it is not a folder. */
 function stateOf(mount: StaticMount): MountState {
@@ -179,6 +184,15 @@ function represent(entry: FileEntry, head: boolean, header: HeaderReader): Stati
     const coding = chooseCoding(header('accept-encoding'), entry.br !== null, entry.gzip !== null);
     if (coding === 'br') rep = entry.br!;
     else if (coding === 'gzip') rep = entry.gzip!;
+  }
+
+  // Preconditions first (412), then the cache validators (304): two header reads when absent.
+  const ifMatch = header('if-match');
+  if (ifMatch !== '') {
+    if (!matchHits(ifMatch, rep.etag)) return head ? IF_MATCH_FAILED_HEAD : IF_MATCH_FAILED;
+  } else {
+    const unmodifiedSince = header('if-unmodified-since');
+    if (unmodifiedSince !== '' && modifiedSince(unmodifiedSince, rep.mtimeMs)) return head ? IF_UNMODIFIED_SINCE_FAILED_HEAD : IF_UNMODIFIED_SINCE_FAILED;
   }
 
   const noneMatch = header('if-none-match');

@@ -37,6 +37,30 @@ export function noneMatchHits(header: string, etag: string): boolean {
   return false;
 }
 
+/** Does an If-Match value match `etag`? `*`, or a list entry equal to it by strong comparison (RFC 9110 §8.8.3.2). */
+export function matchHits(header: string, etag: string): boolean {
+  if (header === etag) return !etag.startsWith('W/');
+  if (header.trim() === '*') return true;
+  if (etag.startsWith('W/')) return false;
+  for (let start = 0; start < header.length; ) {
+    let comma = header.indexOf(',', start);
+    if (comma === -1) comma = header.length;
+    if (header.slice(start, comma).trim() === etag) return true;
+    start = comma + 1;
+  }
+  return false;
+}
+
+/**
+ * Was the file modified after the If-Unmodified-Since date (so the precondition fails, 412)?
+ * Unparseable dates are ignored, as RFC 9110 §13.1.4 asks (Nginx would answer 412).
+ */
+export function modifiedSince(header: string, mtimeMs: number): boolean {
+  const since = Date.parse(header);
+  if (Number.isNaN(since)) return false;
+  return Math.floor(mtimeMs / 1000) * 1000 > since;
+}
+
 /**
  * Is the file unmodified since the If-Modified-Since date? Unparseable dates never match (the
  * request is then answered in full), as RFC 9110 §13.1.3 asks.

@@ -4,8 +4,9 @@
  * This is the proxy's hot path, written by hand instead of http.Agent or undici because those
  * cost 60–90 µs of CPU per proxied request here (peers/RESULTS.md, table C) while the whole
  * budget to match Nginx is ~30 µs. Per request it does: one socket write of a head string built by
- * the caller, one `indexOf` for the end of the response head, a strict parse of it, and — for the
- * common small response that arrives in the same read — one callback with the complete body.
+ * the caller, one latin1 decode of the start of the read and a string search for the end of the
+ * response head, a strict parse of it, and — for the common small response that arrives in the
+ * same read — one callback with the complete body.
  * Larger bodies stream through with backpressure (the socket is paused while the client is slow).
  *
  * Framing is decided strictly (see response-head.ts); a response that ends early, runs long, or
@@ -15,7 +16,7 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ChunkedDecoder } from './chunked-decoder.ts';
-import { parseResponseHead } from './response-head.ts';
+import { parseResponseText } from './response-head.ts';
 import type { ResponseHead } from './response-head.ts';
 import type { Upstream } from './upstream.ts';
 
@@ -41,8 +42,8 @@ export type ExchangeFailure =
  * bytes later (a client socket that could not take them yet) must copy them.
  */
 export interface ExchangeHandler {
-  /** The whole response is here (small responses, bodyless statuses): head and body at once. */
-  onComplete(head: ResponseHead, body: Buffer): void;
+  /** The whole response is here (small responses, bodyless statuses): head and body at once, at `now` (performance clock). */
+  onComplete(head: ResponseHead, body: Buffer, now: number): void;
   /** The head is here and the body will stream; `length` is the body size or -1 if unknown. */
   onHead(head: ResponseHead, length: number): void;
   /** Body bytes; return false to pause the upstream until `resume()`. */
@@ -64,6 +65,8 @@ const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 const EMPTY = Buffer.alloc(0);
 /** Largest response head accepted (Nginx's proxy_buffer_size is 4–8 KiB; be a little kinder). */
 export const MAX_RESPONSE_HEAD = 64 * 1024;
+/** Bytes decoded as text to find the end of a response head; longer heads take a slower search. */
+const HEAD_SCAN = 2048;
 
 const HEAD = 0;
 const BODY_LENGTH = 1;
@@ -150,7 +153,7 @@ export class UpstreamConnection {
   /**
    * Send one request: `head` is the complete serialized request head (ending in a blank line),
    * `body` the buffered body or null. `headRequest` says the response has no body whatever its
-   * headers say. The outcome goes to `handler`.
+   * headers say. The outcome goes to `handler`. `now` is the caller's performance.now().
    */
   send(
     head: string,
@@ -160,6 +163,7 @@ export class UpstreamConnection {
     handler: ExchangeHandler,
     readTimeoutMs: number,
     sendTimeoutMs: number,
+    now: number,
   ): void {
     this.handler = handler;
     this.phase = HEAD;
@@ -169,7 +173,7 @@ export class UpstreamConnection {
     this.decoder = null;
     this.readTimeout = readTimeoutMs;
     this.sendTimeout = sendTimeoutMs;
-    this.deadline = readTimeoutMs > 0 ? performance.now() + readTimeoutMs : Infinity;
+    this.deadline = readTimeoutMs > 0 ? now + readTimeoutMs : Infinity;
     this.upstream.busy.add(this);
     const socket = this.socket;
     if (body === null || body.length === 0) {
@@ -230,9 +234,10 @@ export class UpstreamConnection {
       return false;
     }
     this.received = true;
-    if (this.readTimeout > 0 && !this.paused) this.deadline = performance.now() + this.readTimeout;
     if (this.phase === HEAD) this.handleHead(handler, chunk);
     else this.handleBody(chunk, 0);
+    // The read timeout runs from the last read; a response completed by this read needs no clock.
+    if (this.handler !== null && this.readTimeout > 0 && !this.paused) this.deadline = performance.now() + this.readTimeout;
     return !this.paused;
   }
 
@@ -241,14 +246,23 @@ export class UpstreamConnection {
     let head: ResponseHead;
     let bodyStart: number;
     for (;;) {
-      const end = buffer.indexOf(CRLFCRLF);
+      // The head is searched and parsed as latin1 text (one character per byte, so offsets stay
+      // byte offsets): string search and charCodeAt stay in optimized JS, where Buffer#indexOf
+      // is a call into C++ per request. Only the first HEAD_SCAN bytes are decoded, so a large
+      // body in the same read costs nothing extra.
+      let text = buffer.toString('latin1', 0, buffer.length < HEAD_SCAN ? buffer.length : HEAD_SCAN);
+      let end = text.indexOf('\r\n\r\n');
+      if (end === -1 && buffer.length > HEAD_SCAN) {
+        end = buffer.indexOf(CRLFCRLF);
+        if (end !== -1) text = buffer.toString('latin1', 0, end);
+      }
       if (end === -1) {
         if (buffer.length > MAX_RESPONSE_HEAD) return this.fail('invalid', 'response head too large');
         // The read buffer is reused by the next read: keep a copy of what points into it.
         this.pending = buffer.buffer === READ_BUFFER.buffer ? Buffer.from(buffer) : buffer;
         return;
       }
-      const parsed = parseResponseHead(buffer, end);
+      const parsed = parseResponseText(text, end);
       if (typeof parsed === 'string') return this.fail('invalid', parsed);
       bodyStart = end + 4;
       if (parsed.status >= 200) {
@@ -331,18 +345,19 @@ export class UpstreamConnection {
 
   private complete(head: ResponseHead, body: Buffer): void {
     const handler = this.handler!;
-    this.release();
-    handler.onComplete(head, body);
+    const now = performance.now();
+    this.release(now);
+    handler.onComplete(head, body, now);
   }
 
   private finish(): void {
     const handler = this.handler!;
-    this.release();
+    this.release(performance.now());
     handler.onEnd();
   }
 
-  /** The exchange is over: back to the pool if the connection is clean, else close it. */
-  private release(): void {
+  /** The exchange is over at `now`: back to the pool if the connection is clean, else close it. */
+  private release(now: number): void {
     this.handler = null;
     this.served++;
     this.upstream.busy.delete(this);
@@ -352,7 +367,7 @@ export class UpstreamConnection {
       this.socket.resume();
     }
     if (this.reusable && !this.closed && this.upstream.idle.length < this.upstream.maxIdle) {
-      this.idleSince = performance.now();
+      this.idleSince = now;
       this.upstream.idle.push(this);
     } else {
       this.destroy();

@@ -88,7 +88,8 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
   private lastFailure: 502 | 504 = 502;
   private inFlight = false;
   private headSent = false;
-  private readonly resume = () => this.connection?.resume();
+  /** Resumes the upstream once a slow client drained (made on the first backpressure only). */
+  private resumer: (() => void) | null = null;
 
   constructor(
     private readonly proxy: ReverseProxy,
@@ -118,7 +119,7 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
     this.attemptStart = now;
     if (this.firstStart === 0) this.firstStart = now;
     const pooled = fresh ? null : upstream.takeIdle();
-    if (pooled !== null) return this.dispatch(pooled);
+    if (pooled !== null) return this.dispatch(pooled, now);
     connectUpstream(upstream, proxy.options.connectTimeoutMs, (error, connection) => {
       if (error !== null || connection === null) {
         this.settle();
@@ -126,7 +127,8 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
         proxy.log(`upstream ${upstream.label} connect failed: ${error?.message ?? 'unknown'}${out ? ' (now out of rotation)' : ''} — ${this.method}`);
         if (this.sink.aborted) return;
         (this.excluded ??= []).push(upstream);
-        if (error?.timeout) this.lastFailure = 504;
+        // Like Nginx, the answer reports the last attempt's failure.
+        this.lastFailure = error?.timeout ? 504 : 502;
         return this.attempt(null, false);
       }
       if (this.sink.aborted) {
@@ -137,22 +139,21 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
         upstream.idle.push(connection);
         return;
       }
-      this.dispatch(connection);
+      this.dispatch(connection, performance.now());
     });
   }
 
-  private dispatch(connection: UpstreamConnection): void {
+  private dispatch(connection: UpstreamConnection, now: number): void {
     this.connection = connection;
     this.sink.onAbort = () => this.abandon();
     const { readTimeoutMs, sendTimeoutMs } = this.proxy.options;
-    connection.send(this.head, this.encoding, this.body, this.method === 'HEAD', this, readTimeoutMs, sendTimeoutMs);
+    connection.send(this.head, this.encoding, this.body, this.method === 'HEAD', this, readTimeoutMs, sendTimeoutMs, now);
   }
 
-  onComplete(head: ResponseHead, body: Buffer): void {
+  onComplete(head: ResponseHead, body: Buffer, now: number): void {
     const upstream = this.upstream!;
     upstream.recordSuccess();
     this.settle();
-    const now = performance.now();
     this.upstreamMs = now - this.firstStart;
     this.sink.onAbort = null;
     if (this.sink.aborted) return;
@@ -171,7 +172,7 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
 
   onBody(chunk: Buffer): boolean {
     if (this.sink.write(chunk)) return true;
-    this.sink.whenWritable(this.resume);
+    this.sink.whenWritable((this.resumer ??= () => this.connection?.resume()));
     return false;
   }
 

@@ -39,26 +39,17 @@ const REFRAMED: ReadonlySet<string> = new Set(['content-length', 'date', 'uwebso
 const SPECIAL_LENGTHS: ReadonlySet<number> = new Set(['transfer-encoding', 'connection', ...HOP_BY_HOP, ...REFRAMED].map((name) => name.length));
 
 // RFC 9110 §5.6.2 tchar: ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA
-const TOKEN = new Uint8Array(128);
+const TOKEN = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN[c.charCodeAt(0)] = 1;
-
-function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 127 || TOKEN[c] === 0) return false;
-  }
-  return true;
-}
 
 const VALUE_OK = 0;
 const VALUE_OBS_TEXT = 1;
 const VALUE_BAD = 2;
 
 /** Field values may hold visible characters, obs-text (≥ 0x80), space and tab; no other controls. */
-function checkFieldValue(s: string): number {
+function checkFieldValue(s: string, from: number, to: number): number {
   let result = VALUE_OK;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if ((c < 0x20 && c !== 9) || c === 0x7f) return VALUE_BAD;
     if (c > 0x7f) result = VALUE_OBS_TEXT;
@@ -66,34 +57,35 @@ function checkFieldValue(s: string): number {
   return result;
 }
 
-function trimOws(s: string): string {
-  let start = 0;
-  let end = s.length;
-  while (start < end && (s.charCodeAt(start) === 32 || s.charCodeAt(start) === 9)) start++;
-  while (end > start && (s.charCodeAt(end - 1) === 32 || s.charCodeAt(end - 1) === 9)) end--;
-  return start === 0 && end === s.length ? s : s.slice(start, end);
-}
-
 const DIGITS = /^\d{1,15}$/;
 
 /**
- * Parse `buffer[0, end)`, where `end` is the index of the blank line's CRLFCRLF. Returns the head
- * or a string saying what was wrong (for the error log; the client just gets 502).
+ * Parse the head in `buffer[0, end)`, where `end` is the index of the blank line's CRLFCRLF.
+ * Returns the head or a string saying what was wrong (for the error log; the client just gets 502).
  */
 export function parseResponseHead(buffer: Buffer, end: number): ResponseHead | string {
-  const text = buffer.toString('latin1', 0, end);
+  return parseResponseText(buffer.toString('latin1', 0, end), end);
+}
+
+/**
+ * Parse `text[0, end)`: a response head decoded as latin1 (one character per byte), `end` the
+ * index of its CRLFCRLF. The hot path: it walks the text by index and allocates only the name
+ * and value strings it keeps.
+ */
+export function parseResponseText(text: string, end: number): ResponseHead | string {
   let lineEnd = text.indexOf('\r\n');
-  if (lineEnd === -1) lineEnd = text.length;
-  const statusLine = text.slice(0, lineEnd);
+  if (lineEnd === -1 || lineEnd > end) lineEnd = end;
   // "HTTP/1.1 200 OK" — the reason phrase (and its space) may be absent.
-  if (statusLine.length < 12 || !statusLine.startsWith('HTTP/1.') || statusLine.charCodeAt(8) !== 32) return 'malformed status line';
-  const minor = statusLine.charCodeAt(7);
+  if (lineEnd < 12 || !text.startsWith('HTTP/1.') || text.charCodeAt(8) !== 32) return 'malformed status line';
+  const minor = text.charCodeAt(7);
   if (minor !== 48 && minor !== 49) return 'unsupported HTTP version';
-  const code = statusLine.slice(9, 12);
-  if (!/^[1-9]\d\d$/.test(code)) return 'malformed status code';
-  if (statusLine.length > 12 && statusLine.charCodeAt(12) !== 32) return 'malformed status line';
-  let reason = statusLine.slice(13);
-  const reasonCheck = checkFieldValue(reason);
+  const d0 = text.charCodeAt(9) - 48;
+  const d1 = text.charCodeAt(10) - 48;
+  const d2 = text.charCodeAt(11) - 48;
+  if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return 'malformed status code';
+  if (lineEnd > 12 && text.charCodeAt(12) !== 32) return 'malformed status line';
+  let reason = lineEnd > 13 ? text.slice(13, lineEnd) : '';
+  const reasonCheck = checkFieldValue(text, 13, lineEnd);
   if (reasonCheck === VALUE_BAD) return 'control character in reason phrase';
   if (reasonCheck === VALUE_OBS_TEXT) reason = ''; // engines then send the standard phrase
 
@@ -103,24 +95,40 @@ export function parseResponseHead(buffer: Buffer, end: number): ResponseHead | s
   let connection: string[] | null = null;
   let obsText = false;
   let start = lineEnd + 2;
-  while (start < text.length) {
+  while (start < end) {
+    const lineStart = start;
     let next = text.indexOf('\r\n', start);
-    if (next === -1) next = text.length;
-    const line = text.slice(start, next);
+    if (next === -1 || next > end) next = end;
     start = next + 2;
-    const first = line.charCodeAt(0);
+    const first = text.charCodeAt(lineStart);
     if (first === 32 || first === 9) return 'obsolete line folding';
-    if (line.indexOf('\n') !== -1 || line.indexOf('\r') !== -1) return 'bare CR or LF in header';
-    const colon = line.indexOf(':');
-    if (colon <= 0) return 'header line without a colon';
-    const name = line.slice(0, colon);
-    if (!isToken(name)) return `invalid header name ${JSON.stringify(name)}`;
-    const value = trimOws(line.slice(colon + 1));
-    const check = checkFieldValue(value);
-    if (check === VALUE_BAD) return `control character in header ${name}`;
+    // The name: tchars up to the colon (a CR or LF before the line's CRLF is a bare one).
+    let colon = lineStart;
+    while (colon < next && TOKEN[text.charCodeAt(colon)] === 1) colon++;
+    if (colon === next || text.charCodeAt(colon) !== 58) {
+      const c = text.charCodeAt(colon);
+      if (colon < next && (c === 13 || c === 10)) return 'bare CR or LF in header';
+      const at = text.indexOf(':', lineStart);
+      if (at === -1 || at >= next) return 'header line without a colon';
+      return `invalid header name ${JSON.stringify(text.slice(lineStart, at))}`;
+    }
+    if (colon === lineStart) return 'header line without a colon';
+    const nameLength = colon - lineStart;
+    // The value, without optional whitespace around it.
+    let from = colon + 1;
+    let to = next;
+    while (from < to && (text.charCodeAt(from) === 32 || text.charCodeAt(from) === 9)) from++;
+    while (to > from && (text.charCodeAt(to - 1) === 32 || text.charCodeAt(to - 1) === 9)) to--;
+    const check = checkFieldValue(text, from, to);
+    if (check === VALUE_BAD) {
+      for (let i = from; i < to; i++) if (text.charCodeAt(i) === 13 || text.charCodeAt(i) === 10) return 'bare CR or LF in header';
+      return `control character in header ${text.slice(lineStart, colon)}`;
+    }
     if (check === VALUE_OBS_TEXT) obsText = true;
+    const name = text.slice(lineStart, colon);
+    const value = text.slice(from, to);
     // Only names as long as one the proxy acts on need lower-casing (Content-Type, 12, does not).
-    if (!SPECIAL_LENGTHS.has(colon)) {
+    if (!SPECIAL_LENGTHS.has(nameLength)) {
       headers.push(name, value);
       continue;
     }
@@ -145,7 +153,7 @@ export function parseResponseHead(buffer: Buffer, end: number): ResponseHead | s
     headers.push(name, value);
   }
 
-  const status = Number(code);
+  const status = d0 * 100 + d1 * 10 + d2;
   if (transferEncoding !== null) {
     if (transferEncoding !== 'chunked') return `unsupported Transfer-Encoding ${JSON.stringify(transferEncoding)}`;
     if (contentLength !== -1) return 'both Content-Length and Transfer-Encoding';
