@@ -80,6 +80,8 @@ export interface Summary {
   cpuUsPerRequestByLayer: Record<string, number>;
   serverCpuEstimated: boolean;
   rssBytes: number;
+  /** Largest resident memory seen after a run, per layer (front, app, …). */
+  rssBytesByLayer: Record<string, number>;
   loaderCpuPercent: number;
   invalid: boolean;
   contaminatedRuns: number;
@@ -166,6 +168,7 @@ export function summarise(runs: readonly RunRecord[], rounds: number, baseline: 
       ),
       serverCpuEstimated: first.serverCpuEstimated,
       rssBytes: Math.max(...list.map((r) => r.rssBytes)),
+      rssBytesByLayer: Object.fromEntries([...layers].map((l) => [l, Math.max(...list.map((r) => r.rssByLayer[l] ?? 0))])),
       loaderCpuPercent: median(list.map((r) => r.loaderCpuPercent)),
       invalid: list.some((r) => r.invalid),
       contaminatedRuns: list.filter((r) => r.contaminated).length,

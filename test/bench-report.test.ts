@@ -23,8 +23,8 @@ function results(invalid: boolean): BenchResults {
     applicability: [],
     runs: [],
     summaries: [
-      { config: 'dev', scenario: 'ping', runs: 1, rps: 1000, rpsMin: 1000, rpsMax: 1000, latencyMs: latency, mbps: 1, errors: 0, non2xx: 0, cpuUsPerRequest: 30, cpuUsPerRequestByLayer: { app: 30 }, serverCpuEstimated: false, rssBytes: 1e8, loaderCpuPercent: 50, invalid: false, contaminatedRuns: 0, vsBaseline: { median: 1, min: 1, max: 1, pairs: 1 } },
-      { config: 'x<y>', scenario: 'ping', runs: 1, rps: 500, rpsMin: 500, rpsMax: 500, latencyMs: latency, mbps: 1, errors: 0, non2xx: invalid ? 7 : 0, cpuUsPerRequest: 90, cpuUsPerRequestByLayer: {}, serverCpuEstimated: true, rssBytes: 0, loaderCpuPercent: 50, invalid, contaminatedRuns: 0, vsBaseline: { median: 0.5, min: 0.5, max: 0.5, pairs: 1 } },
+      { config: 'dev', scenario: 'ping', runs: 1, rps: 1000, rpsMin: 1000, rpsMax: 1000, latencyMs: latency, mbps: 1, errors: 0, non2xx: 0, cpuUsPerRequest: 30, cpuUsPerRequestByLayer: { app: 30 }, serverCpuEstimated: false, rssBytes: 1e8, rssBytesByLayer: { app: 1e8 }, loaderCpuPercent: 50, invalid: false, contaminatedRuns: 0, vsBaseline: { median: 1, min: 1, max: 1, pairs: 1 } },
+      { config: 'x<y>', scenario: 'ping', runs: 1, rps: 500, rpsMin: 500, rpsMax: 500, latencyMs: latency, mbps: 1, errors: 0, non2xx: invalid ? 7 : 0, cpuUsPerRequest: 90, cpuUsPerRequestByLayer: {}, serverCpuEstimated: true, rssBytes: 0, rssBytesByLayer: {}, loaderCpuPercent: 50, invalid, contaminatedRuns: 0, vsBaseline: { median: 0.5, min: 0.5, max: 0.5, pairs: 1 } },
     ],
     goals: [{ issue: 6, goal: 'prod stack ≥ 4× x<y> on ping', status: 'not measured', measured: '', note: 'needs ping × stack-uws' }],
   };

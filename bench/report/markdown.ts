@@ -12,6 +12,13 @@ function cpuCell(s: Summary): string {
   return `${s.serverCpuEstimated ? '≈' : ''}${us(s.cpuUsPerRequest)}${split}`;
 }
 
+/** The largest RSS after a run, split by layer when there are several (the front's stays bounded). */
+function rssCell(s: Summary): string {
+  const layers = Object.entries(s.rssBytesByLayer).filter(([, v]) => v > 0);
+  const split = layers.length > 1 ? ` (${layers.map(([l, v]) => `${l} ${mb(v)}`).join(' + ')})` : '';
+  return `${mb(s.rssBytes)}${split}`;
+}
+
 function flags(s: Summary): string {
   const f: string[] = [];
   if (s.invalid) f.push('**INVALID**');
@@ -37,7 +44,7 @@ export function scenarioTables(r: BenchResults): string[] {
       for (const s of rows) {
         const ratio = s.vsBaseline ? `${times(s.vsBaseline.median)}${s.vsBaseline.pairs > 1 ? ` (${s.vsBaseline.min.toFixed(2)}–${s.vsBaseline.max.toFixed(2)})` : ''}` : '—';
         out.push(
-          `| ${s.config}${flags(s)} | ${rate(s.rps)} | ${rate(s.rpsMin)}–${rate(s.rpsMax)} | ${ms(s.latencyMs.p50)} | ${ms(s.latencyMs.p97_5)} | ${ms(s.latencyMs.p99)} | ${s.errors} | ${s.non2xx} | ${s.mbps.toFixed(1)} | ${cpuCell(s)} | ${mb(s.rssBytes)} | ${s.loaderCpuPercent.toFixed(0)}% | ${ratio} |`,
+          `| ${s.config}${flags(s)} | ${rate(s.rps)} | ${rate(s.rpsMin)}–${rate(s.rpsMax)} | ${ms(s.latencyMs.p50)} | ${ms(s.latencyMs.p97_5)} | ${ms(s.latencyMs.p99)} | ${s.errors} | ${s.non2xx} | ${s.mbps.toFixed(1)} | ${cpuCell(s)} | ${rssCell(s)} | ${s.loaderCpuPercent.toFixed(0)}% | ${ratio} |`,
         );
       }
       out.push('');
