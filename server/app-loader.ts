@@ -4,9 +4,9 @@
  * calls the export and hosts what it returns (an App, or `{ app, close }` when the app holds
  * resources). The module path is relative to the working directory.
  */
-import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { App } from '../app/interface.ts';
+import { importableModule } from './launch.ts';
 
 /** The default app: the demo, built by its factory. */
 export const DEFAULT_APP_SPEC = 'app/demo.ts#createDemoApp()';
@@ -27,7 +27,7 @@ export async function loadApp(spec: string): Promise<HostedApp> {
   let name = spec.slice(hash + 1);
   const call = name.endsWith('()');
   if (call) name = name.slice(0, -2);
-  const module = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
+  const module = (await import(pathToFileURL(importableModule(file)).href)) as Record<string, unknown>;
   const exported = module[name];
   if (exported === undefined) throw new Error(`module ${file} has no export named ${JSON.stringify(name)}`);
   if (typeof exported !== 'function') throw new Error(`export ${name} of ${file} is not a function`);

@@ -13,14 +13,12 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { nodeEntry, PROJECT_ROOT } from '../server/launch.ts';
 import { parseStackOptions, STACK_HELP, type StackOptions } from './options.ts';
 import { Layer } from './layer.ts';
 import { checkPortFree, freeLoopbackPort, prepareDataDir } from './prepare.ts';
 import { waitUntilServing, type Address } from './probe.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TSX = import.meta.resolve('tsx');
 
 function log(line: string): void {
   console.log(`[stack] ${line}`);
@@ -31,8 +29,10 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function tsx(script: string, args: string[]): string[] {
-  return [process.execPath, '--import', TSX, join(ROOT, script), ...args];
+/** The command that runs the project module `source` the way this process runs (compiled or through tsx). */
+function node(source: string, args: string[]): string[] {
+  const entry = nodeEntry(source);
+  return [process.execPath, ...entry.execArgv, entry.script, ...args];
 }
 
 async function main(options: StackOptions): Promise<void> {
@@ -53,7 +53,7 @@ async function main(options: StackOptions): Promise<void> {
   const appServer = new Layer(
     {
       name: 'app server',
-      command: tsx('server/pool/cli.ts', [
+      command: node('server/pool/cli.ts', [
         '--bind', appBindText,
         '--workers', String(workers),
         '--engine', options.engine,
@@ -64,7 +64,7 @@ async function main(options: StackOptions): Promise<void> {
         '--server-timing',
       ]),
       env,
-      cwd: ROOT,
+      cwd: PROJECT_ROOT,
       ready: () => waitUntilServing(appBind, '/api/ping/'),
     },
     log,
@@ -72,14 +72,14 @@ async function main(options: StackOptions): Promise<void> {
   const front = new Layer(
     {
       name: 'front',
-      command: tsx('proxy/cli.ts', [
+      command: node('proxy/cli.ts', [
         '--listen', `${options.host}:${options.port}`,
         '--upstream', appBindText,
-        '--static', `/static/=${join(ROOT, 'app/static')}`,
+        '--static', `/static/=${join(PROJECT_ROOT, 'app/static')}`,
         '--engine', options.frontEngine,
       ]),
       env,
-      cwd: ROOT,
+      cwd: PROJECT_ROOT,
       ready: () => waitUntilServing({ host: options.host, port: options.port }, '/api/ping/'),
     },
     log,

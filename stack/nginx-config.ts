@@ -15,8 +15,9 @@
  * then: nginx -c FILE   (and `npm run serve -- --bind unix:/path.sock` for the app server)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../server/launch.ts';
 
 /** What the generated configuration points at. */
 export interface NginxConfigOptions {
@@ -118,7 +119,7 @@ function parseArgs(argv: string[]): NginxConfigOptions & { out?: string } {
   const o: NginxConfigOptions & { out?: string } = {
     listen: '127.0.0.1:8080',
     upstream: 'unix:data/run/app.sock',
-    staticRoot: fileURLToPath(new URL('../app/static/', import.meta.url)),
+    staticRoot: join(PROJECT_ROOT, 'app/static/'),
     runDir: 'data/nginx',
   };
   const names: Record<string, keyof typeof o> = {

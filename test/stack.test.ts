@@ -1,14 +1,17 @@
 /**
- * `npm start` end to end: the whole stack in a temporary DATA_DIR on a free port, driven over the
+ * `npm start` end to end, as it runs: the TypeScript compiled into dist/ (`npm run build`), then
+ * the whole stack from that JavaScript in a temporary DATA_DIR on a free port, driven over the
  * front like a user would, then stopped with SIGTERM — and nothing of its process tree left.
+ * The refusals at the end run the stack from the sources through tsx, the other way it runs.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { COMPILED, importableModule, nodeEntry } from '../server/launch.ts';
 import { freePort } from './support/net.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'stack-'));
@@ -25,10 +28,33 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
+/** What `npm run build` runs: tsc with tsconfig.build.json, into dist/. */
+function build(): void {
+  const result = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`npm run build failed:\n${result.stdout}${result.stderr}`);
+}
+
+/** The command lines of the process group `pgid` (from /proc). */
+function groupCommands(pgid: number): string[] {
+  const commands: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue;
+      commands.push(readFileSync(`/proc/${entry}/cmdline`, 'latin1').split('\0').join(' ').trim());
+    } catch {
+      // the process ended while being read
+    }
+  }
+  return commands;
+}
+
 async function startStack(args: string[] = []): Promise<void> {
+  build();
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  child = spawn(process.execPath, ['--import', 'tsx', 'stack/cli.ts', '--port', String(port), '--workers', '2', ...args], {
+  child = spawn(process.execPath, ['dist/stack/cli.js', '--port', String(port), '--workers', '2', ...args], {
     env: { ...process.env, DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -57,6 +83,15 @@ describe('npm start (the production stack)', () => {
     assert.match(output, /front\s+pid \d+/);
     assert.match(output, /app server\s+pid \d+/);
     assert.match(output, /Created user "admin" with password: \S+/);
+  });
+
+  it('runs every process of the tree from the compiled JavaScript, none through tsx', () => {
+    const commands = groupCommands(child.pid!).filter((c) => c !== '');
+    assert.ok(commands.length >= 5, `supervisor, front, pool master and 2 workers: ${commands.join('\n')}`);
+    for (const command of commands) {
+      assert.doesNotMatch(command, /tsx/, command);
+      assert.match(command, /dist\/(stack|proxy|server\/pool)\/[a-z-]+\.js/, command);
+    }
   });
 
   it('serves ping through the front and the app server', async () => {
@@ -167,5 +202,33 @@ describe('npm start (the production stack)', () => {
     } finally {
       blocker.close();
     }
+  });
+});
+
+describe('running from the sources or from dist/ (server/launch.ts)', () => {
+  it('from the sources: children run the TypeScript through tsx, apps load as named', () => {
+    assert.equal(COMPILED, false);
+    const entry = nodeEntry('server/pool/worker.ts');
+    assert.match(entry.script, /server\/pool\/worker\.ts$/);
+    assert.equal(entry.execArgv[0], '--import');
+    assert.match(entry.execArgv[1]!, /tsx/);
+    assert.match(importableModule('app/demo.ts'), /\/app\/demo\.ts$/);
+  });
+
+  it('compiled: children run dist/ JavaScript, a project .ts app maps to its twin, any other .ts is refused', () => {
+    build();
+    const probe = `
+      const launch = await import('./dist/server/launch.js');
+      const out = { compiled: launch.COMPILED, entry: launch.nodeEntry('server/pool/worker.ts'), demo: launch.importableModule('app/demo.ts') };
+      try { launch.importableModule('/tmp/elsewhere/app.ts'); } catch (error) { out.refusal = error.message; }
+      console.log(JSON.stringify(out));`;
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    const out = JSON.parse(result.stdout) as { compiled: boolean; entry: { script: string; execArgv: string[] }; demo: string; refusal?: string };
+    assert.equal(out.compiled, true);
+    assert.match(out.entry.script, /\/dist\/server\/pool\/worker\.js$/);
+    assert.deepEqual(out.entry.execArgv, []);
+    assert.match(out.demo, /\/dist\/app\/demo\.js$/);
+    assert.match(out.refusal ?? '', /is TypeScript, and this server runs compiled JavaScript/);
   });
 });

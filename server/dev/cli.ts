@@ -7,9 +7,9 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { watch, type FSWatcher } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { DEFAULT_APP_SPEC } from '../app-loader.ts';
 import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
+import { nodeEntry } from '../launch.ts';
 
 const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 8000);
@@ -21,10 +21,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
-cluster.setupPrimary({
-  exec: fileURLToPath(new URL('./serve.ts', import.meta.url)),
-  execArgv: ['--import', import.meta.resolve('tsx')],
-});
+const child = nodeEntry('server/dev/serve.ts');
+cluster.setupPrimary({ exec: child.script, execArgv: child.execArgv });
 
 console.log(`
   layerstack development server: NOT for production use.

@@ -12,10 +12,10 @@ import cluster, { type Worker } from 'node:cluster';
 import { randomInt } from 'node:crypto';
 import { lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { describeConfig, type ServerConfig } from '../config.ts';
 import { type Bind, formatBind, parseBind } from '../engines/engine.ts';
 import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
+import { nodeEntry } from '../launch.ts';
 import { LogFile } from '../log-file.ts';
 import { errorLine } from './error-log.ts';
 import { isWorkerMessage, type MasterMessage, WORKER_SETTINGS_ENV, type WorkerSettings } from './messages.ts';
@@ -120,10 +120,8 @@ export class Arbiter {
       // shared handles by the port asked for.
       this.#bind = { ...this.#bind, port: await freePort(this.#bind.host) };
     }
-    cluster.setupPrimary({
-      exec: fileURLToPath(new URL('./worker.ts', import.meta.url)),
-      execArgv: ['--import', import.meta.resolve('tsx')],
-    });
+    const worker = nodeEntry('server/pool/worker.ts');
+    cluster.setupPrimary({ exec: worker.script, execArgv: worker.execArgv });
     // Round-robin in the master: the kernel's own accept() spread is skewed (Node's measurements).
     cluster.schedulingPolicy = cluster.SCHED_RR;
     cluster.on('message', (worker, message) => this.#onMessage(worker, message));
