@@ -57,7 +57,7 @@ describe('pool lifecycle', () => {
   it('halts with exit code 4 when the app cannot be loaded', async (t) => {
     const pool = await PoolProcess.start(['--app', 'test/fixtures/no-such-module.ts#app', '--workers', '2'], { waitReady: false });
     t.after(() => pool.stop());
-    assert.equal(await pool.exited, APP_LOAD_ERROR);
+    assert.equal(await pool.exited, APP_LOAD_ERROR, pool.output);
     assert.match(pool.output, /App failed to load .*Halting/);
     assert.ok(pool.count(/Booting worker/) <= 2, 'no fork loop');
   });

@@ -236,7 +236,8 @@ export class Arbiter {
     record.state = 'retiring';
     record.killAt = Date.now() + timeoutMs + KILL_GRACE_MS;
     const message: MasterMessage = { type: 'stop', graceful, timeoutMs };
-    if (record.worker.isConnected()) record.worker.send(message);
+    // A worker that exits at this moment never reads it: the kill deadline below covers that.
+    if (record.worker.isConnected()) record.worker.send(message, undefined, () => {});
     else record.worker.process.kill(graceful ? 'SIGTERM' : 'SIGQUIT');
   }
 
@@ -301,6 +302,9 @@ export class Arbiter {
       killAt: 0,
       timedOut: false,
     };
+    // node:cluster re-emits the child's 'error' (a failed fork, a message to a worker whose channel
+    // just closed) on the Worker, where an unhandled one would crash the master with exit code 1.
+    worker.on('error', (error: Error) => this.#error(`Worker (pid:${record.pid}): ${error.message}`));
     this.#workers.set(worker.id, record);
     this.#info(`Booting worker with pid: ${record.pid}`);
   }
