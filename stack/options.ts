@@ -15,7 +15,7 @@ export interface StackOptions {
 }
 
 /** `npm start -- --help`. */
-export const STACK_HELP = `Usage: npm start -- [options]     (npm run stack -- [options] is the same)
+export const STACK_HELP = `Usage: npm start -- [options]     (npm run stack -- [options]: the same, from the TypeScript sources)
 
 Runs the production stack: the front (static files + reverse proxy) in front of the worker-pool
 app server, hosting the demo app with JWT auth and the SQLite user store.
