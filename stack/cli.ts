@@ -19,7 +19,6 @@ import { Layer } from './layer.ts';
 import { checkPortFree, freeLoopbackPort, prepareDataDir } from './prepare.ts';
 import { waitUntilServing, type Address } from './probe.ts';
 
-
 function log(line: string): void {
   console.log(`[stack] ${line}`);
 }
