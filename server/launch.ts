@@ -4,10 +4,10 @@
  * JavaScript in dist/ that `npm start` builds first.
  *
  * Why two ways: tsx compiles on the fly in a loader thread that costs every process about 33 MB
- * of resident memory (bench/RESULTS.md: the stack's front idles at 82–84 MB under tsx, 54 MB compiled). That
- * is the right trade while developing (`npm run dev`, the tests) and the wrong one for the
- * production stack, where it would be paid by the supervisor, the front, the pool master and
- * every worker. A process knows which way it runs from its own file name: dist/ holds `.js`.
+ * of resident memory (bench/RESULTS.md: the stack's front idles at 82–84 MB under tsx, 54 MB
+ * compiled). That is the right trade while developing (`npm run dev`, the tests) and the wrong
+ * one for the production stack, where the supervisor, the front, the pool master and every
+ * worker would pay it. A process knows which way it runs from its own file name: dist/ holds `.js`.
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
