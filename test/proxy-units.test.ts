@@ -4,7 +4,11 @@
  * trusted-client lists, balancing and passive health.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { AccessLog } from '../proxy/front/access-log.ts';
 import { checkFraming } from '../proxy/front/framing.ts';
 import { chooseCoding } from '../proxy/static/encoding.ts';
 import { contentTypeFor } from '../proxy/static/mime.ts';
@@ -246,5 +250,28 @@ describe('upstreams', () => {
     assert.ok(!trusted.has('192.0.2.8'));
     assert.ok(!trusted.has('11.0.0.1'));
     for (const bad of ['10.0.0.0/33', 'not-an-ip', '10.0.0.0/8/1']) assert.throws(() => new TrustedClients([bad]), /trusted client/);
+  });
+});
+
+describe('AccessLog', () => {
+  it('writes seconds with three decimals and escapes quotes and control bytes like Nginx', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'access-log-'));
+    try {
+      const file = join(dir, 'access.log');
+      const log = new AccessLog(file);
+      const base = { client: '10.0.0.1', method: 'GET', target: '/x', httpVersion: '1.1', status: 200, bytes: 2, referer: '', userAgent: 'ua', upstream: '-' };
+      const times: [number, string][] = [[-1, '-'], [0.0004, '0.000'], [2.5, '0.003'], [42, '0.042'], [999.6, '1.000'], [1234.5678, '1.235'], [61000, '61.000']];
+      for (const [ms] of times) log.write({ ...base, upstreamMs: ms, requestMs: ms });
+      log.write({ ...base, target: '/a"b\\c', userAgent: 'tab\there', upstreamMs: -1, requestMs: 0 });
+      await log.close();
+      const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+      assert.equal(lines.length, times.length + 1);
+      times.forEach(([, text], i) => assert.ok(lines[i]!.endsWith(` upstream_time=${text} request_time=${text}`), lines[i]));
+      assert.match(lines[0]!, /^10\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/x HTTP\/1\.1" 200 2 "-" "ua" upstream=- /);
+      assert.ok(lines.at(-1)!.includes('"GET /a\\x22b\\x5cc HTTP/1.1"'), lines.at(-1));
+      assert.ok(lines.at(-1)!.includes('"tab\\x09here"'), lines.at(-1));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
