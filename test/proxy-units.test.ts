@@ -22,8 +22,8 @@ import { TrustedClients } from '../proxy/upstream/trust.ts';
 import { parseUpstreamAddress, Upstream } from '../proxy/upstream/upstream.ts';
 
 function head(text: string) {
-  const buffer = Buffer.from(text + '\r\n\r\n', 'latin1');
-  return parseResponseHead(buffer, buffer.length - 4);
+  const bytes = Buffer.from(text + '\r\n\r\n', 'latin1');
+  return parseResponseHead(bytes.toString('latin1'), bytes.length - 4);
 }
 
 describe('parseResponseHead', () => {

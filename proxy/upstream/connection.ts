@@ -16,7 +16,7 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ChunkedDecoder } from './chunked-decoder.ts';
-import { parseResponseText } from './response-head.ts';
+import { parseResponseHead } from './response-head.ts';
 import type { ResponseHead } from './response-head.ts';
 import type { Upstream } from './upstream.ts';
 
@@ -262,7 +262,7 @@ export class UpstreamConnection {
         this.pending = buffer.buffer === READ_BUFFER.buffer ? Buffer.from(buffer) : buffer;
         return;
       }
-      const parsed = parseResponseText(text, end);
+      const parsed = parseResponseHead(text, end);
       if (typeof parsed === 'string') return this.fail('invalid', parsed);
       bodyStart = end + 4;
       if (parsed.status >= 200) {

@@ -60,19 +60,12 @@ function checkFieldValue(s: string, from: number, to: number): number {
 const DIGITS = /^\d{1,15}$/;
 
 /**
- * Parse the head in `buffer[0, end)`, where `end` is the index of the blank line's CRLFCRLF.
- * Returns the head or a string saying what was wrong (for the error log; the client just gets 502).
- */
-export function parseResponseHead(buffer: Buffer, end: number): ResponseHead | string {
-  return parseResponseText(buffer.toString('latin1', 0, end), end);
-}
-
-/**
  * Parse `text[0, end)`: a response head decoded as latin1 (one character per byte), `end` the
- * index of its CRLFCRLF. The hot path: it walks the text by index and allocates only the name
- * and value strings it keeps.
+ * index of its blank line's CRLFCRLF. Returns the head or a string saying what was wrong (for the
+ * error log; the client just gets 502). It walks the text by index and allocates only the names
+ * and values it keeps: this runs once per proxied request.
  */
-export function parseResponseText(text: string, end: number): ResponseHead | string {
+export function parseResponseHead(text: string, end: number): ResponseHead | string {
   let lineEnd = text.indexOf('\r\n');
   if (lineEnd === -1 || lineEnd > end) lineEnd = end;
   // "HTTP/1.1 200 OK" — the reason phrase (and its space) may be absent.
