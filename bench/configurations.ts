@@ -5,6 +5,7 @@
  * configuration (or fixing how a layer is started once its CLI exists) is one entry here.
  */
 import type { Capability } from './scenarios.ts';
+import { BUILD_ARGV } from '../server/launch.ts';
 import { nginxCommand } from './peers/nginx.ts';
 
 /** What a configuration's processes are started with. */
@@ -157,7 +158,7 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     processes: (c) => [
       {
         layer: 'stack',
-        argv: ['sh', '-c', `"$0" node_modules/typescript/bin/tsc -p tsconfig.build.json && exec "$0" dist/stack/cli.js --host 127.0.0.1 --port ${c.ports.main}`, process.execPath],
+        argv: ['sh', '-c', `"$0" "$@" && exec "$0" dist/stack/cli.js --host 127.0.0.1 --port ${c.ports.main}`, process.execPath, ...BUILD_ARGV],
         port: c.ports.main!,
       },
     ],

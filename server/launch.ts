@@ -22,6 +22,9 @@ export const PROJECT_ROOT = fileURLToPath(new URL(COMPILED ? '../../' : '../', i
 /** Where `npm run build` puts the compiled JavaScript (tsconfig.build.json). */
 export const DIST = join(PROJECT_ROOT, 'dist');
 
+/** Node's arguments for `npm run build` (tsc with tsconfig.build.json into dist/), for programs that build before they run. */
+export const BUILD_ARGV: readonly string[] = [join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(PROJECT_ROOT, 'tsconfig.build.json')];
+
 /** How to run one of the project's modules in a new Node process. */
 export interface NodeEntry {
   /** The file to run. */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { COMPILED, importableModule, nodeEntry } from '../server/launch.ts';
+import { BUILD_ARGV, COMPILED, importableModule, nodeEntry } from '../server/launch.ts';
 import { freePort } from './support/net.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'stack-'));
@@ -28,10 +28,14 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-/** What `npm run build` runs: tsc with tsconfig.build.json, into dist/. */
+let built = false;
+
+/** What `npm run build` runs (tsc into dist/), once per test run. */
 function build(): void {
-  const result = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { encoding: 'utf8' });
+  if (built) return;
+  const result = spawnSync(process.execPath, [...BUILD_ARGV], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`npm run build failed:\n${result.stdout}${result.stderr}`);
+  built = true;
 }
 
 /** The command lines of the process group `pgid` (from /proc). */
