@@ -247,13 +247,9 @@ describe('generated texts', () => {
   });
 
   it('refuses a declaration that reuses a reserved or taken flag', () => {
-    const clash: Command<Record<string, ReturnType<typeof integer>>> = {
-      name: 'x',
-      summary: '',
-      options: { a: integer({ short: 'w', default: 1, help: '' }), b: integer({ short: 'w', default: 1, help: '' }) },
-    };
+    const clash = { name: 'x', summary: '', options: { a: integer({ short: 'w', default: 1, help: '' }), b: integer({ short: 'w', default: 1, help: '' }) } };
     assert.throws(() => resolveArgv(clash, []), /declared twice/);
-    const reserved: Command<Record<string, ReturnType<typeof integer>>> = { name: 'x', summary: '', options: { a: integer({ short: 'c', default: 1, help: '' }) } };
+    const reserved = { name: 'x', summary: '', options: { a: integer({ short: 'c', default: 1, help: '' }) } };
     assert.throws(() => resolveArgv(reserved, []), /reserved/);
   });
 });
