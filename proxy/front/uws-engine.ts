@@ -69,6 +69,7 @@ interface Seen {
   referer: string;
   userAgent: string;
   receivedAt: number;
+  requestId: string;
 }
 
 function record(core: FrontCore, seen: Seen, status: number, bytes: number, proxied: ProxyRecord | null): AccessRecord | null {
@@ -85,14 +86,23 @@ function record(core: FrontCore, seen: Seen, status: number, bytes: number, prox
     upstream: proxied?.upstreamLabel ?? '-',
     upstreamMs: proxied?.upstreamMs ?? -1,
     requestMs: since(seen.receivedAt),
+    requestId: seen.requestId,
   };
 }
 
-/** Write a whole StaticReply (inside the handler, or inside a cork). */
-function writeReply(res: HttpResponse, reply: StaticReply, close: boolean): void {
+/** Write the status line and headers of a StaticReply, with the front's own headers. */
+function writeReplyHead(core: FrontCore, res: HttpResponse, reply: StaticReply, requestId: string): void {
   res.writeStatus(reply.statusLine);
   const headers = reply.headers;
   for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i]!, headers[i + 1]!);
+  res.writeHeader('X-Request-Id', requestId);
+  const extra = core.extraHeaders;
+  for (let i = 0; i < extra.length; i += 2) res.writeHeader(extra[i]!, extra[i + 1]!);
+}
+
+/** Write a whole StaticReply (inside the handler, or inside a cork). */
+function writeReply(core: FrontCore, res: HttpResponse, reply: StaticReply, close: boolean, requestId: string): void {
+  writeReplyHead(core, res, reply, requestId);
   if (reply.length < 0) res.endWithoutBody();
   else if (reply.head) {
     // uWS would send the body of a HEAD response given to end(): announce the length ourselves.
@@ -126,8 +136,7 @@ function sendLarge(core: FrontCore, res: HttpResponse, reply: StaticReply, seen:
     over = true;
     core.end(record(core, seen, status, bytes, null));
   };
-  res.writeStatus(reply.statusLine);
-  for (let i = 0; i < reply.headers.length; i += 2) res.writeHeader(reply.headers[i]!, reply.headers[i + 1]!);
+  writeReplyHead(core, res, reply, seen.requestId);
   const [, done] = res.tryEnd(body, total);
   if (done) return finish(reply.status, total);
   res.onAborted(() => finish(499, 0));
@@ -153,8 +162,7 @@ function streamFile(core: FrontCore, res: HttpResponse, reply: StaticReply, seen
     core.end(record(core, seen, status, bytes, null));
   };
   res.onAborted(() => finish(499, 0));
-  res.writeStatus(reply.statusLine);
-  for (let i = 0; i < reply.headers.length; i += 2) res.writeHeader(reply.headers[i]!, reply.headers[i + 1]!);
+  writeReplyHead(core, res, reply, seen.requestId);
   res.onWritable((offset) => {
     if (pending === null || over) return true;
     const [sent, done] = res.tryEnd(pending.subarray(offset - pendingOffset), total);
@@ -240,14 +248,14 @@ class UwsExchange implements ClientSink {
   refuse(status: number, message: string): void {
     if (this.ended) return;
     if (this.bodyTimer !== null) clearTimeout(this.bodyTimer);
-    this.core.errorLog(`refused ${status} ${this.seen.method} ${this.seen.target} from ${this.seen.client}: ${message}`);
+    this.core.errorLog(`refused ${status} ${this.seen.method} ${this.seen.target} from ${this.seen.client} (request ${this.seen.requestId}): ${message}`);
     this.ended = true;
     this.status = status;
     setImmediate(() => {
       if (!this.aborted) {
         const reply = textReply(status, message);
         this.bytes = reply.length;
-        this.res.cork(() => writeReply(this.res, reply, true));
+        this.res.cork(() => writeReply(this.core, this.res, reply, true, this.seen.requestId));
       }
       this.account();
     });
@@ -259,6 +267,7 @@ class UwsExchange implements ClientSink {
     this.status = status;
     const res = this.res;
     const head = this.seen.method === 'HEAD';
+    this.core.decorate(headers, this.seen.requestId);
     res.cork(() => {
       res.writeStatus(statusLine(status, reason));
       writeHeaders(res, headers, obsText);
@@ -277,6 +286,7 @@ class UwsExchange implements ClientSink {
     this.status = status;
     this.total = length;
     const res = this.res;
+    this.core.decorate(headers, this.seen.requestId);
     res.cork(() => {
       res.writeStatus(statusLine(status, reason));
       writeHeaders(res, headers, obsText);
@@ -364,14 +374,15 @@ function encodingOf(head: string): BufferEncoding {
 
 function forward(core: FrontCore, exchange: UwsExchange, headers: string[], body: Buffer | null): void {
   const seen = exchange.seen;
-  const head = core.upstreamHead({ method: seen.method, target: seen.target, headers, clientAddress: seen.client }, body);
-  exchange.proxied = core.proxy!.forward(seen.method, head, encodingOf(head), body, seen.receivedAt, exchange);
+  const head = core.upstreamHead({ method: seen.method, target: seen.target, headers, clientAddress: seen.client }, body, seen.requestId);
+  exchange.proxied = core.proxy!.forward(seen.method, head, encodingOf(head), body, seen.receivedAt, core.responseSink(exchange, seen.method, headers));
 }
 
 function proxyRequest(core: FrontCore, res: HttpResponse, req: HttpRequest, seen: Seen): void {
   collected = [];
   req.forEach(collect);
   const headers = collected;
+  seen.requestId = core.requestId(headers, seen.client);
   if (core.accessLog.enabled) {
     seen.referer = req.getHeader('referer');
     seen.userAgent = req.getHeader('user-agent');
@@ -430,11 +441,12 @@ function handle(core: FrontCore, res: HttpResponse, req: HttpRequest): void {
   const logging = core.accessLog.enabled;
   const route = core.route(target);
   if (route.kind === 'proxy') {
-    const seen: Seen = { client: addressOf(res), method, target, referer: '', userAgent: '', receivedAt };
+    const seen: Seen = { client: addressOf(res), method, target, referer: '', userAgent: '', receivedAt, requestId: '' };
     return proxyRequest(core, res, req, seen);
   }
+  const requestId = core.requestIdOf(req.getHeader('x-request-id'), () => addressOf(res));
   const seen: Seen | null = logging
-    ? { client: addressOf(res), method, target, referer: req.getHeader('referer'), userAgent: req.getHeader('user-agent'), receivedAt }
+    ? { client: addressOf(res), method, target, referer: req.getHeader('referer'), userAgent: req.getHeader('user-agent'), receivedAt, requestId }
     : null;
   let reply: StaticReply;
   if (route.kind === 'reply') reply = route.reply;
@@ -444,12 +456,12 @@ function handle(core: FrontCore, res: HttpResponse, req: HttpRequest): void {
     current = null;
   }
   if (reply.file !== null && !reply.head) {
-    return streamFile(core, res, reply, seen ?? { client: '-', method, target, referer: '', userAgent: '', receivedAt });
+    return streamFile(core, res, reply, seen ?? { client: '-', method, target, referer: '', userAgent: '', receivedAt, requestId });
   }
   if (reply.body !== null && reply.body.length > LARGE_BODY && !reply.head) {
-    return sendLarge(core, res, reply, seen ?? { client: '-', method, target, referer: '', userAgent: '', receivedAt });
+    return sendLarge(core, res, reply, seen ?? { client: '-', method, target, referer: '', userAgent: '', receivedAt, requestId });
   }
-  writeReply(res, reply, core.closing || reply.status === 400);
+  writeReply(core, res, reply, core.closing || reply.status === 400, requestId);
   core.end(seen === null ? null : record(core, seen, reply.status, reply.head || reply.body === null ? 0 : reply.length, null));
 }
 
