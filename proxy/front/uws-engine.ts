@@ -17,7 +17,10 @@ import { createReadStream } from 'node:fs';
 import type { ReadStream } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { HttpRequest, HttpResponse, us_listen_socket } from 'uWebSockets.js';
+import net from 'node:net';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import { TLS12_CIPHERS } from '../tls/credentials.ts';
+import { withTlsFiles } from '../tls/uws-files.ts';
 import type { StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
 import type { AccessRecord } from './access-log.ts';
@@ -478,29 +481,61 @@ function addressOf(res: HttpResponse): string {
   return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
 }
 
-/** The uWebSockets.js client side for `core`. Throws if the native binary cannot be loaded. */
+/** The uWebSockets.js client side for `core` (uWS's SSLApp when `core.settings.tls` is set). Throws if the native binary cannot be loaded. */
 export function createUwsListener(core: FrontCore): FrontListener {
   const uws = loadUws();
-  const app = uws.App();
-  app.any('/*', (res, req) => handle(core, res, req));
+  const makeApp = (): TemplatedApp => {
+    const tls = core.settings.tls;
+    const app = tls === null ? uws.App() : withTlsFiles(tls, (files) => uws.SSLApp({ ...files, ssl_ciphers: TLS12_CIPHERS }));
+    app.any('/*', (res, req) => handle(core, res, req));
+    return app;
+  };
+  let app = makeApp();
+  /** Apps replaced by a certificate reload, still serving the connections they accepted. */
+  const retired: TemplatedApp[] = [];
   let token: us_listen_socket | null = null;
+  let credentials = core.settings.tls;
+  let bound: { host: string; port: number } | null = null;
+  // The native binding takes (host, port, options, callback); the bundled typings lack that form.
+  const listenOn = (target: TemplatedApp, host: string, port: number, options: number): Promise<us_listen_socket> =>
+    new Promise((resolve, reject) => {
+      const listen = target.listen as unknown as (h: string, p: number, o: number, cb: (s: us_listen_socket | false) => void) => void;
+      listen.call(target, host, port, options, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${host}:${port} (address in use?)`))));
+    });
   return {
     engine: 'uws',
-    listen(host: string, port: number): Promise<number> {
-      return new Promise((resolve, reject) => {
-        // LIBUS_LISTEN_EXCLUSIVE_PORT: uWS shares ports (SO_REUSEPORT) by default, so a stale
-        // front still listening would silently take half the connections (peers gotcha 3).
-        // The native binding takes (host, port, options, callback); the bundled typings lack that form.
-        const listen = app.listen as unknown as (h: string, p: number, o: number, cb: (s: us_listen_socket | false) => void) => void;
-        listen.call(app, host, port, EXCLUSIVE_PORT, (socket) => {
-          if (!socket) return reject(new Error(`cannot listen on ${host}:${port} (address in use?)`));
-          token = socket;
-          resolve(uws.us_socket_local_port(socket));
-        });
-      });
+    async listen(host: string, port: number): Promise<number> {
+      // LIBUS_LISTEN_EXCLUSIVE_PORT: uWS shares ports (SO_REUSEPORT) by default, so a stale
+      // front still listening would silently take half the connections (peers gotcha 3). Over
+      // TLS the port must stay shareable: a certificate reload hands it to a new SSLApp (uWS
+      // cannot swap an app's certificate), so the port is checked free first instead.
+      if (credentials !== null) await ensurePortFree(host, port);
+      token = await listenOn(app, host, port, credentials === null ? EXCLUSIVE_PORT : 0);
+      const actual = uws.us_socket_local_port(token);
+      bound = { host, port: actual };
+      return actual;
     },
     applySettings(): void {
       // uWS's timeouts and header limit are compiled in; limits in `core.settings` apply live.
+      const next = core.settings.tls;
+      if (next === null || next === credentials || bound === null || token === null) return;
+      // New certificate: a new SSLApp takes over the port, the old one keeps its open connections.
+      const fresh = makeApp();
+      const previous = token;
+      listenOn(fresh, bound.host, bound.port, 0).then(
+        (socket) => {
+          if (token !== previous) {
+            uws.us_listen_socket_close(socket); // shut down meanwhile
+            return;
+          }
+          uws.us_listen_socket_close(previous);
+          retired.push(app);
+          app = fresh;
+          token = socket;
+          credentials = next;
+        },
+        (error: Error) => core.errorLog(`TLS reload: the new certificate could not take over the port, keeping the old one: ${error.message}`),
+      );
     },
     stopAccepting(): void {
       if (token !== null) uws.us_listen_socket_close(token);
@@ -508,7 +543,17 @@ export function createUwsListener(core: FrontCore): FrontListener {
     },
     closeAll(): void {
       // Present in this build's binary (closes every socket), missing from its typings.
-      (app as unknown as { close(): void }).close();
+      for (const each of [...retired, app]) (each as unknown as { close(): void }).close();
     },
   };
+}
+
+/** Resolve if `host:port` can be bound exclusively right now (port 0 always can). */
+function ensurePortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${host}:${port} (${error.code ?? error.message})`)));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }
