@@ -70,7 +70,7 @@ const NO_ACCESS_LOG = ['--access-log', 'off'];
 
 /** The worker pool alone on `engine` with `workers` workers, listening on `port`. */
 function pool(engine: 'http' | 'uws', workers: number, port: number): LayerProcess {
-  return { layer: 'app', argv: ts(POOL_CLI, '--bind', `127.0.0.1:${port}`, '--workers', String(workers), '--engine', engine, ...NO_ACCESS_LOG), port };
+  return { layer: 'app', argv: ts(POOL_CLI, '--listen', `127.0.0.1:${port}`, '--workers', String(workers), '--engine', engine, ...NO_ACCESS_LOG), port };
 }
 
 function appAlone(engine: 'http' | 'uws', many: boolean): Configuration {
@@ -110,7 +110,7 @@ function stack(engine: 'http' | 'uws', many: boolean): Configuration {
           '--listen', `127.0.0.1:${c.ports.main}`,
           '--upstream', `127.0.0.1:${c.ports.upstream}`,
           '--static', `/static/=${c.staticRoot}`,
-          '--engine', engine,
+          '--front-engine', engine,
           ...NO_ACCESS_LOG,
         ),
         port: c.ports.main!,

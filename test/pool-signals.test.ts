@@ -164,7 +164,7 @@ describe('pool signals', () => {
       t.after(() => rmSync(dir, { recursive: true, force: true }));
       const path = join(dir, 'app.sock');
       leaveStaleSocket(path);
-      const pool = await PoolProcess.start([...FIXTURE, '--engine', engine, '--workers', String(workers), '--bind', `unix:${path}`]);
+      const pool = await PoolProcess.start([...FIXTURE, '--engine', engine, '--workers', String(workers), '--listen', `unix:${path}`]);
       t.after(() => pool.stop());
       assert.equal(pool.address, `unix:${path}`);
       assert.equal((await getUnix(path, '/ping')).status, 200);
