@@ -34,7 +34,7 @@ export interface LayerProcess {
 
 /** A configuration the bench can start. */
 export interface Configuration {
-  /** Stable name, used with --config and in result files. */
+  /** Stable name, used with --configurations and in result files. */
   name: string;
   /** What it is, for tables. */
   title: string;
@@ -158,7 +158,7 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     processes: (c) => [
       {
         layer: 'stack',
-        argv: ['sh', '-c', `"$0" "$@" && exec "$0" dist/stack/cli.js --host 127.0.0.1 --port ${c.ports.main}`, process.execPath, ...BUILD_ARGV],
+        argv: ['sh', '-c', `"$0" "$@" && exec "$0" dist/stack/cli.js --listen 127.0.0.1:${c.ports.main}`, process.execPath, ...BUILD_ARGV],
         port: c.ports.main!,
       },
     ],
