@@ -131,9 +131,9 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     portRoles: ['main'],
     readyPath: '/api/ping/',
     settleMs: 0,
-    // DEV_WATCH empty: other sessions edit the tree while the bench runs, and a reload in the
+    // --no-reload: other sessions edit the tree while the bench runs, and a reload in the
     // middle of a measured window would measure the reload.
-    processes: (c) => [{ layer: 'app', argv: ts(DEV_CLI), env: { HOST: '127.0.0.1', PORT: String(c.ports.main), DEV_WATCH: '' }, port: c.ports.main! }],
+    processes: (c) => [{ layer: 'app', argv: ts(DEV_CLI, '--listen', `127.0.0.1:${c.ports.main}`, '--no-reload'), port: c.ports.main! }],
   },
   appAlone('http', false),
   appAlone('http', true),
