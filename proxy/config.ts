@@ -8,7 +8,10 @@ import { resolve } from 'node:path';
 import { ConfigError, formatDuration, parseCommandLine, type Resolution, resolveOptions } from '../options/index.ts';
 import { DEFAULT_LIMITS, shortestAppKeepAliveMs, UWS_IDLE_TIMEOUT_MS } from '../server/limits.ts';
 import type { ClientSettings, FrontSettings } from './front/core.ts';
+import type { CompressionSettings } from './compression/policy.ts';
 import { DEFAULT_FILE_CACHE_OPTIONS } from './static/file-cache.ts';
+import { loadTlsCredentials, TlsCredentialsError } from './tls/credentials.ts';
+import type { TlsCredentials } from './tls/credentials.ts';
 import type { FileCacheOptions } from './static/file-cache.ts';
 import type { StaticMount } from './static/static-files.ts';
 import type { BalanceStrategy } from './upstream/balancer.ts';
@@ -37,11 +40,48 @@ export interface FrontConfig {
   accessLog: string;
   cache: FileCacheOptions;
   shutdownTimeoutMs: number;
+  /** Certificate and key (read and checked) when the front speaks TLS, else null. */
+  tls: TlsCredentials | null;
+  /** Where a plain-HTTP listener answers every request with a redirect to HTTPS, or null. */
+  redirectHttp: { host: string; port: number } | null;
+  /** Strict-Transport-Security value for TLS responses, or null. */
+  hsts: string | null;
+  compression: CompressionSettings;
   /** The JSON file the configuration came from, if any (SIGHUP re-reads it). */
   configFile: string | null;
 }
 
 type FrontResolution = Resolution<typeof FRONT_OPTIONS>;
+
+/** `HOST:PORT` (already checked by the option system) as host and port. */
+function hostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) };
+}
+
+/** Read and check the certificate and key (both or neither); a problem is a ConfigError. */
+function tlsOf(cert: string | undefined, key: string | undefined, chain: string | undefined): TlsCredentials | null {
+  if (cert === undefined && key === undefined) {
+    if (chain !== undefined) throw new ConfigError('--tls-chain', '--tls-cert and --tls-key with it');
+    return null;
+  }
+  if (cert === undefined || key === undefined) throw new ConfigError(cert === undefined ? '--tls-key' : '--tls-cert', '--tls-cert and --tls-key together');
+  try {
+    return loadTlsCredentials({ cert: resolve(cert), key: resolve(key), chain: chain === undefined ? null : resolve(chain) });
+  } catch (error) {
+    if (error instanceof TlsCredentialsError) throw new ConfigError('--tls-cert / --tls-key', `a readable PEM certificate and its key (${error.message})`);
+    throw error;
+  }
+}
+
+/** `off`, a max-age in seconds, or a whole Strict-Transport-Security value (RFC 6797 §6.1). */
+function hstsOf(value: string): string | null {
+  const v = value.trim();
+  if (v === 'off' || v === '') return null;
+  if (/^\d+$/.test(v)) return `max-age=${v}`;
+  if (/^max-age=\d+(?:\s*;\s*(?:includeSubDomains|preload))*$/i.test(v)) return v;
+  throw new ConfigError('--hsts', 'off, a max-age in seconds, or "max-age=N; includeSubDomains"', value);
+}
 
 /** Split `PREFIX=VALUE`; the prefix gets its leading and trailing slash. */
 function prefixed(flag: string, entry: string): [string, string] {
@@ -82,10 +122,10 @@ export function frontConfigOf(resolution: FrontResolution): FrontConfig {
     revalidateMs: v.cacheRevalidate,
   };
   if (cache.maxFileSize > cache.maxBytes) throw new ConfigError('--cache-max-file-size', `a size no larger than --cache-max-bytes (${cache.maxBytes})`, cache.maxFileSize);
-  const listen = v.listen;
-  const colon = listen.lastIndexOf(':');
+  const tls = tlsOf(v.tlsCert, v.tlsKey, v.tlsChain);
+  if (v.redirectHttp !== undefined && tls === null) throw new ConfigError('--redirect-http', '--tls-cert and --tls-key with it (it redirects to the HTTPS listener)');
   return {
-    listen: { host: listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(colon + 1)) },
+    listen: hostPort(v.listen),
     engine: v.frontEngine,
     upstreams,
     balance: v.balance as BalanceStrategy,
@@ -108,6 +148,16 @@ export function frontConfigOf(resolution: FrontResolution): FrontConfig {
     accessLog: v.accessLog,
     cache,
     shutdownTimeoutMs: v.gracefulTimeout,
+    tls,
+    redirectHttp: v.redirectHttp === undefined ? null : hostPort(v.redirectHttp),
+    hsts: hstsOf(v.hsts),
+    compression: {
+      enabled: v.compress,
+      types: v.compressTypes,
+      minLength: v.compressMinLength,
+      gzipLevel: v.gzipLevel,
+      brotliLevel: v.brotliLevel,
+    },
     configFile: resolution.configFile,
   };
 }
@@ -150,10 +200,13 @@ export function settingsOf(config: FrontConfig): FrontSettings {
     },
     forwarding: {
       trusted: new TrustedClients(config.trusted),
-      scheme: 'http',
+      scheme: config.tls !== null ? 'https' : 'http',
       fallbackHost: `${config.listen.host}:${config.listen.port}`,
     },
     accessLog: config.accessLog,
+    compression: config.compression,
+    tls: config.tls,
+    hsts: config.hsts,
   };
 }
 
@@ -180,7 +233,15 @@ function bytes(n: number): string {
 
 /** The configuration as printed at start and on reload. */
 export function describeConfig(config: FrontConfig, port = config.listen.port): string {
-  const lines = [`front: listening on http://${config.listen.host}:${port} (engine ${config.engine})${config.configFile ? `, config ${config.configFile}` : ''}`];
+  const scheme = config.tls !== null ? 'https' : 'http';
+  const lines = [`front: listening on ${scheme}://${config.listen.host}:${port} (engine ${config.engine})${config.configFile ? `, config ${config.configFile}` : ''}`];
+  if (config.tls !== null) {
+    const t = config.tls;
+    lines.push(`  tls      ${t.files.cert} (subject ${t.subject}; issuer ${t.issuer}; valid to ${t.validTo}), TLS 1.2-1.3, HSTS ${config.hsts ?? 'off'}`);
+    if (config.redirectHttp !== null) lines.push(`  redirect http://${config.redirectHttp.host}:${config.redirectHttp.port} → https (301)`);
+  }
+  const z = config.compression;
+  lines.push(z.enabled ? `  compress gzip level ${z.gzipLevel}, brotli ${z.brotliLevel}, bodies ≥ ${bytes(z.minLength)}, ${z.types.length} media types` : '  compress off');
   for (const s of config.statics) {
     lines.push(`  static   ${s.prefix} → ${s.root} (cache-control: ${s.cacheControl ?? 'none'}, index: ${s.index ?? 'off'}, precompressed: ${s.precompressed ? 'on' : 'off'})`);
   }

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import {
   ACCESS_LOG_OPTION,
+  address,
   boolean,
   type Command,
   duration,
@@ -18,6 +19,7 @@ import {
   size,
   text,
 } from '../options/index.ts';
+import { DEFAULT_COMPRESS_TYPES } from './compression/policy.ts';
 import { parseUpstreamAddress } from './upstream/upstream.ts';
 
 /** The front's client-side engines. */
@@ -44,6 +46,12 @@ function upstreamItem(item: string): string {
     throw new Rejected(`upstream addresses: ${UPSTREAM_FORM}`);
   }
   return item;
+}
+
+function mediaType(item: string): string {
+  const type = item.toLowerCase();
+  if (!/^[a-z0-9!#$&^_.+-]+\/(?:\*|[a-z0-9!#$&^_.+-]+)$/.test(type)) throw new Rejected('media types like text/html or text/*');
+  return type;
 }
 
 /** Static folders in a config file are relative to the file, not to wherever the front started. */
@@ -92,6 +100,22 @@ export const FRONT_OPTIONS = {
   cacheMaxBytes: size({ default: 64 * 1024 * 1024, help: 'Memory for cached static files in total.' }),
   cacheRevalidate: duration({ default: 1_000, help: 'A cached file is checked for changes at most this often.' }),
   gracefulTimeout: GRACEFUL_TIMEOUT_OPTION,
+  tlsCert: text({ metavar: 'FILE', default: undefined, help: 'PEM certificate (leaf first, chain may follow): the front speaks HTTPS; re-read on HUP.' }),
+  tlsKey: text({ metavar: 'FILE', default: undefined, help: 'PEM private key of --tls-cert (unencrypted); re-read on HUP.' }),
+  tlsChain: text({ metavar: 'FILE', default: undefined, help: 'PEM intermediate certificates sent after the leaf (if not already in --tls-cert).' }),
+  redirectHttp: address({ portZero: true, default: undefined, help: 'A plain-HTTP listener that answers 301 to the same URL over HTTPS (needs --tls-cert).' }),
+  hsts: text({ metavar: 'off|SECONDS|VALUE', default: 'off', help: 'Strict-Transport-Security on TLS responses: off, a max-age in seconds (31536000), or the whole header value.' }),
+  compress: boolean({ default: true, help: 'gzip/brotli proxied responses and cached static files for clients that accept it.' }),
+  compressTypes: list({
+    metavar: 'TYPE',
+    default: DEFAULT_COMPRESS_TYPES,
+    defaultText: `${DEFAULT_COMPRESS_TYPES.slice(0, 4).join(',')}, … (JSON, JS, SVG, XML)`,
+    item: mediaType,
+    help: 'Media types compressed, "type/*" allowed (repeatable).',
+  }),
+  compressMinLength: size({ default: 1024, help: 'Smallest response body compressed (when its length is known).' }),
+  gzipLevel: integer({ min: 1, max: 9, default: 6, help: 'gzip level (Nginx gzip_comp_level).' }),
+  brotliLevel: integer({ min: 0, max: 11, default: 4, help: 'brotli quality for responses compressed on the fly.' }),
 };
 
 export const PROXY_COMMAND: Command<typeof FRONT_OPTIONS> = {

@@ -9,8 +9,8 @@ import { SETACTIVE_COMMAND } from './store-commands.ts';
 
 await runCommand(SETACTIVE_COMMAND, async (store, [username, flag]) => {
   if (flag !== 'yes' && flag !== 'no') throw new ConfigError(JSON.stringify(flag), 'yes or no (npm run setactive -- <username> yes|no)');
-  const user = store.users.byUsername(username!);
+  const user = await store.users.byUsername(username!);
   if (user === undefined) throw new CommandError(`user "${username}" does not exist`);
-  store.users.setActive(user.id, flag === 'yes');
+  await store.users.setActive(user.id, flag === 'yes');
   return `User "${username}" is now ${flag === 'yes' ? 'active' : 'inactive'}.`;
 });

@@ -6,7 +6,9 @@
 import { ConfigError, exitOnConfigError, optionsOrExit, type Command, type OptionTable, type ValuesOf } from '../../options/index.ts';
 import { checkDataDir, DATA_DIR_OPTION } from './data-dir.ts';
 import { PasswordInputError } from './password-input.ts';
-import { openStore, type Store } from './store.ts';
+import { openConfiguredStore } from './open.ts';
+import { StoreStartError, StoreUnavailableError } from './store-error.ts';
+import type { Store } from './store.ts';
 import { UsernameError } from './users.ts';
 
 /** A failure the user can fix; printed without a stack trace. */
@@ -30,7 +32,7 @@ export function storeCommand<T extends OptionTable>(
   return { name, summary, positionals, options: { ...options, dataDir: DATA_DIR_OPTION } };
 }
 
-/** Run a command against the store in the data directory, then close it; sets process.exitCode. */
+/** Run a command against the store (DATABASE_URL, else the data directory), then close it; sets process.exitCode. */
 export async function runCommand<T extends OptionTable>(
   command: Command<T & { dataDir: typeof DATA_DIR_OPTION }>,
   body: (store: Store, args: readonly string[], options: ValuesOf<T>) => Promise<string>,
@@ -41,18 +43,19 @@ export async function runCommand<T extends OptionTable>(
   });
   let store: Store | undefined;
   try {
-    store = openStore((resolution.values as { dataDir: string }).dataDir);
+    store = await openConfiguredStore({ databaseUrl: process.env.DATABASE_URL, dataDir: (resolution.values as { dataDir: string }).dataDir });
     const message = await body(store, resolution.positionals, resolution.values as ValuesOf<T>);
     process.stdout.write(`${message}\n`);
   } catch (error) {
     if (error instanceof ConfigError) {
-      store?.close();
+      await store?.close();
       exitOnConfigError(command, error);
     }
-    const known = error instanceof CommandError || error instanceof UsernameError || error instanceof PasswordInputError;
-    process.stderr.write(`error: ${known ? error.message : error instanceof Error ? error.stack : String(error)}\n`);
+    const known = error instanceof CommandError || error instanceof UsernameError || error instanceof PasswordInputError || error instanceof StoreStartError;
+    const message = error instanceof StoreUnavailableError ? error.logLine : known ? error.message : error instanceof Error ? error.stack : String(error);
+    process.stderr.write(`error: ${message}\n`);
     process.exitCode = error instanceof CommandError ? error.exitCode : 1;
   } finally {
-    store?.close();
+    await store?.close();
   }
 }
