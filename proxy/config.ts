@@ -60,7 +60,7 @@ function hostPort(address: string): { host: string; port: number } {
 }
 
 /** Read and check the certificate and key (both or neither); a problem is a ConfigError. */
-function tlsOf(cert: string | undefined, key: string | undefined, chain: string | undefined): TlsCredentials | null {
+export function tlsOf(cert: string | undefined, key: string | undefined, chain: string | undefined): TlsCredentials | null {
   if (cert === undefined && key === undefined) {
     if (chain !== undefined) throw new ConfigError('--tls-chain', '--tls-cert and --tls-key with it');
     return null;

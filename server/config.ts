@@ -29,6 +29,7 @@ export interface ServerConfig {
   headerTimeout: number;
   requestTimeout: number;
   keepAlive: number;
+  sendTimeout: number;
 }
 
 type ServeResolution = Resolution<typeof SERVE_COMMAND.options>;
@@ -56,6 +57,7 @@ export function serverConfigOf(resolution: ServeResolution): ServerConfig {
     headerTimeout: v.headerTimeout / 1000,
     requestTimeout: v.requestTimeout / 1000,
     keepAlive: v.keepAliveTimeout / 1000,
+    sendTimeout: v.sendTimeout / 1000,
   };
   const bind = parseBind(config.bind);
   if (bind.kind === 'unix' && config.engine === 'uws' && config.workers > 1) {
@@ -90,6 +92,7 @@ export function limitsOf(config: ServerConfig): Limits {
     headerTimeout: Math.round(config.headerTimeout * 1000),
     requestTimeout: Math.round(config.requestTimeout * 1000),
     keepAliveTimeout: Math.round(config.keepAlive * 1000),
+    sendTimeout: Math.round(config.sendTimeout * 1000),
   };
 }
 
@@ -116,6 +119,7 @@ export function describeConfig(config: ServerConfig): string[] {
     ['header-timeout', seconds(config.headerTimeout)],
     ['request-timeout', seconds(config.requestTimeout)],
     ['keep-alive-timeout', seconds(config.keepAlive)],
+    ['send-timeout', seconds(config.sendTimeout)],
   ];
   return rows.map(([flag, value]) => `  --${flag.padEnd(21)} ${value}`);
 }

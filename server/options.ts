@@ -63,6 +63,11 @@ const OPTIONS = {
     help: 'An idle keep-alive connection is closed after this; keep it above the front\'s --upstream-idle-timeout (uWS: fixed 10 s).',
     trips: 'the idle connection is closed',
   }),
+  sendTimeout: duration({
+    default: DEFAULT_LIMITS.sendTimeout,
+    help: 'A response may wait this long on a client that stops reading (Nginx send_timeout; node:http engine; uWS closes a stalled socket after its fixed 10 s).',
+    trips: 'the connection is closed',
+  }),
 };
 
 export const SERVE_COMMAND: Command<typeof OPTIONS> = {

@@ -14,13 +14,14 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { nodeEntry, PROJECT_ROOT } from '../server/launch.ts';
 import { checkDataDir } from '../app/store/data-dir.ts';
-import { ENV_PREFIX, optionsOrExit, type ValuesOf } from '../options/index.ts';
+import { ConfigError, ENV_PREFIX, optionsOrExit, type ValuesOf } from '../options/index.ts';
 import { START_COMMAND } from './options.ts';
 
 type StackOptions = ValuesOf<typeof START_COMMAND.options>;
 import { Layer } from './layer.ts';
 import { checkPortFree, freeLoopbackPort, prepareDataDir } from './prepare.ts';
 import { waitUntilServing, type Address } from './probe.ts';
+import { tlsOf } from '../proxy/config.ts';
 
 function log(line: string): void {
   console.log(`[stack] ${line}`);
@@ -35,6 +36,16 @@ function fail(message: string): never {
 function node(source: string, args: string[]): string[] {
   const entry = nodeEntry(source);
   return [process.execPath, ...entry.execArgv, entry.script, ...args];
+}
+
+/** The front's TLS and compression flags (absolute paths: the front runs from the project root). */
+function frontEdgeFlags(options: StackOptions): string[] {
+  const flags: string[] = [];
+  if (options.tlsCert !== undefined && options.tlsKey !== undefined) flags.push('--tls-cert', resolve(options.tlsCert), '--tls-key', resolve(options.tlsKey), '--hsts', options.hsts);
+  if (options.tlsChain !== undefined) flags.push('--tls-chain', resolve(options.tlsChain));
+  if (options.redirectHttp !== undefined) flags.push('--redirect-http', options.redirectHttp);
+  flags.push(options.compress ? '--compress' : '--no-compress', '--gzip-level', String(options.gzipLevel));
+  return flags;
 }
 
 /** The listen address as host and port (the option system has checked its form). */
@@ -90,11 +101,12 @@ async function main(options: StackOptions): Promise<void> {
         '--upstream', appBindText,
         '--static', `/static/=${join(PROJECT_ROOT, 'app/static')}`,
         '--front-engine', options.frontEngine,
+        ...frontEdgeFlags(options),
         '--graceful-timeout', `${options.gracefulTimeout}ms`,
       ]),
       env,
       cwd: PROJECT_ROOT,
-      ready: () => waitUntilServing({ host, port }, '/api/ping/'),
+      ready: () => waitUntilServing({ host, port, tls: options.tlsCert !== undefined }, '/api/ping/'),
     },
     log,
   );
@@ -122,7 +134,7 @@ async function main(options: StackOptions): Promise<void> {
   }
   if (stopping) return;
 
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `${options.tlsCert !== undefined ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   console.log(`
   layerstack production stack is up: ${url}/
 
@@ -140,7 +152,11 @@ async function main(options: StackOptions): Promise<void> {
 }
 
 const { checked: options } = optionsOrExit(START_COMMAND, process.argv.slice(2), process.env, (resolution) => {
-  checkDataDir(resolution.values.dataDir);
-  return resolution.values;
+  const v = resolution.values;
+  // The certificate is checked before anything starts (the front would refuse it only later).
+  tlsOf(v.tlsCert, v.tlsKey, v.tlsChain);
+  if (v.redirectHttp !== undefined && v.tlsCert === undefined) throw new ConfigError('--redirect-http', '--tls-cert and --tls-key with it (it redirects to the HTTPS listener)');
+  checkDataDir(v.dataDir);
+  return v;
 });
 void main(options);

@@ -5,7 +5,7 @@
  */
 import { DATA_DIR_OPTION } from '../app/store/data-dir.ts';
 import { type Command, GRACEFUL_TIMEOUT_OPTION, listenOption } from '../options/index.ts';
-import { FRONT_ENGINE_OPTION } from '../proxy/options.ts';
+import { FRONT_ENGINE_OPTION, FRONT_OPTIONS } from '../proxy/options.ts';
 import { APP_ENGINE_OPTION, APP_OPTION, WORKERS_OPTION } from '../server/options.ts';
 
 const OPTIONS = {
@@ -16,6 +16,13 @@ const OPTIONS = {
   workers: WORKERS_OPTION,
   app: APP_OPTION,
   gracefulTimeout: GRACEFUL_TIMEOUT_OPTION,
+  tlsCert: FRONT_OPTIONS.tlsCert,
+  tlsKey: FRONT_OPTIONS.tlsKey,
+  tlsChain: FRONT_OPTIONS.tlsChain,
+  redirectHttp: FRONT_OPTIONS.redirectHttp,
+  hsts: FRONT_OPTIONS.hsts,
+  compress: FRONT_OPTIONS.compress,
+  gzipLevel: FRONT_OPTIONS.gzipLevel,
 };
 
 export const START_COMMAND: Command<typeof OPTIONS> = {
