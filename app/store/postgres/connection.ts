@@ -13,7 +13,10 @@ import { StoreStartError, StoreUnavailableError, type StoreFailureKind } from '.
 
 /** Pool and timeout settings, each with its default. */
 export interface PostgresOptions {
-  /** Connections per process (DATABASE_POOL_SIZE). Default 4: a worker runs one thread; more only queue at the server. */
+  /**
+   * Connections per process (DATABASE_POOL_SIZE). Default 10: enough concurrent commits for the
+   * server to group their WAL flushes; 2 hosts × 2 workers × 10 stays far below Postgres's 100.
+   */
   readonly poolSize?: number;
   /** Server-side statement_timeout in ms (DATABASE_STATEMENT_TIMEOUT_MS). Default 5000; a request then gets 503. */
   readonly statementTimeoutMs?: number;
@@ -25,7 +28,7 @@ export interface PostgresOptions {
   readonly connectTimeoutMs?: number;
 }
 
-export const DEFAULT_POOL_SIZE = 4;
+export const DEFAULT_POOL_SIZE = 10;
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
