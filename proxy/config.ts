@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_LIMITS, shortestAppKeepAliveMs, UWS_IDLE_TIMEOUT_MS } from '../server/limits.ts';
+import { FRONT_MAX_HEADER_FIELDS, FRONT_MAX_REQUEST_LINE } from './front/core.ts';
 import type { ClientSettings, FrontSettings } from './front/core.ts';
 import { DEFAULT_FILE_CACHE_OPTIONS } from './static/file-cache.ts';
 import type { FileCacheOptions } from './static/file-cache.ts';
@@ -25,7 +26,7 @@ import type { UpstreamAddress } from './upstream/upstream.ts';
 /** The front's complete, validated configuration. */
 export interface FrontConfig {
   listen: { host: string; port: number };
-  engine: 'http' | 'uws';
+  engine: 'net' | 'http' | 'uws';
   upstreams: UpstreamAddress[];
   balance: BalanceStrategy;
   statics: StaticMount[];
@@ -63,7 +64,7 @@ export const IMMUTABLE = 'public, max-age=31536000, immutable';
 export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   config: { kind: 'string', value: '', help: 'JSON file with any of these options (keys as the flag names)' },
   listen: { kind: 'string', value: '127.0.0.1:8000', help: 'HOST:PORT the front listens on' },
-  engine: { kind: 'string', value: 'http', choices: ['http', 'uws'], help: 'client side: node:http, or uWebSockets.js (fastest; HTTP/1.1 only)' },
+  engine: { kind: 'string', value: 'net', choices: ['net', 'http', 'uws'], help: "client side: net (the project's HTTP/1.1 server over node:net), http (node:http), or uws (uWebSockets.js: no HTTP/1.0, no pipelining, malformed requests closed without a status)" },
   upstream: { kind: 'list', value: '', help: 'app server HOST:PORT or unix:/path.sock (repeatable)' },
   balance: { kind: 'string', value: 'round-robin', choices: ['round-robin', 'least-conn'], help: 'how requests are spread over upstreams' },
   static: { kind: 'list', value: '', help: 'PREFIX=FOLDER static mapping, e.g. /static/=./static (repeatable)' },
@@ -71,7 +72,7 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   index: { kind: 'string', value: 'index.html', help: 'index file for folder URLs ("off": none); folders are never listed' },
   precompressed: { kind: 'switch', value: 'on', help: 'serve FILE.br / FILE.gz to clients that accept them (on|off)' },
   'max-body-size': { kind: 'size', value: '1m', help: 'largest request body, else 413 (client_max_body_size)' },
-  'max-header-size': { kind: 'size', value: '16k', help: 'largest request head, else 431 (http engine)' },
+  'max-header-size': { kind: 'size', value: '16k', help: 'largest request head, else 431 (net and http engines; the net engine also refuses a forwarded head that the fields it adds would take past this)' },
   'client-header-timeout': { kind: 'duration', value: '30s', help: 'time to receive a request head, else 408' },
   'client-body-timeout': { kind: 'duration', value: '60s', help: 'time between two reads of a request body, else 408' },
   'keepalive-timeout': { kind: 'duration', value: '75s', help: 'idle client keep-alive connections close after this' },
@@ -286,13 +287,15 @@ function buildConfig(get: (name: string) => string | number | boolean, list: (na
   if (connectTimeoutMs <= 0) throw new ConfigError('connect-timeout must be above 0');
   return {
     listen: parseListen(text('listen', get('listen'))),
-    engine: text('engine', get('engine')) as 'http' | 'uws',
+    engine: text('engine', get('engine')) as 'net' | 'http' | 'uws',
     upstreams,
     balance: text('balance', get('balance')) as BalanceStrategy,
     statics,
     client: {
       maxBodySize: size('max-body-size', get('max-body-size')),
       maxHeaderSize: size('max-header-size', get('max-header-size')),
+      maxRequestLine: FRONT_MAX_REQUEST_LINE,
+      maxHeaderFields: FRONT_MAX_HEADER_FIELDS,
       headerTimeoutMs,
       bodyTimeoutMs: duration('client-body-timeout', get('client-body-timeout')),
       keepAliveTimeoutMs: duration('keepalive-timeout', get('keepalive-timeout')),

@@ -1,7 +1,7 @@
 /**
  * The front: static files first, then the reverse proxy — our Nginx.
  *
- *   client ──► engine (node:http | uWebSockets.js) ──► FrontCore.route()
+ *   client ──► engine (wire/http1 over node:net | node:http | uWebSockets.js) ──► FrontCore.route()
  *                 ├─ static mapping ─► StaticFiles (FileCache in memory, large files from disk)
  *                 └─ otherwise ──────► ReverseProxy ─► Balancer ─► Upstream pool ─► app server
  *
@@ -14,6 +14,7 @@ import type { FrontConfig } from './config.ts';
 import { FrontCore } from './front/core.ts';
 import { createHttpListener } from './front/http-engine.ts';
 import type { FrontListener } from './front/listener.ts';
+import { createNetListener } from './front/net-engine.ts';
 import { createUwsListener } from './front/uws-engine.ts';
 import { FileCache } from './static/file-cache.ts';
 
@@ -41,7 +42,7 @@ export async function startFront(config: FrontConfig, errorLog: ErrorLog = stder
   const core = new FrontCore(settingsOf(config), cache, errorLog);
   let listener: FrontListener;
   try {
-    listener = config.engine === 'uws' ? createUwsListener(core) : createHttpListener(core);
+    listener = config.engine === 'uws' ? createUwsListener(core) : config.engine === 'http' ? createHttpListener(core) : createNetListener(core);
   } catch (error) {
     await core.close();
     throw error;

@@ -176,6 +176,10 @@ class NodeExchange implements ClientSink {
 function forward(core: FrontCore, req: IncomingMessage, res: ServerResponse, body: Buffer | null, receivedAt: number): void {
   const method = req.method!;
   const head = core.upstreamHead({ method, target: req.url!, headers: req.rawHeaders, clientAddress: req.socket.remoteAddress ?? '' }, body);
+  const limit = core.settings.client.maxHeaderSize;
+  if (head.length > limit) {
+    return refuse(core, req, res, 431, '431 Request Header Fields Too Large', `Request header fields too large: with the forwarding fields the request head is larger than ${limit} bytes.`, receivedAt);
+  }
   const exchange = new NodeExchange(core, req, res, receivedAt);
   exchange.record = core.proxy!.forward(method, head, 'latin1', body, receivedAt, exchange);
 }
@@ -231,6 +235,20 @@ function handle(core: FrontCore, req: IncomingMessage, res: ServerResponse): voi
   const receivedAt = performance.now();
   core.begin();
   if (core.closing) res.shouldKeepAlive = false;
+  // What llhttp lets through but the net engine's parser refuses: other versions, too many
+  // fields (the app server behind must be able to read what is forwarded), a malformed Host.
+  if (req.httpVersion !== '1.1' && req.httpVersion !== '1.0') {
+    const supported = req.httpVersionMajor === 1 || req.httpVersionMajor > 1;
+    return refuse(core, req, res, supported ? 505 : 400, supported ? '505 HTTP Version Not Supported' : '400 Bad Request', `HTTP version ${req.httpVersion} is not supported; this server speaks HTTP/1.0 and HTTP/1.1.`, receivedAt);
+  }
+  const maxFields = core.settings.client.maxHeaderFields;
+  if (req.rawHeaders.length > maxFields * 2) {
+    return refuse(core, req, res, 431, '431 Request Header Fields Too Large', `Request header fields too large: more than ${maxFields} header fields.`, receivedAt);
+  }
+  const host = req.headers.host;
+  if (host !== undefined && !/^[A-Za-z0-9\-._~!$&'()*+,;=:[\]%]*$/.test(host)) {
+    return refuse(core, req, res, 400, '400 Bad Request', 'Bad request: invalid Host header.', receivedAt);
+  }
   const route = core.route(req.url!);
   if (route.kind === 'proxy') return proxyRequest(core, req, res, receivedAt);
   if (route.kind === 'reply') {
@@ -268,6 +286,9 @@ export function createHttpListener(core: FrontCore): FrontListener {
     },
     (req, res) => handle(core, req, res),
   );
+  // A client may send its request and close its side (printf | nc, health checkers): it still
+  // gets its answer. Node's default aborts the pending request on the client's FIN.
+  (server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => refuseUnparsed(core, error, socket));
   return {
     engine: 'http',
