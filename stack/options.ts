@@ -7,7 +7,7 @@ export interface StackOptions {
   port: number;
   dataDir: string;
   engine: 'uws' | 'http';
-  frontEngine: 'uws' | 'http';
+  frontEngine: 'net' | 'http';
   workers: number | undefined;
   app: string;
   gracefulTimeoutMs: number;
@@ -25,7 +25,7 @@ Options (environment variable in brackets):
   --port PORT              port the front listens on [PORT] (default 8000)
   --data-dir DIR           database, signing key and sockets [DATA_DIR] (default ./data)
   --engine uws|http        app server engine [ENGINE] (default uws)
-  --front-engine uws|http  front's client-side engine [FRONT_ENGINE] (default: same as --engine)
+  --front-engine net|http  front's client-side engine [FRONT_ENGINE] (default net: the project's HTTP/1.1 server)
   --workers N              app server workers [WORKERS] (default: one per core)
   --app SPEC               app to host [APP] (default ${DEFAULT_APP_SPEC})
   --graceful-timeout S     seconds each layer gets to finish in-flight requests [GRACEFUL_TIMEOUT] (default 30)
@@ -44,6 +44,11 @@ const FLAGS: Record<string, keyof StackOptions> = {
 
 function engine(name: string, value: string): 'uws' | 'http' {
   if (value !== 'uws' && value !== 'http') throw new Error(`${name} must be "uws" or "http", not ${JSON.stringify(value)}`);
+  return value;
+}
+
+function frontEngine(value: string): 'net' | 'http' {
+  if (value !== 'net' && value !== 'http') throw new Error(`--front-engine must be "net" or "http", not ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -83,7 +88,7 @@ export function parseStackOptions(argv: string[], env: NodeJS.ProcessEnv): Stack
     port: integer('--port', pick('port', 'PORT') ?? '8000', 1, 65535),
     dataDir: pick('dataDir', 'DATA_DIR') ?? 'data',
     engine: engineName,
-    frontEngine: engine('--front-engine', pick('frontEngine', 'FRONT_ENGINE') ?? engineName),
+    frontEngine: frontEngine(pick('frontEngine', 'FRONT_ENGINE') ?? 'net'),
     workers: workers === undefined ? undefined : integer('--workers', workers, 1, 256),
     app: pick('app', 'APP') ?? DEFAULT_APP_SPEC,
     gracefulTimeoutMs: integer('--graceful-timeout', pick('gracefulTimeoutMs', 'GRACEFUL_TIMEOUT') ?? '30', 0, 3600) * 1000,

@@ -23,7 +23,7 @@ describe('loadConfig', () => {
   it('has working defaults', () => {
     const config = loadConfig(['--upstream', '127.0.0.1:8001'], {});
     assert.deepEqual(config.listen, { host: '127.0.0.1', port: 8000 });
-    assert.equal(config.engine, 'http');
+    assert.equal(config.engine, 'net');
     assert.equal(config.client.maxBodySize, 1024 * 1024);
     assert.equal(config.upstreamIdleTimeoutMs, 4_000);
     assert.ok(config.upstreamIdleTimeoutMs < UWS_IDLE_TIMEOUT_MS, 'below the shortest app-server keep-alive (uWS)');
@@ -54,7 +54,7 @@ describe('loadConfig', () => {
       [['stray'], {}, /unexpected argument/],
       [['--upstream', '127.0.0.1:1'], { FRONT_BOGUS: '1' }, /unknown environment variable FRONT_BOGUS/],
       [['--upstream', '127.0.0.1:1', '--read-timeout', '60'], {}, /duration with a unit/],
-      [['--upstream', '127.0.0.1:1', '--engine', 'nginx'], {}, /engine: expected one of http, uws/],
+      [['--upstream', '127.0.0.1:1', '--engine', 'nginx'], {}, /engine: expected one of net, http/],
       [['--upstream', 'nowhere'], {}, /HOST:PORT/],
       [['--static', 'static=./x'], {}, /must start with "\/"/],
       [['--static', `/s/=${dir}`, '--cache-control', '/t/=immutable'], {}, /not a static prefix/],

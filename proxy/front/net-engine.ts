@@ -21,6 +21,7 @@ import type { StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
 import type { FrontCore } from './core.ts';
 import type { FrontListener } from './listener.ts';
+import { tlsServerOptions, watchHandshakes } from '../tls/server.ts';
 
 /** The wire settings for the front's client settings. */
 export function wireSettings(core: FrontCore): Http1Settings {
@@ -48,7 +49,7 @@ function headerValue(headers: readonly string[], lowerCaseName: string): string 
 }
 
 /** Log the request when its response is over. */
-function account(core: FrontCore, head: RequestHead, res: Http1Response, exchange: NetExchange | null): void {
+function account(core: FrontCore, head: RequestHead, res: Http1Response, exchange: NetExchange | null, requestId: string): void {
   res.onFinish = () => {
     if (!core.accessLog.enabled) return core.end(null);
     const headers = head.headers;
@@ -65,16 +66,18 @@ function account(core: FrontCore, head: RequestHead, res: Http1Response, exchang
       upstream: proxied?.upstreamLabel ?? '-',
       upstreamMs: proxied?.upstreamMs ?? -1,
       requestMs: core.since(res.receivedAt),
+      requestId,
     });
   };
 }
 
 /** Write a StaticReply: in memory, or streamed from disk with backpressure. */
-function sendReply(core: FrontCore, res: Http1Response, reply: StaticReply): void {
+function sendReply(core: FrontCore, res: Http1Response, reply: StaticReply, requestId: string): void {
   const reason = reply.statusLine.slice(4);
   if (reply.status === 400) res.keepAlive = false;
-  if (reply.file === null || res.method === 'HEAD') return res.send(reply.status, reason, reply.headers, reply.body, reply.length);
-  res.start(reply.status, reason, reply.headers, reply.length);
+  const headers = core.decorate(reply.headers.slice(), requestId);
+  if (reply.file === null || res.method === 'HEAD') return res.send(reply.status, reason, headers, reply.body, reply.length);
+  res.start(reply.status, reason, headers, reply.length);
   const stream = createReadStream(reply.file, { start: reply.start, end: reply.end, highWaterMark: 256 * 1024 });
   res.onAbort = () => stream.destroy();
   stream.on('data', (chunk) => {
@@ -94,7 +97,11 @@ function sendReply(core: FrontCore, res: Http1Response, reply: StaticReply): voi
 class NetExchange implements ClientSink {
   proxied: ProxyRecord | null = null;
 
-  constructor(private readonly res: Http1Response) {}
+  constructor(
+    private readonly core: FrontCore,
+    private readonly res: Http1Response,
+    private readonly requestId: string,
+  ) {}
 
   get aborted(): boolean {
     return this.res.aborted;
@@ -109,11 +116,11 @@ class NetExchange implements ClientSink {
   }
 
   complete(status: number, reason: string, headers: string[], body: Buffer, length: number): void {
-    this.res.send(status, reason, headers, body, length);
+    this.res.send(status, reason, this.core.decorate(headers, this.requestId), body, length);
   }
 
   start(status: number, reason: string, headers: string[], length: number): void {
-    this.res.start(status, reason, headers, length);
+    this.res.start(status, reason, this.core.decorate(headers, this.requestId), length);
   }
 
   write(chunk: Buffer): boolean {
@@ -135,44 +142,56 @@ class NetExchange implements ClientSink {
 
 function handle(core: FrontCore, head: RequestHead, body: Buffer | null, res: Http1Response): void {
   core.begin();
+  const clientAddress = res.connection.remoteAddress;
+  const requestId = core.requestId(head.headers, clientAddress);
   const route = head.target === '*' ? (core.proxy !== null ? core.proxyRoute : core.route('*')) : core.route(head.target);
   if (route.kind === 'proxy') {
-    const upstreamHead = core.upstreamHead(
-      { method: head.method, target: head.target, headers: head.headers, clientAddress: res.connection.remoteAddress, host: head.host },
-      body,
-    );
-    const exchange = new NetExchange(res);
-    account(core, head, res, exchange);
+    const upstreamHead = core.upstreamHead({ method: head.method, target: head.target, headers: head.headers, clientAddress, host: head.host }, body, requestId);
+    const exchange = new NetExchange(core, res, requestId);
+    account(core, head, res, exchange, requestId);
     const limit = core.settings.client.maxHeaderSize;
     if (upstreamHead.length > limit) {
       // Within the limit from the client, past it with the front's own fields: the app server,
       // whose limit is the same, could not read it (each layer's limits sit inside the next's).
       res.keepAlive = false;
       const text = Buffer.from(`Request header fields too large: with the forwarding fields the request head is larger than ${limit} bytes.\n`);
-      return res.send(431, '', ['Content-Type', 'text/plain; charset=utf-8'], text);
+      return res.send(431, '', core.decorate(['Content-Type', 'text/plain; charset=utf-8'], requestId), text);
     }
-    exchange.proxied = core.proxy!.forward(head.method, upstreamHead, 'latin1', body, res.receivedAt, exchange);
+    exchange.proxied = core.proxy!.forward(head.method, upstreamHead, 'latin1', body, res.receivedAt, core.responseSink(exchange, head.method, head.headers));
     return;
   }
-  account(core, head, res, null);
-  if (route.kind === 'reply') return sendReply(core, res, route.reply);
+  account(core, head, res, null, requestId);
+  if (route.kind === 'reply') return sendReply(core, res, route.reply, requestId);
   const reply = core.statics.respond(route.mount, route.path, head.method, (name) => headerValue(head.headers, name), res.receivedAt);
-  sendReply(core, res, reply);
+  sendReply(core, res, reply, requestId);
 }
 
 /** The project's own HTTP/1.1 client side for `core`. */
 export function createNetListener(core: FrontCore): FrontListener {
+  let credentials = core.settings.tls;
   const server = new Http1Server(wireSettings(core), {
     onRequest: (head, body, res) => handle(core, head, body, res),
     onRefused: (failure: RequestFailure, head: RequestHead | null, connection: Http1Connection) => {
       const what = head === null ? '' : ` ${head.method} ${head.target}`;
-      core.errorLog(`refused ${failure.status} (${failure.kind})${what} from ${connection.remoteAddress}: ${failure.reason}`);
+      const requestId = core.requestId(head?.headers ?? [], connection.remoteAddress);
+      core.errorLog(`refused ${failure.status} (${failure.kind})${what} from ${connection.remoteAddress} (request ${requestId}): ${failure.reason}`);
+      let extra = 'X-Request-Id: ' + requestId + '\r\n';
+      for (let i = 0; i < core.extraHeaders.length; i += 2) extra += `${core.extraHeaders[i]}: ${core.extraHeaders[i + 1]}\r\n`;
+      return extra;
     },
-  });
+  }, credentials === null ? null : tlsServerOptions(credentials, core.settings.client.headerTimeoutMs));
+  if (server.tlsServer !== null) watchHandshakes(server.tlsServer, core.errorLog);
   return {
     engine: 'net',
     listen: (host, port) => server.listen(host, port),
-    applySettings: () => server.configure(wireSettings(core)),
+    applySettings: () => {
+      server.configure(wireSettings(core));
+      const next = core.settings.tls;
+      if (next !== null && next !== credentials) {
+        server.setSecureContext(next.options); // new handshakes only: open connections keep theirs
+        credentials = next;
+      }
+    },
     stopAccepting: () => server.stopAccepting(),
     closeAll: () => server.closeAll(),
   };

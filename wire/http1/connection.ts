@@ -51,8 +51,11 @@ export interface Http1Handler {
    * now or later, exactly once; no other request of this connection is read until then.
    */
   onRequest(head: RequestHead, body: Buffer | null, res: Http1Response): void;
-  /** A request refused before a handler saw it; the client has its answer already. For logs. */
-  onRefused(failure: RequestFailure, head: RequestHead | null, connection: Http1Connection): void;
+  /**
+   * A request is refused before a handler saw it (for logs); returns extra header lines for the
+   * refusal (`Name: value\r\n`…, or ''), such as a request id.
+   */
+  onRefused(failure: RequestFailure, head: RequestHead | null, connection: Http1Connection): string;
 }
 
 /** What the connection needs from its server. */
@@ -390,11 +393,11 @@ export class Http1Connection {
     if (this.state === CLOSING) return;
     const body = failure.reason + '\n';
     const noBody = head !== null && head.method === 'HEAD';
+    const extra = this.host.handler.onRefused(failure, head, this);
     this.socket.write(
-      `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${noBody ? '' : body}`,
+      `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${noBody ? '' : body}`,
       'latin1',
     );
-    this.host.handler.onRefused(failure, head, this);
     this.closeGracefully();
   }
 

@@ -8,6 +8,8 @@
  *   const port = await server.listen('127.0.0.1', 0);
  */
 import net from 'node:net';
+import tls from 'node:tls';
+import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { Http1Connection } from './connection.ts';
 import type { Http1Handler, Http1Host, Http1Settings } from './connection.ts';
@@ -16,17 +18,33 @@ export class Http1Server implements Http1Host {
   /** Set by `stopAccepting`: every response closes its connection. */
   draining = false;
   readonly connections = new Set<Http1Connection>();
-  private readonly server: net.Server;
+  private readonly server: net.Server | tls.Server;
   private sweeper: NodeJS.Timeout | null = null;
 
+  /** `tlsOptions`: serve HTTPS (node:tls) instead of plain HTTP. */
   constructor(
     public settings: Http1Settings,
     readonly handler: Http1Handler,
+    tlsOptions: TlsOptions | null = null,
   ) {
-    // allowHalfOpen: a client may send its request and close its side; it still gets the answer.
-    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    // allowHalfOpen: a client that closes its side while its request is answered is seen (and
+    // the work for it stopped) by the connection, not by node:net closing the socket under it.
+    const accept = (socket: net.Socket): void => {
       this.connections.add(new Http1Connection(socket, this));
-    });
+    };
+    this.server = tlsOptions === null
+      ? net.createServer({ allowHalfOpen: true, noDelay: true }, accept)
+      : tls.createServer({ ...tlsOptions, allowHalfOpen: true, noDelay: true }, accept);
+  }
+
+  /** The TLS server, when serving HTTPS (for handshake logging). */
+  get tlsServer(): tls.Server | null {
+    return this.server instanceof tls.Server ? this.server : null;
+  }
+
+  /** New certificates for new handshakes; open connections keep theirs. */
+  setSecureContext(options: SecureContextOptions): void {
+    this.tlsServer?.setSecureContext(options);
   }
 
   /** Start listening; resolves with the port actually bound. */
