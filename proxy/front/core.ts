@@ -115,16 +115,17 @@ export class FrontCore {
     readonly errorLog: (line: string) => void,
   ) {
     this.settings = settings;
-    this.statics = new StaticFiles(settings.statics, cache);
+    this.compression = compressionOf(settings.compression);
+    this.statics = new StaticFiles(settings.statics, cache, this.compression);
     this.proxy = settings.upstreams.length > 0 ? new ReverseProxy(settings.upstreams, settings.proxy, errorLog) : null;
     this.accessLog = new AccessLog(settings.accessLog);
-    this.compression = compressionOf(settings.compression);
     this.extraHeaders = extraHeadersOf(settings);
   }
 
   /** Swap in a new configuration (SIGHUP). In-flight requests finish with what they started with. */
   reconfigure(settings: FrontSettings): void {
-    const statics = new StaticFiles(settings.statics, this.cache); // throws before anything changes
+    const compression = compressionOf(settings.compression);
+    const statics = new StaticFiles(settings.statics, this.cache, compression); // throws before anything changes
     this.cache.clear();
     this.statics = statics;
     if (settings.upstreams.length === 0) {
@@ -136,7 +137,7 @@ export class FrontCore {
       void this.accessLog.close();
       this.accessLog = new AccessLog(settings.accessLog); // reopened: log rotation works with SIGHUP
     }
-    this.compression = compressionOf(settings.compression);
+    this.compression = compression;
     this.extraHeaders = extraHeadersOf(settings);
     this.settings = settings;
   }
