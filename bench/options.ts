@@ -66,7 +66,7 @@ const OPTIONS = {
   rounds: integer({ min: 1, default: 3, help: 'Rounds (the order of configurations rotates per round).' }),
   workers: { ...WORKERS_OPTION, help: 'Workers of the "-N" configurations.' },
   quick: boolean({ default: false, help: 'A first look in under a minute: 1 round of 2 s, ping/hello/static-1k (explicit options still win).' }),
-  out: text({ metavar: 'DIR', default: 'bench/results', help: 'Where the JSON, Markdown and HTML reports go.' }),
+  out: text({ metavar: 'DIR', env: [], default: 'bench/results', help: 'Where the JSON, Markdown and HTML reports go.' }),
   portBase: integer({ min: 1024, max: 65535 - 64, default: undefined, defaultText: 'free ports chosen by the system', help: 'Use ports N, N+1, ….' }),
   quietMax: integer({ min: 1, max: 100, default: 12, help: 'The box counts as quiet under this percentage of busy CPU.' }),
   quietWait: duration({ default: 60_000, help: 'Wait at most this long for a quiet box, then measure anyway.' }),
