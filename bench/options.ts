@@ -4,7 +4,14 @@
  */
 import { cpus } from 'node:os';
 import { CONFIGURATIONS } from './configurations.ts';
+import { FAULT_SCENARIOS } from './faults/scenarios.ts';
 import { SCENARIOS } from './scenarios.ts';
+
+/** Every scenario name: the throughput scenarios, then the fault scenarios. */
+export const SCENARIO_NAMES: readonly string[] = [...SCENARIOS.map((s) => s.name), ...FAULT_SCENARIOS.map((s) => s.name)];
+
+/** What a quick run measures when --scenario is not given: a short version of every scenario but the JWT-heavy ones. */
+export const QUICK_SCENARIOS: readonly string[] = ['ping', 'hello', 'static-1k', 'static-100k', 'static-1m', 'cpu', ...FAULT_SCENARIOS.map((s) => s.name)];
 
 /** A command-line mistake. */
 export class UsageError extends Error {}
@@ -25,7 +32,7 @@ export interface BenchOptions {
   user: string | undefined;
   password: string | undefined;
   baseline: string | undefined;
-  loader: 'autocannon' | 'wrk';
+  loader: 'auto' | 'autocannon' | 'wrk';
   connections: number;
   loginConnections: number;
   durationSeconds: number;
@@ -57,24 +64,28 @@ Starts each configuration, runs each scenario against it side by side for --roun
 Options:
   --config a,b,c        configurations (default: every one whose parts exist). Known:
                         ${CONFIGURATIONS.map((c) => c.name).join(', ')}
-  --scenario a,b        scenarios (default: all). Known:
+  --scenario a,b        scenarios (default: all). Throughput:
                         ${SCENARIOS.map((s) => s.name).join(', ')}
+                        faults (on dev, stack-uws, app-uws-N):
+                        ${FAULT_SCENARIOS.map((s) => s.name).join(', ')}
   --target NAME=URL     also measure an external base URL (repeatable), e.g.
                         --target django=http://127.0.0.1:8100
   --target-path S=/p    where an external target serves scenario S (repeatable), e.g.
                         --target-path static-100k=/static/lib-100k.js
   --user U --password P credentials for auth scenarios on external targets
   --baseline NAME       configuration the ratios are taken against (default: dev, else the first)
-  --loader L            autocannon (default, in-process) or wrk (lighter: use it for real numbers)
+  --loader L            auto (default: wrk when installed, else autocannon), wrk, or
+                        autocannon (in-process, heavier)
   -c, --connections N   connections (default 64)
   --login-connections N connections for the login scenario (default 4: hashing is CPU-bound)
   -d, --duration S      measured seconds per run (default 10)
-  -w, --warmup S        warm-up seconds before the first measured run of each pair (default 2)
+  --warmup S            warm-up seconds before the first measured run of each pair (default 2)
   -p, --pipelining N    pipelined requests per connection (default 1; autocannon only)
   --rounds N            rounds (default 3)
   --workers N           workers of the "-N" configurations (default: ${cpus().length}, the cores)
-  --quick               a first look in under a minute: 1 round of 2 s, ping/hello/static-1k,
-                        a few configurations
+  --quick               the whole story in about a minute: 1 round of 1 s per throughput
+                        scenario, 4 s per fault scenario, on dev, stack-uws, app-uws-1 and
+                        nginx-proxy, ending with a plain-language conclusion
   --out DIR             where results go (default bench/results)
   --port-base N         use ports N, N+1, … (default: free ports chosen by the system)
   --quiet-max PCT       the box counts as quiet under PCT % busy (default 12)
@@ -130,13 +141,13 @@ function target(value: string, taken: Set<string>): ExternalTarget {
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const o: BenchOptions = {
     configs: undefined,
-    scenarios: SCENARIOS.map((s) => s.name),
+    scenarios: [...SCENARIO_NAMES],
     targets: [],
     targetPaths: {},
     user: undefined,
     password: undefined,
     baseline: undefined,
-    loader: 'autocannon',
+    loader: 'auto',
     connections: 64,
     loginConnections: 4,
     durationSeconds: 10,
@@ -175,7 +186,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     set.add(arg);
     switch (arg) {
       case '--config': case '--configs': o.configs = list('--config', v(arg), CONFIGURATIONS.map((c) => c.name)); break;
-      case '--scenario': case '--scenarios': o.scenarios = list('--scenario', v(arg), SCENARIOS.map((s) => s.name)); break;
+      case '--scenario': case '--scenarios': o.scenarios = list('--scenario', v(arg), SCENARIO_NAMES); break;
       case '--target': o.targets.push(target(v(arg), names)); break;
       case '--target-path': {
         const spec = v(arg);
@@ -191,14 +202,14 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--baseline': o.baseline = v(arg); break;
       case '--loader': {
         const l = v(arg);
-        if (l !== 'autocannon' && l !== 'wrk') throw new UsageError(`--loader must be autocannon or wrk, not ${JSON.stringify(l)}`);
+        if (l !== 'auto' && l !== 'autocannon' && l !== 'wrk') throw new UsageError(`--loader must be auto, autocannon or wrk, not ${JSON.stringify(l)}`);
         o.loader = l;
         break;
       }
       case '-c': case '--connections': o.connections = positiveInt('--connections', v(arg)); break;
       case '--login-connections': o.loginConnections = positiveInt('--login-connections', v(arg)); break;
       case '-d': case '--duration': o.durationSeconds = seconds('--duration', v(arg), 1); break;
-      case '-w': case '--warmup': o.warmupSeconds = seconds('--warmup', v(arg), 0); break;
+      case '--warmup': o.warmupSeconds = seconds('--warmup', v(arg), 0); break;
       case '-p': case '--pipelining': o.pipelining = positiveInt('--pipelining', v(arg)); break;
       case '--rounds': o.rounds = positiveInt('--rounds', v(arg)); break;
       case '--workers': o.workers = positiveInt('--workers', v(arg)); break;
@@ -218,12 +229,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   if (o.quick) {
     // Explicit options win over the quick defaults.
     if (!set.has('--rounds')) o.rounds = 1;
-    if (!set.has('-d') && !set.has('--duration')) o.durationSeconds = 2;
-    if (!set.has('-w') && !set.has('--warmup')) o.warmupSeconds = 0.5;
-    if (!set.has('--scenario') && !set.has('--scenarios')) o.scenarios = ['ping', 'hello', 'static-1k'];
-    if (!set.has('--quiet-wait')) o.quietWaitSeconds = 2;
+    if (!set.has('-d') && !set.has('--duration')) o.durationSeconds = 1;
+    if (!set.has('--warmup')) o.warmupSeconds = 0.3;
+    if (!set.has('--scenario') && !set.has('--scenarios')) o.scenarios = [...QUICK_SCENARIOS];
+    if (!set.has('--quiet-wait')) o.quietWaitSeconds = 0.5;
     if (!set.has('--retries')) o.retries = 0;
-    o.quietWindowMs = 300;
+    o.quietWindowMs = 200;
   }
   if (o.portBase !== undefined && o.portBase + 64 > 65535) throw new UsageError('--port-base leaves no room for the ports the bench needs');
   if ((o.user === undefined) !== (o.password === undefined)) throw new UsageError('--user and --password go together');
