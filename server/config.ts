@@ -30,6 +30,7 @@ export interface ServerConfig {
   headerTimeout: number;
   requestTimeout: number;
   keepAlive: number;
+  sendTimeout: number;
 }
 
 type Kind = 'string' | 'int' | 'seconds' | 'bool' | 'engine';
@@ -68,6 +69,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'headerTimeout', flag: 'header-timeout', kind: 'seconds', default: () => seconds(DEFAULT_LIMITS.headerTimeout), help: 'Seconds a client has to send the request head (slowloris guard; uWS: fixed 10 s).' },
   { key: 'requestTimeout', flag: 'request-timeout', kind: 'seconds', default: () => seconds(DEFAULT_LIMITS.requestTimeout), help: 'Seconds a client has to send the whole request (node:http engine).' },
   { key: 'keepAlive', flag: 'keep-alive', kind: 'seconds', default: () => seconds(DEFAULT_LIMITS.keepAliveTimeout), help: 'Seconds an idle keep-alive connection stays open; keep it above the front\'s upstream idle timeout (uWS: fixed 10 s).' },
+  { key: 'sendTimeout', flag: 'send-timeout', kind: 'seconds', default: () => seconds(DEFAULT_LIMITS.sendTimeout), help: 'Seconds a response may wait on a client that stops reading before the connection is closed (Nginx send_timeout; node:http engine; uWS closes a stalled socket after its fixed 10 s).' },
 ];
 
 /** Environment variable for an option: LAYERSTACK_ + the flag in upper snake case. */
@@ -218,6 +220,7 @@ export function limitsOf(config: ServerConfig): Limits {
     headerTimeout: Math.round(config.headerTimeout * 1000),
     requestTimeout: Math.round(config.requestTimeout * 1000),
     keepAliveTimeout: Math.round(config.keepAlive * 1000),
+    sendTimeout: Math.round(config.sendTimeout * 1000),
   };
 }
 

@@ -18,6 +18,7 @@ import { parseStackOptions, STACK_HELP, type StackOptions } from './options.ts';
 import { Layer } from './layer.ts';
 import { checkPortFree, freeLoopbackPort, prepareDataDir } from './prepare.ts';
 import { waitUntilServing, type Address } from './probe.ts';
+import { loadTlsCredentials } from '../proxy/tls/credentials.ts';
 
 function log(line: string): void {
   console.log(`[stack] ${line}`);
@@ -34,7 +35,29 @@ function node(source: string, args: string[]): string[] {
   return [process.execPath, ...entry.execArgv, entry.script, ...args];
 }
 
+/** The front's TLS and compression flags, as given (absolute paths: the front runs from the project root). */
+function frontEdgeFlags(options: StackOptions): string[] {
+  const flags: string[] = [];
+  if (options.tlsCert !== '') flags.push('--tls-cert', resolve(options.tlsCert), '--tls-key', resolve(options.tlsKey), '--hsts', options.hsts);
+  if (options.tlsChain !== '') flags.push('--tls-chain', resolve(options.tlsChain));
+  if (options.redirectHttp !== '') flags.push('--redirect-http', options.redirectHttp);
+  flags.push('--compress', options.compress, '--gzip-level', options.gzipLevel);
+  return flags;
+}
+
+/** Check the TLS files before anything starts: one clear line and exit 1 if they cannot be used. */
+function checkTls(options: StackOptions): void {
+  if (options.tlsCert === '' && options.tlsKey === '' && options.tlsChain === '') return;
+  if (options.tlsCert === '' || options.tlsKey === '') fail('--tls-cert and --tls-key go together');
+  try {
+    loadTlsCredentials({ cert: resolve(options.tlsCert), key: resolve(options.tlsKey), chain: options.tlsChain === '' ? null : resolve(options.tlsChain) });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+}
+
 async function main(options: StackOptions): Promise<void> {
+  checkTls(options);
   const dataDir = resolve(options.dataDir);
   await prepareDataDir(dataDir, (line) => console.log(line)).catch((error: Error) => fail(error.message));
   await checkPortFree(options.host, options.port).catch((error: Error) => fail(error.message));
@@ -76,10 +99,11 @@ async function main(options: StackOptions): Promise<void> {
         '--upstream', appBindText,
         '--static', `/static/=${join(PROJECT_ROOT, 'app/static')}`,
         '--engine', options.frontEngine,
+        ...frontEdgeFlags(options),
       ]),
       env,
       cwd: PROJECT_ROOT,
-      ready: () => waitUntilServing({ host: options.host, port: options.port }, '/api/ping/'),
+      ready: () => waitUntilServing({ host: options.host, port: options.port, tls: options.tlsCert !== '' }, '/api/ping/'),
     },
     log,
   );
@@ -107,7 +131,7 @@ async function main(options: StackOptions): Promise<void> {
   }
   if (stopping) return;
 
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
+  const url = `${options.tlsCert !== '' ? 'https' : 'http'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
   console.log(`
   layerstack production stack is up: ${url}/
 

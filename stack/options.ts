@@ -11,6 +11,17 @@ export interface StackOptions {
   workers: number | undefined;
   app: string;
   gracefulTimeoutMs: number;
+  /** TLS on the front: certificate, key and optional chain files ('' for none). */
+  tlsCert: string;
+  tlsKey: string;
+  tlsChain: string;
+  /** HOST:PORT of the plain-HTTP listener that redirects to HTTPS ('' for none). */
+  redirectHttp: string;
+  /** Strict-Transport-Security: off, seconds, or a header value. */
+  hsts: string;
+  /** Compression of responses by the front: on or off, and the gzip level. */
+  compress: string;
+  gzipLevel: string;
   help: boolean;
 }
 
@@ -29,6 +40,13 @@ Options (environment variable in brackets):
   --workers N              app server workers [WORKERS] (default: one per core)
   --app SPEC               app to host [APP] (default ${DEFAULT_APP_SPEC})
   --graceful-timeout S     seconds each layer gets to finish in-flight requests [GRACEFUL_TIMEOUT] (default 30)
+  --tls-cert FILE          PEM certificate: the front speaks HTTPS (re-read on SIGHUP to the front) [TLS_CERT]
+  --tls-key FILE           PEM private key of the certificate [TLS_KEY]
+  --tls-chain FILE         PEM intermediate certificates, if not already in --tls-cert [TLS_CHAIN]
+  --redirect-http H:P      plain-HTTP listener answering 301 to HTTPS [REDIRECT_HTTP] (default: none)
+  --hsts off|SECONDS       Strict-Transport-Security on HTTPS responses [HSTS] (default off)
+  --compress on|off        gzip/brotli responses for clients that accept it [COMPRESS] (default on)
+  --gzip-level 1-9         gzip level [GZIP_LEVEL] (default 6)
   --help                   this text`;
 
 const FLAGS: Record<string, keyof StackOptions> = {
@@ -40,6 +58,13 @@ const FLAGS: Record<string, keyof StackOptions> = {
   '--workers': 'workers',
   '--app': 'app',
   '--graceful-timeout': 'gracefulTimeoutMs',
+  '--tls-cert': 'tlsCert',
+  '--tls-key': 'tlsKey',
+  '--tls-chain': 'tlsChain',
+  '--redirect-http': 'redirectHttp',
+  '--hsts': 'hsts',
+  '--compress': 'compress',
+  '--gzip-level': 'gzipLevel',
 };
 
 function engine(name: string, value: string): 'uws' | 'http' {
@@ -87,6 +112,13 @@ export function parseStackOptions(argv: string[], env: NodeJS.ProcessEnv): Stack
     workers: workers === undefined ? undefined : integer('--workers', workers, 1, 256),
     app: pick('app', 'APP') ?? DEFAULT_APP_SPEC,
     gracefulTimeoutMs: integer('--graceful-timeout', pick('gracefulTimeoutMs', 'GRACEFUL_TIMEOUT') ?? '30', 0, 3600) * 1000,
+    tlsCert: pick('tlsCert', 'TLS_CERT') ?? '',
+    tlsKey: pick('tlsKey', 'TLS_KEY') ?? '',
+    tlsChain: pick('tlsChain', 'TLS_CHAIN') ?? '',
+    redirectHttp: pick('redirectHttp', 'REDIRECT_HTTP') ?? '',
+    hsts: pick('hsts', 'HSTS') ?? 'off',
+    compress: pick('compress', 'COMPRESS') ?? 'on',
+    gzipLevel: pick('gzipLevel', 'GZIP_LEVEL') ?? '6',
     help,
   };
 }

@@ -41,7 +41,7 @@ export async function createEngine(name: EngineName, app: App, options: HostOpti
     case 'http':
       return new (await import('./node-http-engine.ts')).NodeHttpEngine(app, options);
     case 'uws':
-      return new (await import('./uws.ts')).UwsEngine(app, options);
+      return new (await import('./uws/engine.ts')).UwsEngine(app, options);
   }
 }
 

@@ -70,7 +70,15 @@ const options: HostOptions = {
   serverTiming: settings.serverTiming,
   onAccess: accessLog === null ? undefined : (entry) => accessLog.write(formatAccessLine(entry)),
   onRefused: (status, reason, client) => log('INFO', `Refused ${status} to ${client.address}: ${reason}`),
+  onClientGone: (request) => log('INFO', `Client ${request.client.address} closed the connection before sending the whole body of ${request.method} ${request.target}`),
 };
+
+// The engines turn every failure of a response into a 500 or a closed connection. A promise an
+// app leaves rejected on its own (a background task nobody awaits) is its bug, not a reason to
+// drop every other request in flight here: log it, keep serving.
+process.on('unhandledRejection', (reason) => {
+  log('ERROR', `Unhandled promise rejection (the worker keeps serving):\n${reason instanceof Error ? reason.stack : String(reason)}`);
+});
 
 let engine: Engine;
 try {
