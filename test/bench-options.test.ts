@@ -6,7 +6,7 @@ import { parseOptions, UsageError } from '../bench/options.ts';
 describe('parseOptions', () => {
   it('has the documented defaults', () => {
     const o = parseOptions([]);
-    assert.equal(o.loader, 'autocannon');
+    assert.equal(o.loader, 'auto');
     assert.equal(o.connections, 64);
     assert.equal(o.durationSeconds, 10);
     assert.equal(o.rounds, 3);
@@ -16,9 +16,10 @@ describe('parseOptions', () => {
 
   it('--quick shortens everything, but explicit options win', () => {
     const q = parseOptions(['--quick']);
-    assert.deepEqual([q.rounds, q.durationSeconds, q.scenarios], [1, 2, ['ping', 'hello', 'static-1k']]);
-    const q2 = parseOptions(['--quick', '-d', '1', '--scenario', 'cpu', '--rounds=2']);
-    assert.deepEqual([q2.rounds, q2.durationSeconds, q2.scenarios], [2, 1, ['cpu']]);
+    assert.deepEqual([q.rounds, q.durationSeconds], [1, 1]);
+    assert.deepEqual(q.scenarios, ['ping', 'hello', 'static-1k', 'static-100k', 'static-1m', 'cpu', 'slow-clients', 'crash', 'blocking', 'deploy']);
+    const q2 = parseOptions(['--quick', '-d', '3', '--scenario', 'cpu', '--rounds=2']);
+    assert.deepEqual([q2.rounds, q2.durationSeconds, q2.scenarios], [2, 3, ['cpu']]);
   });
 
   it('reads lists, targets and target paths', () => {
@@ -37,7 +38,7 @@ describe('parseOptions', () => {
     [['--config'], /--config needs a value/],
     [['-c', '0'], /--connections must be an integer ≥ 1/],
     [['-d', 'ten'], /--duration must be a number of seconds/],
-    [['--loader', 'ab'], /--loader must be autocannon or wrk/],
+    [['--loader', 'ab'], /--loader must be auto, autocannon or wrk/],
     [['--target', 'django'], /--target needs NAME=URL/],
     [['--target', 'dev=http://127.0.0.1:1'], /already a configuration or target name/],
     [['--target', 'x=ftp://h/'], /only http:\/\/ URLs/],
