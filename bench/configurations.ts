@@ -36,7 +36,7 @@ export interface LayerProcess {
 
 /** A configuration the bench can start. */
 export interface Configuration {
-  /** Stable name, used with --config and in result files. */
+  /** Stable name, used with --configurations and in result files. */
   name: string;
   /** What it is, for tables. */
   title: string;
@@ -89,7 +89,7 @@ const NO_ACCESS_LOG = ['--access-log', 'off'];
 function pool(engine: 'http' | 'uws', workers: number, port: number): LayerProcess {
   return {
     layer: 'app',
-    argv: js(POOL_CLI, '--bind', `127.0.0.1:${port}`, '--workers', String(workers), '--engine', engine, '--app', BENCH_APP_SPEC, '--server-timing', ...NO_ACCESS_LOG),
+    argv: js(POOL_CLI, '--listen', `127.0.0.1:${port}`, '--workers', String(workers), '--engine', engine, '--app', BENCH_APP_SPEC, '--server-timing', ...NO_ACCESS_LOG),
     port,
   };
 }
@@ -116,7 +116,7 @@ function stack(engine: 'http' | 'uws', many: boolean): Configuration {
   const label = engine === 'uws' ? 'uWebSockets.js' : 'node:http';
   return {
     name: `stack-${engine}${many ? '' : '-1'}`,
-    title: `prod stack on ${label}: front + pool (${many ? 'N workers' : '1 worker'})`,
+    title: `prod stack: front + app server on ${label} (${many ? 'N workers' : '1 worker'})`,
     kind: 'stack',
     capabilities: ALL_CAPS,
     requiresFiles: [POOL_CLI, FRONT_CLI],
@@ -135,7 +135,8 @@ function stack(engine: 'http' | 'uws', many: boolean): Configuration {
           '--listen', `127.0.0.1:${c.ports.main}`,
           '--upstream', `127.0.0.1:${c.ports.upstream}`,
           '--static', `/static/=${c.staticRoot}`,
-          '--engine', engine,
+          // The front's production client side (net) pairs with the uWS pool, as in `npm start`.
+          '--front-engine', engine === 'uws' ? 'net' : engine,
           ...NO_ACCESS_LOG,
         ),
         port: c.ports.main!,
@@ -161,7 +162,7 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     // As `npm run dev` runs it (through tsx), but watching only a private folder: others may edit
     // the tree while the bench runs, and only the deploy scenario's change should reload it.
     processes: (c) => [
-      { layer: 'app', argv: ts(DEV_CLI), env: { HOST: '127.0.0.1', PORT: String(c.ports.main), DEV_WATCH: c.watchDir, APP: BENCH_APP_SPEC }, port: c.ports.main! },
+      { layer: 'app', argv: ts(DEV_CLI, '--listen', `127.0.0.1:${c.ports.main}`, '--app', BENCH_APP_SPEC, '--watch', c.watchDir), port: c.ports.main! },
     ],
   },
   appAlone('http', false),
@@ -185,7 +186,7 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     readyPath: '/api/ping/',
     settleMs: 1500,
     // `npm start` is `npm run build` and then this; the bench builds once before starting anything.
-    processes: (c) => [{ layer: 'stack', argv: js(START_CLI, '--host', '127.0.0.1', '--port', String(c.ports.main)), port: c.ports.main! }],
+    processes: (c) => [{ layer: 'stack', argv: js(START_CLI, '--listen', `127.0.0.1:${c.ports.main}`), port: c.ports.main! }],
   },
   {
     name: 'nginx-static',
