@@ -45,7 +45,10 @@ let loaded: HostedApp;
 try {
   loaded = await loadApp(settings.app);
 } catch (error) {
-  log('ERROR', `Worker failed to load the app ${settings.app}:\n${error instanceof Error ? error.stack : String(error)}`);
+  // A failure the operator fixes outside the code (the store's StoreStartError: a bad DATABASE_URL,
+  // an unreachable database) is one line; anything else is a bug, with its stack.
+  const operational = error instanceof Error && error.name === 'StoreStartError';
+  log('ERROR', `Worker failed to load the app ${settings.app}:${operational ? ` ${error.message}` : `\n${error instanceof Error ? error.stack : String(error)}`}`);
   exit(APP_LOAD_ERROR);
 }
 
@@ -70,7 +73,15 @@ const options: HostOptions = {
   serverTiming: settings.serverTiming,
   onAccess: accessLog === null ? undefined : (entry) => accessLog.write(formatAccessLine(entry)),
   onRefused: (status, reason, client) => log('INFO', `Refused ${status} to ${client.address}: ${reason}`),
+  onClientGone: (request) => log('INFO', `Client ${request.client.address} closed the connection before sending the whole body of ${request.method} ${request.target}`),
 };
+
+// The engines turn every failure of a response into a 500 or a closed connection. A promise an
+// app leaves rejected on its own (a background task nobody awaits) is its bug, not a reason to
+// drop every other request in flight here: log it, keep serving.
+process.on('unhandledRejection', (reason) => {
+  log('ERROR', `Unhandled promise rejection (the worker keeps serving):\n${reason instanceof Error ? reason.stack : String(reason)}`);
+});
 
 let engine: Engine;
 try {
