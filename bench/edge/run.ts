@@ -7,9 +7,9 @@
  * round, and CPU per request is the front's process group's user + system time from /proc.
  *
  *   npm run bench:edge -- [--rounds 3] [--duration 5] [--connections 64] [--access-log off|on|both]
- *                         [--scenario ping,tls-ping,…] [--engine uws|http|…] [--out FILE.json]
+ *                         [--scenario ping,tls-ping,…] [--engine net|http] [--out FILE.json]
  *
- * --engine is the front's client side (default uws: what `npm start` runs).
+ * --engine is the front's client side (default net: what `npm start` runs).
  *
  * Access logs: `off` on both sides (the issue's first table), `on` on both sides (both log to a
  * file in the run folder, Nginx in its combined format), or `both` (each scenario twice).
@@ -61,7 +61,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { rounds: 3, duration: 5, connections: 64, accessLog: 'off', scenarios: SCENARIOS, engine: 'uws', out: null };
+  const o: Options = { rounds: 3, duration: 5, connections: 64, accessLog: 'off', scenarios: SCENARIOS, engine: 'net', out: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[++i];
