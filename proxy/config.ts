@@ -12,21 +12,20 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DEFAULT_LIMITS, shortestAppKeepAliveMs, UWS_IDLE_TIMEOUT_MS } from '../server/limits.ts';
+import { DEFAULT_LIMITS, shortestAppKeepAliveMs, UWS_IDLE_TIMEOUT_MS } from '../wire/limits.ts';
 import type { ClientSettings, FrontSettings } from './front/core.ts';
 import { DEFAULT_FILE_CACHE_OPTIONS } from './static/file-cache.ts';
 import type { FileCacheOptions } from './static/file-cache.ts';
 import type { StaticMount } from './static/static-files.ts';
 import type { BalanceStrategy } from './upstream/balancer.ts';
 import { TrustedClients } from './upstream/trust.ts';
-import { addressLabel, parseUpstreamAddress } from './upstream/upstream.ts';
-import type { UpstreamAddress } from './upstream/upstream.ts';
+import { type Address, formatAddress, parseAddress } from '../wire/address.ts';
 
 /** The front's complete, validated configuration. */
 export interface FrontConfig {
   listen: { host: string; port: number };
   engine: 'http' | 'uws';
-  upstreams: UpstreamAddress[];
+  upstreams: Address[];
   balance: BalanceStrategy;
   statics: StaticMount[];
   client: ClientSettings;
@@ -257,12 +256,12 @@ function buildConfig(get: (name: string) => string | number | boolean, list: (na
     if (mount === undefined) throw new ConfigError(`cache-control: ${prefix} is not a static prefix (have: ${statics.map((s) => s.prefix).join(', ') || 'none'})`);
     mount.cacheControl = value === 'immutable' ? IMMUTABLE : value;
   }
-  const upstreams: UpstreamAddress[] = [];
+  const upstreams: Address[] = [];
   for (const spec of list('upstream')) {
     try {
-      upstreams.push(parseUpstreamAddress(spec));
+      upstreams.push(parseAddress(spec));
     } catch (error) {
-      throw new ConfigError((error as Error).message);
+      throw new ConfigError(`upstream ${(error as Error).message}`);
     }
   }
   if (statics.length === 0 && upstreams.length === 0) throw new ConfigError('nothing to serve: give at least one --static PREFIX=FOLDER or --upstream HOST:PORT');
@@ -377,7 +376,7 @@ export function describeConfig(config: FrontConfig, port = config.listen.port): 
     lines.push(`  static   ${s.prefix} → ${s.root} (cache-control: ${s.cacheControl ?? 'none'}, index: ${s.index ?? 'off'}, precompressed: ${s.precompressed ? 'on' : 'off'})`);
   }
   if (config.upstreams.length > 0) {
-    lines.push(`  proxy    → ${config.upstreams.map(addressLabel).join(', ')} (${config.balance}, keepalive ${config.upstreamKeepalive}, max-fails ${config.maxFails}, fail-timeout ${seconds(config.failTimeoutMs)})`);
+    lines.push(`  proxy    → ${config.upstreams.map(formatAddress).join(', ')} (${config.balance}, keepalive ${config.upstreamKeepalive}, max-fails ${config.maxFails}, fail-timeout ${seconds(config.failTimeoutMs)})`);
     lines.push(`  upstream connect ${seconds(config.connectTimeoutMs)}, read ${seconds(config.readTimeoutMs)}, idle ${seconds(config.upstreamIdleTimeoutMs)} (app server keep-alive: ${seconds(DEFAULT_LIMITS.keepAliveTimeout)} on node:http, ${seconds(UWS_IDLE_TIMEOUT_MS)} on uWS)`);
   } else lines.push('  proxy    off (no --upstream): other paths answer 404');
   const c = config.client;

@@ -16,6 +16,7 @@ import { createHttpListener } from './front/http-engine.ts';
 import type { FrontListener } from './front/listener.ts';
 import { createUwsListener } from './front/uws-engine.ts';
 import { FileCache } from './static/file-cache.ts';
+import { LogWriter } from '../wire/log-writer.ts';
 
 /** A running front. */
 export interface RunningFront {
@@ -33,7 +34,9 @@ export interface RunningFront {
 /** Where the front writes errors and refusals; stderr by default. */
 export type ErrorLog = (line: string) => void;
 
-const stderrLog: ErrorLog = (line) => process.stderr.write(`[front] ${line}\n`);
+let stderrWriter: LogWriter | undefined;
+/** The default error log: stderr through the one LogWriter (bounded, never throws). */
+const stderrLog: ErrorLog = (line) => (stderrWriter ??= new LogWriter('-', process.stderr, { what: 'error log' })).write(`[front] ${line}`);
 
 /** Start a front for `config`. Rejects if the port is taken or the uWS binary cannot load. */
 export async function startFront(config: FrontConfig, errorLog: ErrorLog = stderrLog): Promise<RunningFront> {

@@ -7,8 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { DEFAULT_APP_SPEC } from './app-loader.ts';
-import { ENGINE_NAMES, type EngineName, parseBind } from './engines/engine.ts';
-import { DEFAULT_LIMITS, type Limits } from './limits.ts';
+import { ENGINE_NAMES, type EngineName } from './engines/engine.ts';
+import { parseAddress } from '../wire/address.ts';
+import { LISTEN_ADDRESS } from './listen-address.ts';
+import { DEFAULT_LIMITS, type Limits } from '../wire/limits.ts';
 
 /** Every setting of the pool, after parsing. Durations are in seconds, sizes in bytes. */
 export interface ServerConfig {
@@ -192,9 +194,9 @@ export function resolveConfig(commandLine: CommandLine, env: NodeJS.ProcessEnv =
 function validate(config: ServerConfig): ServerConfig {
   let bind;
   try {
-    bind = parseBind(config.bind);
+    bind = parseAddress(config.bind, LISTEN_ADDRESS);
   } catch (error) {
-    throw new ConfigError((error as Error).message);
+    throw new ConfigError(`--bind ${(error as Error).message}`);
   }
   if (config.workers < 1) throw new ConfigError('workers must be at least 1');
   if (bind.kind === 'unix' && config.engine === 'uws' && config.workers > 1) {

@@ -16,7 +16,8 @@ import { join, resolve } from 'node:path';
 import { nodeEntry, PROJECT_ROOT } from '../server/launch.ts';
 import { parseStackOptions, STACK_HELP, type StackOptions } from './options.ts';
 import { Layer } from './layer.ts';
-import { checkPortFree, freeLoopbackPort, prepareDataDir } from './prepare.ts';
+import { checkPortFree, prepareDataDir } from './prepare.ts';
+import { freePort } from '../wire/free-port.ts';
 import { waitUntilServing, type Address } from './probe.ts';
 
 function log(line: string): void {
@@ -44,7 +45,7 @@ async function main(options: StackOptions): Promise<void> {
   // node:http workers share a unix socket through node:cluster; uWS workers share a port through
   // SO_REUSEPORT, which only TCP has, so they get a private loopback port instead.
   const appBind: Address =
-    options.engine === 'http' ? { socketPath: join(runDir, `app-${process.pid}.sock`) } : { host: '127.0.0.1', port: await freeLoopbackPort() };
+    options.engine === 'http' ? { socketPath: join(runDir, `app-${process.pid}.sock`) } : { host: '127.0.0.1', port: await freePort() };
   const appBindText = 'socketPath' in appBind ? `unix:${appBind.socketPath}` : `${appBind.host}:${appBind.port}`;
   const env = { ...process.env, DATA_DIR: dataDir };
   const workers = options.workers ?? availableParallelism();

@@ -13,7 +13,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, IMMUTABLE, loadConfig } from '../proxy/config.ts';
 import { eventually, request, startUpstream } from './proxy-harness.ts';
-import { UWS_IDLE_TIMEOUT_MS } from '../server/limits.ts';
+import { UWS_IDLE_TIMEOUT_MS } from '../wire/limits.ts';
 
 const project = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = mkdtempSync(join(tmpdir(), 'front-cli-'));

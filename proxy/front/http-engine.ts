@@ -9,18 +9,19 @@
  */
 import { createReadStream } from 'node:fs';
 import http from 'node:http';
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import { parserRefusal } from '../../server/engines/outgoing.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream';
-import type { StaticReply } from '../static/static-files.ts';
+import { textReply, type StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
-import type { AccessRecord } from './access-log.ts';
+import type { AccessRecord } from '../../wire/access-log.ts';
 import { since } from './core.ts';
 import type { FrontCore } from './core.ts';
 import { checkFraming } from './framing.ts';
 import type { FrontListener } from './listener.ts';
+import { closingReply, TEXT_PLAIN } from '../../wire/plain-reply.ts';
+import { bodyTimeout, bodyTooLarge, parserRefusal, type Refusal } from '../../wire/refusal.ts';
 
 function headerOf(req: IncomingMessage, lowerCaseName: string): string {
   const value = req.headers[lowerCaseName];
@@ -83,11 +84,10 @@ function streamFile(core: FrontCore, req: IncomingMessage, res: ServerResponse, 
  */
 const REFUSED = new WeakSet<Socket>();
 
-function refuse(core: FrontCore, req: IncomingMessage, res: ServerResponse, status: number, statusLine: string, message: string, receivedAt: number): void {
+function refuse(core: FrontCore, req: IncomingMessage, res: ServerResponse, refusal: Refusal, receivedAt: number): void {
   REFUSED.add(req.socket);
-  const body = Buffer.from(message + '\n');
-  core.errorLog(`refused ${status} ${req.method} ${req.url} from ${req.socket.remoteAddress}: ${message}`);
-  sendReply(core, req, res, { status, statusLine, headers: ['Content-Type', 'text/plain; charset=utf-8'], body, file: null, start: 0, end: body.length - 1, length: body.length, head: false }, receivedAt, true);
+  core.errorLog(`refused ${refusal.status} ${req.method} ${req.url} from ${req.socket.remoteAddress}: ${refusal.detail}`);
+  sendReply(core, req, res, textReply(refusal.status, refusal.detail), receivedAt, true);
 }
 
 /** A proxied request's response side on node:http. */
@@ -183,10 +183,10 @@ function forward(core: FrontCore, req: IncomingMessage, res: ServerResponse, bod
 /** Check framing and size, buffer the body (proxy_request_buffering), then forward. */
 function proxyRequest(core: FrontCore, req: IncomingMessage, res: ServerResponse, receivedAt: number): void {
   const framing = checkFraming(req.rawHeaders, req.httpVersion === '1.0');
-  if (!framing.ok) return refuse(core, req, res, 400, '400 Bad Request', framing.reason, receivedAt);
+  if (!framing.ok) return refuse(core, req, res, { kind: 'malformed', status: 400, detail: framing.reason }, receivedAt);
   const { maxBodySize, bodyTimeoutMs } = core.settings.client;
   if (framing.contentLength > maxBodySize) {
-    return refuse(core, req, res, 413, '413 Payload Too Large', `Payload too large: the body is ${framing.contentLength} bytes, the limit is ${maxBodySize}.`, receivedAt);
+    return refuse(core, req, res, bodyTooLarge(maxBodySize, framing.contentLength), receivedAt);
   }
   if (framing.contentLength <= 0 && !framing.chunked) return forward(core, req, res, null, receivedAt);
 
@@ -197,7 +197,7 @@ function proxyRequest(core: FrontCore, req: IncomingMessage, res: ServerResponse
     ? setTimeout(() => {
         if (settled) return;
         settled = true;
-        refuse(core, req, res, 408, '408 Request Timeout', `Request timeout: no body data for ${bodyTimeoutMs} ms.`, receivedAt);
+        refuse(core, req, res, bodyTimeout(bodyTimeoutMs), receivedAt);
       }, bodyTimeoutMs)
     : null;
   req.on('data', (chunk: Buffer) => {
@@ -206,7 +206,7 @@ function proxyRequest(core: FrontCore, req: IncomingMessage, res: ServerResponse
     if (size > maxBodySize) {
       settled = true;
       if (timer !== null) clearTimeout(timer);
-      return refuse(core, req, res, 413, '413 Payload Too Large', `Payload too large: the body exceeds the limit of ${maxBodySize} bytes.`, receivedAt);
+      return refuse(core, req, res, bodyTooLarge(maxBodySize), receivedAt);
     }
     chunks.push(chunk);
     timer?.refresh();
@@ -250,8 +250,7 @@ function refuseUnparsed(core: FrontCore, error: NodeJS.ErrnoException, socket: S
   }
   const { status, detail } = refusal;
   core.errorLog(`refused ${status} from ${socket.remoteAddress}: ${detail}`);
-  const body = detail + '\n';
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(closingReply(status, TEXT_PLAIN, detail + '\n'));
 }
 
 /** The node:http client side for `core`. */

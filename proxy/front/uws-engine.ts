@@ -15,17 +15,18 @@
  */
 import { createReadStream } from 'node:fs';
 import type { ReadStream } from 'node:fs';
-import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { HttpRequest, HttpResponse, us_listen_socket } from 'uWebSockets.js';
-import type { StaticReply } from '../static/static-files.ts';
+import { textReply, type StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
-import type { AccessRecord } from './access-log.ts';
+import type { AccessRecord } from '../../wire/access-log.ts';
 import { since } from './core.ts';
 import type { FrontCore } from './core.ts';
 import { checkFraming } from './framing.ts';
 import type { FrontListener } from './listener.ts';
-import { loadUws } from '../../server/engines/uws-binary.ts';
+import { bodyTimeout, bodyTooLarge, type Refusal } from '../../wire/refusal.ts';
+import { statusLine } from '../../wire/status-line.ts';
+import { loadUws } from '../../wire/uws-binary.ts';
 
 /** LIBUS_LISTEN_EXCLUSIVE_PORT (the typings declare it as an enum member only). */
 const EXCLUSIVE_PORT = 1;
@@ -50,15 +51,6 @@ function writeHeaders(res: HttpResponse, headers: readonly string[], obsText: bo
     return;
   }
   for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i]!, Buffer.from(headers[i + 1]!, 'latin1'));
-}
-
-/** Status lines with the standard reason phrase, made once: most responses use one of these. */
-const STATUS_LINES: string[] = [];
-for (const [code, phrase] of Object.entries(STATUS_CODES)) STATUS_LINES[Number(code)] = code + ' ' + phrase;
-
-function statusLine(status: number, reason: string): string {
-  if (reason === '' || reason === STATUS_CODES[status]) return STATUS_LINES[status] ?? String(status) + ' ';
-  return status + ' ' + reason;
 }
 
 /** What the access log needs from a request, copied while the HttpRequest is valid. */
@@ -99,11 +91,6 @@ function writeReply(res: HttpResponse, reply: StaticReply, close: boolean): void
     res.writeHeader('Content-Length', String(reply.length));
     res.endWithoutBody();
   } else res.end(reply.body!, close);
-}
-
-function textReply(status: number, message: string): StaticReply {
-  const body = Buffer.from(message + '\n');
-  return { status, statusLine: statusLine(status, ''), headers: ['Content-Type', 'text/plain; charset=utf-8'], body, file: null, start: 0, end: body.length - 1, length: body.length, head: false };
 }
 
 /**
@@ -237,7 +224,8 @@ class UwsExchange implements ClientSink {
    * 400 and the connection closes; with a hidden request behind it, the connection is cut and
    * the hidden request is never handled.
    */
-  refuse(status: number, message: string): void {
+  refuse(refusal: Refusal): void {
+    const { status, detail: message } = refusal;
     if (this.ended) return;
     if (this.bodyTimer !== null) clearTimeout(this.bodyTimer);
     this.core.errorLog(`refused ${status} ${this.seen.method} ${this.seen.target} from ${this.seen.client}: ${message}`);
@@ -379,10 +367,10 @@ function proxyRequest(core: FrontCore, res: HttpResponse, req: HttpRequest, seen
   const exchange = new UwsExchange(core, res, seen);
   res.onAborted(() => exchange.handleAbort());
   const framing = checkFraming(headers, false);
-  if (!framing.ok) return exchange.refuse(400, framing.reason);
+  if (!framing.ok) return exchange.refuse({ kind: 'malformed', status: 400, detail: framing.reason });
   const { maxBodySize, bodyTimeoutMs } = core.settings.client;
   if (framing.contentLength > maxBodySize) {
-    return exchange.refuse(413, `Payload too large: the body is ${framing.contentLength} bytes, the limit is ${maxBodySize}.`);
+    return exchange.refuse(bodyTooLarge(maxBodySize, framing.contentLength));
   }
   if (framing.contentLength <= 0 && !framing.chunked) return forward(core, exchange, headers, null);
 
@@ -392,7 +380,7 @@ function proxyRequest(core: FrontCore, res: HttpResponse, req: HttpRequest, seen
   if (bodyTimeoutMs > 0) {
     exchange.bodyTimer = setTimeout(() => {
       settled = true;
-      exchange.refuse(408, `Request timeout: no body data for ${bodyTimeoutMs} ms.`);
+      exchange.refuse(bodyTimeout(bodyTimeoutMs));
     }, bodyTimeoutMs);
   }
   res.onData((data, isLast) => {
@@ -400,7 +388,7 @@ function proxyRequest(core: FrontCore, res: HttpResponse, req: HttpRequest, seen
     size += data.byteLength;
     if (size > maxBodySize) {
       settled = true;
-      return exchange.refuse(413, `Payload too large: the body exceeds the limit of ${maxBodySize} bytes.`);
+      return exchange.refuse(bodyTooLarge(maxBodySize));
     }
     if (data.byteLength > 0) chunks.push(Buffer.from(data.slice(0))); // copy: uWS neuters the buffer
     if (!isLast) {

@@ -20,7 +20,8 @@ import type { App, Endpoint, FileBody, HeaderValue, Request, Response, ResponseH
 import { HostedRequest } from '../../app/request.ts';
 import { isFileBody, json } from '../../app/response.ts';
 import type { HostOptions } from './host.ts';
-import { appTiming, bodyless, fixedLength, parserRefusal, rawErrorReply } from './outgoing.ts';
+import { parserRefusal, targetTooLong } from '../../wire/refusal.ts';
+import { appTiming, bodyless, fixedLength, rawErrorReply } from './outgoing.ts';
 
 const FILE_GONE: Response = json(404, { detail: 'Not found.' });
 const UNIX_ENDPOINT: Endpoint = Object.freeze({ address: 'unix', port: 0 });
@@ -93,7 +94,8 @@ function handle(app: App, options: HostOptions, req: http.IncomingMessage, res: 
   const target = req.url ?? '/';
   const socket = req.socket;
   if (target.length > options.limits.maxRequestLine) {
-    refuseInline(options, res, 414, `Request-URI too long (limit ${options.limits.maxRequestLine} bytes).`);
+    const refusal = targetTooLong(options.limits.maxRequestLine);
+    refuseInline(options, res, refusal.status, refusal.detail);
     return;
   }
   const raw = req.rawHeaders;

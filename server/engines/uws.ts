@@ -21,7 +21,6 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { bodyTooLarge, StreamedBody } from '../../app/body.ts';
@@ -30,10 +29,14 @@ import { RequestHeaders } from '../../app/headers.ts';
 import type { App, Endpoint, FileBody, Request, Response, ResponseBody, ResponseHeaders } from '../../app/interface.ts';
 import { HostedRequest } from '../../app/request.ts';
 import { isFileBody, json } from '../../app/response.ts';
-import type { Bind, Engine } from './engine.ts';
+import type { Address } from '../../wire/address.ts';
+import type { Engine } from './engine.ts';
 import type { HostOptions } from './host.ts';
 import { appTiming, bodyless } from './outgoing.ts';
-import { loadUws } from './uws-binary.ts';
+import { headTooLarge, targetTooLong, type Refusal } from '../../wire/refusal.ts';
+import { statusLine } from '../../wire/status-line.ts';
+import { hasInvalidValueChar, isToken } from '../../wire/syntax.ts';
+import { loadUws } from '../../wire/uws-binary.ts';
 
 const uws = loadUws();
 
@@ -45,15 +48,6 @@ const FILE_CHUNK = 64 * 1024;
 /** How long a draining engine must see no new request before it closes idle connections. */
 const DRAIN_QUIET_MS = 200;
 
-const STATUS_LINES: string[] = [];
-for (const code in STATUS_CODES) STATUS_LINES[Number(code)] = `${code} ${STATUS_CODES[code]}`;
-function statusLine(status: number): string {
-  return STATUS_LINES[status] ?? `${status} Unknown`;
-}
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** What node:http refuses in a header value (its checkInvalidHeaderChar): controls other than tab. */
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** Header names already checked, so the regex runs once per distinct name, not per response. */
 const checkedNames = new Set<string>();
 
@@ -199,7 +193,7 @@ function flattenChecked(headers: ResponseHeaders | undefined): string[] | null {
   const flat: string[] = [];
   for (const name in headers) {
     if (!checkedNames.has(name)) {
-      if (!TOKEN.test(name)) return null;
+      if (!isToken(name)) return null;
       if (checkedNames.size < 1024) checkedNames.add(name);
     }
     const value = headers[name]!;
@@ -208,12 +202,12 @@ function flattenChecked(headers: ResponseHeaders | undefined): string[] | null {
       continue;
     }
     if (typeof value === 'string') {
-      if (BAD_VALUE.test(value)) return null;
+      if (hasInvalidValueChar(value)) return null;
       flat.push(name, value);
     } else if (typeof value === 'number') flat.push(name, String(value));
     else
       for (const v of value) {
-        if (typeof v !== 'string' || BAD_VALUE.test(v)) return null;
+        if (typeof v !== 'string' || hasInvalidValueChar(v)) return null;
         flat.push(name, v);
       }
   }
@@ -250,7 +244,7 @@ export class UwsEngine implements Engine {
     this.#uwsApp.any('/*', createHandler(app, options, this.#state));
   }
 
-  listen(bind: Bind): Promise<Bind> {
+  listen(bind: Address): Promise<Address> {
     return new Promise((resolve, reject) => {
       if (bind.kind === 'unix') {
         this.#uwsApp.listen_unix((token) => {
@@ -332,7 +326,8 @@ function createHandler(app: App, options: HostOptions, state: EngineState): (res
     });
   }
 
-  function refuse(res: HttpResponse, status: number, detail: string): void {
+  function refuse(res: HttpResponse, refusal: Refusal): void {
+    const { status, detail } = refusal;
     if (onRefused !== undefined) onRefused(status, detail, { address: Buffer.from(res.getRemoteAddressAsText()).toString('latin1'), port: 0 });
     res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json').end(JSON.stringify({ detail }), true);
   }
@@ -586,12 +581,12 @@ function createHandler(app: App, options: HostOptions, state: EngineState): (res
     req.forEach(collectHeader);
     const headers = headerList;
 
-    if (target.length > limits.maxRequestLine) return refuse(res, 414, `Request-URI too long (limit ${limits.maxRequestLine} bytes).`);
+    if (target.length > limits.maxRequestLine) return refuse(res, targetTooLong(limits.maxRequestLine));
     if (headerBytes + target.length + method.length + 12 > limits.maxHeaderSize || headers.length > 2 * limits.maxHeaderCount) {
-      return refuse(res, 431, `Request header fields too large (limit ${limits.maxHeaderSize} bytes).`);
+      return refuse(res, headTooLarge(limits.maxHeaderSize));
     }
     const length = declaredLength === null ? null : Number(declaredLength);
-    if (length !== null && length > maxBody) return refuse(res, 413, bodyTooLarge(maxBody).message);
+    if (length !== null && length > maxBody) return refuse(res, { kind: 'body-too-large', status: 413, detail: bodyTooLarge(maxBody).message });
 
     let pipe: BodyPipe | null = null;
     if (chunkedBody || (length !== null && length > 0)) {

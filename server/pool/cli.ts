@@ -3,6 +3,7 @@
  * LAYERSTACK_* environment, optional JSON file), then hands over to the arbiter, the master
  * process that runs the workers. `--help` lists every option.
  */
+import { LogOpenError } from '../../wire/log-writer.ts';
 import { Arbiter } from './arbiter.ts';
 import { type CommandLine, ConfigError, helpText, parseArgs, resolveConfig, type ServerConfig } from '../config.ts';
 
@@ -22,5 +23,13 @@ try {
 }
 
 // On HUP the file and the environment are read again; the command line stays as given.
-const code = await new Arbiter(config, () => resolveConfig(commandLine)).run();
+let arbiter: Arbiter;
+try {
+  arbiter = new Arbiter(config, () => resolveConfig(commandLine));
+} catch (error) {
+  if (!(error instanceof LogOpenError)) throw error;
+  console.error(`layerstack: ${error.message}`);
+  process.exit(2);
+}
+const code = await arbiter.run();
 process.exit(code);
