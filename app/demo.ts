@@ -7,6 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createAuth } from './auth/create-auth.ts';
+import { faultRoutes } from './demo-faults.ts';
+import { HttpError } from './errors.ts';
 import type { App, Request } from './interface.ts';
 import { json } from './response.ts';
 import { Router } from './router.ts';
@@ -42,9 +44,22 @@ export const stream: App = (request: Request) => {
 /** Hash rounds that cost about 5 ms of CPU on the reference 2-core machine. */
 export const CPU_ROUNDS = 4200;
 
-/** GET /api/cpu/ → a deliberately CPU-bound answer (~5 ms), to show what extra workers buy. */
+/**
+ * The most rounds one request may ask for (about 10× the default, ~50 ms): the route is public,
+ * and an unbounded count let any anonymous client buy seconds of a worker's CPU per request.
+ */
+export const MAX_CPU_ROUNDS = 10 * CPU_ROUNDS;
+
+/**
+ * GET /api/cpu/?rounds=N → a deliberately CPU-bound answer (~5 ms by default), to show what extra
+ * workers buy. N past MAX_CPU_ROUNDS (or not a whole number ≥ 1) is a 400 that names the bound.
+ */
 export const cpu: App = (request: Request) => {
-  const rounds = Math.min(Number(request.params.get('rounds') ?? CPU_ROUNDS) || CPU_ROUNDS, 1_000_000);
+  const raw = request.params.get('rounds');
+  const rounds = raw === null ? CPU_ROUNDS : /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(rounds >= 1 && rounds <= MAX_CPU_ROUNDS)) {
+    throw new HttpError(400, `rounds must be a whole number from 1 to ${MAX_CPU_ROUNDS}, not ${JSON.stringify(raw)}`);
+  }
   let digest = Buffer.from('layerstack');
   for (let i = 0; i < rounds; i++) digest = createHash('sha256').update(digest).digest();
   return json(200, { rounds, digest: digest.toString('hex') });
@@ -65,6 +80,14 @@ export function publicRoutes(router: Router = new Router(), wrap: (app: App) => 
     .post('/api/echo/', wrap(echo));
 }
 
+/** How the demo app is built. */
+export interface DemoOptions {
+  dataDir?: string;
+  print?: (line: string) => void;
+  /** Mount the fault routes (crash, block). Off unless asked for: see createDemoAppWithFaults. */
+  faults?: boolean;
+}
+
 /**
  * Build the demo app: the public routes plus simplejwt's token endpoints and the protected
  * `/api/hello/`, with the user store in DATA_DIR. As in Django REST framework, every API view
@@ -72,11 +95,21 @@ export function publicRoutes(router: Router = new Router(), wrap: (app: App) => 
  * themselves run no authentication. Rotation and blacklist-after-rotation are on, as in the
  * reference stack.
  */
-export async function createDemoApp(options: { dataDir?: string; print?: (line: string) => void } = {}): Promise<LoadedApp> {
-  const auth = createAuth({ dataDir: options.dataDir, settings: { ROTATE_REFRESH_TOKENS: true, BLACKLIST_AFTER_ROTATION: true } });
+export async function createDemoApp(options: DemoOptions = {}): Promise<LoadedApp> {
+  const auth = await createAuth({ dataDir: options.dataDir, settings: { ROTATE_REFRESH_TOKENS: true, BLACKLIST_AFTER_ROTATION: true } });
   // First start with no users: create "admin" and print its password once (one worker wins).
   await auth.ensureAdmin(options.print ?? ((line) => console.log(line)));
   const router = publicRoutes(new Router(), auth.middleware);
   auth.installRoutes(router);
-  return { app: router.app, close: async () => auth.close() };
+  if (options.faults === true) faultRoutes(router);
+  return { app: router.app, close: () => auth.close() };
+}
+
+/**
+ * The demo app plus the routes that crash or block their process on purpose (app/demo-faults.ts),
+ * for the benchmark's fault scenarios only. Nothing names this factory by default: a server hosts
+ * it only when told `--app app/demo.ts#createDemoAppWithFaults()` (the bench's configurations do).
+ */
+export function createDemoAppWithFaults(): Promise<LoadedApp> {
+  return createDemoApp({ faults: true });
 }

@@ -28,8 +28,10 @@ const MAX_BACKOFF_MS = 10_000;
 export class Layer {
   readonly spec: LayerSpec;
   #child: ChildProcess | undefined;
+  /** Set once by `stop()` and never cleared: after it, nothing may start this layer again. */
   #stopping = false;
   #restarts = 0;
+  #restartTimer: NodeJS.Timeout | undefined;
   #log: (line: string) => void;
 
   constructor(spec: LayerSpec, log: (line: string) => void) {
@@ -51,15 +53,24 @@ export class Layer {
       ),
     );
     const timeoutMs = this.spec.readyTimeoutMs ?? 30_000;
-    const timeout = sleep(timeoutMs).then(() => {
+    const timer = new AbortController();
+    const timeout = sleep(timeoutMs, undefined, { signal: timer.signal }).then(() => {
       throw new Error(`${this.spec.name} did not answer within ${timeoutMs / 1000} s`);
     });
+    timeout.catch(() => {});
     try {
       await Promise.race([this.spec.ready(), exited, timeout]);
     } catch (error) {
-      this.#stopping = true;
+      // The supervisor is not watching this child yet (its exit handler is attached below), so
+      // killing it here restarts nothing; `#stopping` is stop()'s alone.
       child.kill('SIGKILL');
       throw error;
+    } finally {
+      timer.abort();
+    }
+    if (this.#stopping) {
+      // stop() came while this start waited for the layer to answer; its SIGTERM is on the way.
+      throw new Error(`${this.spec.name} was stopped during start-up`);
     }
     exited.catch(() => {});
     child.once('exit', (code, signal) => this.#onExit(code, signal));
@@ -77,7 +88,8 @@ export class Layer {
     this.#restarts++;
     const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(this.#restarts - 1, 6));
     this.#log(`${this.spec.name} died (${signal ?? `code ${code}`}); restarting in ${delay} ms (restart #${this.#restarts})`);
-    setTimeout(() => {
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined;
       if (this.#stopping) return;
       this.start().then(
         () => {
@@ -85,17 +97,22 @@ export class Layer {
           this.#restarts = 0;
         },
         (error: Error) => {
-          this.#stopping = false;
+          // A restart that failed because stop() interrupted it (its SIGTERM made the new child
+          // exit during start-up) is the shutdown working, not a crash to retry: retrying would
+          // start a layer nobody stops.
+          if (this.#stopping) return;
           this.#log(`${this.spec.name} failed to restart: ${error.message}`);
           this.#onExit(null, null);
         },
       );
-    }, delay).unref();
+    }, delay);
+    this.#restartTimer.unref();
   }
 
   /** Ask the layer to stop gracefully; SIGKILL it if it is still there after `graceMs`. */
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
+    clearTimeout(this.#restartTimer);
     const child = this.#child;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -114,6 +114,8 @@ describe('access log line', () => {
       '127.0.0.1 - - [29/Nov/2026:12:00:00 +0000] "GET /x HTTP/1.1" 200 11 "-" "ua" upstream=127.0.0.1:8001 upstream_time=0.002 request_time=0.003',
     );
     assert.ok(formatAccessLine({ ...base, upstream: '-', upstreamMs: -1 }, at).endsWith(' upstream=- upstream_time=- request_time=0.002'));
+    assert.ok(formatAccessLine({ ...base, upstream: '-', upstreamMs: -1, requestId: 'req-1' }, at).endsWith(' request_time=0.002 request_id=req-1'));
+    assert.ok(formatAccessLine({ ...base, upstream: '-', upstreamMs: -1, requestId: '' }, at).endsWith(' request_time=0.002 request_id=-'));
   });
 
   it('writes seconds with three decimals, as Nginx does', () => {

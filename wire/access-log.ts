@@ -3,9 +3,10 @@
  * the front the upstream's address and time:
  *
  *   127.0.0.1 - - [29/Nov/2026:12:00:00 +0000] "GET /api/ping/ HTTP/1.1" 200 11 "-" "curl/8.5" request_time=0.001
- *   … "curl/8.5" upstream=127.0.0.1:8001 upstream_time=0.002 request_time=0.003   (the front)
+ *   … "curl/8.5" upstream=127.0.0.1:8001 upstream_time=0.002 request_time=0.003 request_id=0b6e…   (the front)
  *
- * upstream is `-` for what the front answered itself (static files, refusals); several are
+ * upstream is `-` for what the front answered itself (static files, refusals); the request id
+ * is the X-Request-Id the response and the upstream request carried; several upstreams are
  * comma-separated when the first refused the connection. Times are seconds with millisecond
  * precision, as Nginx writes $request_time. Everything that came from the client is escaped
  * (`"`, `\` and control bytes as \xHH, as Nginx does), so a request cannot forge or split lines.
@@ -31,6 +32,8 @@ export interface AccessRecord {
   upstream?: string;
   /** Milliseconds spent on the upstream, or -1 when none was involved. */
   upstreamMs?: number;
+  /** The front's X-Request-Id for the exchange ('' when none was made: the request was never parsed). */
+  requestId?: string;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -89,7 +92,8 @@ export function formatAccessLine(r: AccessRecord, now = Date.now()): string {
     `${r.client} - - ${timestamp(now)} ${quoted(`${r.method} ${r.target} HTTP/${r.httpVersion}`)} ${r.status} ${r.bytes} ` +
     `${quoted(r.referer)} ${quoted(r.userAgent)} `;
   if (r.upstream === undefined) return head + 'request_time=' + logSeconds(r.requestMs);
-  return head + `upstream=${r.upstream} upstream_time=${logSeconds(r.upstreamMs ?? -1)} request_time=${logSeconds(r.requestMs)}`;
+  const line = head + `upstream=${r.upstream} upstream_time=${logSeconds(r.upstreamMs ?? -1)} request_time=${logSeconds(r.requestMs)}`;
+  return r.requestId === undefined ? line : line + ' request_id=' + (r.requestId === '' ? '-' : r.requestId);
 }
 
 /** Where access log lines go (`off`, `-` for stdout, or a file), through the one LogWriter. */

@@ -16,11 +16,10 @@ export function plainBody(message: string): Buffer {
 
 /**
  * A whole HTTP/1.1 response for a raw socket, with `Connection: close` (after a refused head the
- * bytes that follow cannot be trusted to start a request).
+ * bytes that follow cannot be trusted to start a request); `extra` is a flat name, value list.
  */
-export function closingReply(status: number, contentType: string, body: string): string {
-  return (
-    `HTTP/1.1 ${statusLine(status)}\r\nContent-Type: ${contentType}\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
-  );
+export function closingReply(status: number, contentType: string, body: string, extra: readonly string[] = []): string {
+  let head = `HTTP/1.1 ${statusLine(status)}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`;
+  for (let i = 0; i < extra.length; i += 2) head += `${extra[i]}: ${extra[i + 1]}\r\n`;
+  return `${head}Connection: close\r\n\r\n${body}`;
 }
