@@ -152,7 +152,7 @@ describe('a bad log path', () => {
 
   it('stops the app server at start with one clear line and a non-zero exit', async (t) => {
     const bad = join(dir, 'missing', 'b.log');
-    const server = run(['server/pool/cli.ts', '--bind', '127.0.0.1:0', '--workers', '1', '--access-log', bad]);
+    const server = run(['server/pool/cli.ts', '--listen', '127.0.0.1:0', '--workers', '1', '--access-log', bad]);
     t.after(() => server.child.kill('SIGKILL'));
     const code = await server.exited;
     assert.notEqual(code, 0);

@@ -14,7 +14,7 @@ import { ChunkedDecoder } from '../proxy/upstream/chunked-decoder.ts';
 import { buildRequestHead } from '../proxy/upstream/request-head.ts';
 import { parseResponseHead } from '../proxy/upstream/response-head.ts';
 import { TrustedClients } from '../proxy/upstream/trust.ts';
-import { parseAddress } from '../wire/address.ts';
+import { parseAddress } from '../options/grammar.ts';
 import { Upstream } from '../proxy/upstream/upstream.ts';
 
 function head(text: string) {

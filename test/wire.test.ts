@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatAccessLine, logSeconds } from '../wire/access-log.ts';
-import { AddressError, formatAddress, parseAddress } from '../wire/address.ts';
+import { formatAddress, parseAddress } from '../options/grammar.ts';
 import { connectionTokens, listedInConnection } from '../wire/hop-by-hop.ts';
 import { contentTypeFor } from '../wire/mime.ts';
 import { closingReply } from '../wire/plain-reply.ts';
@@ -13,37 +13,10 @@ import { parserRefusal } from '../wire/refusal.ts';
 import { statusLine } from '../wire/status-line.ts';
 import { fieldValueClass, hasInvalidValueChar, isDecimal, isToken, trimOws, VALUE_BAD, VALUE_OBS_TEXT, VALUE_OK } from '../wire/syntax.ts';
 
-describe('addresses', () => {
-  it('parses and prints TCP and unix addresses', () => {
-    assert.deepEqual(parseAddress('0.0.0.0:80'), { kind: 'tcp', host: '0.0.0.0', port: 80 });
-    assert.deepEqual(parseAddress('localhost:8001'), { kind: 'tcp', host: 'localhost', port: 8001 });
-    assert.deepEqual(parseAddress('[::1]:8001'), { kind: 'tcp', host: '::1', port: 8001 });
-    assert.deepEqual(parseAddress('unix:/run/app.sock'), { kind: 'unix', path: '/run/app.sock' });
-    for (const text of ['127.0.0.1:8001', '[::1]:8001', 'unix:/run/app.sock']) assert.equal(formatAddress(parseAddress(text)), text);
-  });
-
-  it('takes a bare port and port 0 only where the rules allow them (a listener)', () => {
-    const listen = { defaultHost: '127.0.0.1', portZero: true };
-    assert.deepEqual(parseAddress(':8001', listen), { kind: 'tcp', host: '127.0.0.1', port: 8001 });
-    assert.deepEqual(parseAddress('8001', listen), { kind: 'tcp', host: '127.0.0.1', port: 8001 });
-    assert.deepEqual(parseAddress('127.0.0.1:0', listen), { kind: 'tcp', host: '127.0.0.1', port: 0 });
-    for (const text of [':8001', '8001', '127.0.0.1:0']) assert.throws(() => parseAddress(text), AddressError);
-  });
-
-  it('refuses anything else with the forms that would work', () => {
-    const cases: [string, string][] = [
-      ['127.0.0.1', 'not-an-address'],
-      ['host:70000', 'port-out-of-range'],
-      ['unix:relative.sock', 'relative-unix-path'],
-      ['unix:', 'relative-unix-path'],
-      ['http://x:1', 'not-an-address'],
-      ['nonsense', 'not-an-address'],
-      ['a b:1', 'not-an-address'],
-    ];
-    for (const [text, reason] of cases) {
-      assert.throws(() => parseAddress(text), (error: unknown) => error instanceof AddressError && error.reason === reason && error.message.includes(JSON.stringify(text)), text);
-    }
-    assert.throws(() => parseAddress('nowhere'), /HOST:PORT, \[IPv6\]:PORT or unix:\/path\.sock/);
+describe('addresses (the one address type, options/grammar.ts)', () => {
+  it('prints what it parses, and refuses a relative unix socket path', () => {
+    for (const text of ['127.0.0.1:8001', '[::1]:8001', 'unix:/run/app.sock']) assert.equal(formatAddress(parseAddress(text, { unix: true })), text);
+    for (const text of ['unix:relative.sock', 'unix:', 'unix:./app.sock']) assert.throws(() => parseAddress(text, { unix: true }), /unix:\/path\/to\.sock/, text);
   });
 });
 

@@ -20,6 +20,12 @@ export interface Limits {
   requestTimeout: number;
   /** Milliseconds an idle keep-alive connection is kept open. */
   keepAliveTimeout: number;
+  /**
+   * Milliseconds a response may wait for a client that stopped reading (between two successful
+   * writes, as Nginx's send_timeout); past it the connection is closed, and the client sees a
+   * truncated response.
+   */
+  sendTimeout: number;
 }
 
 /** The idle timeout uWebSockets.js applies by itself (compiled in; `keepAliveTimeout` cannot change it). */
@@ -33,7 +39,7 @@ export function shortestAppKeepAliveMs(limits: Pick<Limits, 'keepAliveTimeout'> 
   return Math.min(limits.keepAliveTimeout, UWS_IDLE_TIMEOUT_MS);
 }
 
-/** Defaults: 1 MiB bodies, 16 KiB heads, 8 KiB request lines, 100 fields, 30 s / 5 min / 75 s. */
+/** Defaults: 1 MiB bodies, 16 KiB heads, 8 KiB request lines, 100 fields, 30 s / 5 min / 75 s / 60 s. */
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxBodySize: 1024 * 1024,
   maxHeaderSize: 16 * 1024,
@@ -42,4 +48,5 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   headerTimeout: 30_000,
   requestTimeout: 300_000,
   keepAliveTimeout: 75_000,
+  sendTimeout: 60_000,
 });

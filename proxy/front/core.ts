@@ -21,7 +21,7 @@ import type { TlsCredentials } from '../tls/credentials.ts';
 import type { ClientSink } from '../upstream/proxy.ts';
 import { buildRequestHead, requestIdFor, validRequestId } from '../upstream/request-head.ts';
 import type { ClientRequestHead, ForwardingOptions } from '../upstream/request-head.ts';
-import type { Address } from '../../wire/address.ts';
+import type { ParsedAddress } from '../../options/grammar.ts';
 import { AccessLog, type AccessRecord } from '../../wire/access-log.ts';
 
 /** Client-side limits and timeouts (Nginx's client_* directives). */
@@ -44,7 +44,7 @@ export interface ClientSettings {
 export interface FrontSettings {
   client: ClientSettings;
   statics: readonly StaticMount[];
-  upstreams: readonly Address[];
+  upstreams: readonly ParsedAddress[];
   proxy: ProxyOptions;
   forwarding: ForwardingOptions;
   accessLog: string;
@@ -91,10 +91,10 @@ export class FrontCore {
     readonly errorLog: (line: string) => void,
   ) {
     this.settings = settings;
-    this.statics = new StaticFiles(settings.statics, cache);
+    this.compression = compressionOf(settings.compression);
+    this.statics = new StaticFiles(settings.statics, cache, this.compression);
     this.proxy = settings.upstreams.length > 0 ? new ReverseProxy(settings.upstreams, settings.proxy, errorLog) : null;
     this.accessLog = new AccessLog(settings.accessLog);
-    this.compression = compressionOf(settings.compression);
     this.extraHeaders = extraHeadersOf(settings);
   }
 
@@ -104,7 +104,8 @@ export class FrontCore {
    * configuration throws before anything changes.
    */
   reconfigure(settings: FrontSettings): void {
-    const statics = new StaticFiles(settings.statics, this.cache);
+    const compression = compressionOf(settings.compression);
+    const statics = new StaticFiles(settings.statics, this.cache, compression);
     // Reopened even at the same path: log rotation works with SIGHUP.
     const accessLog = settings.accessLog === '-' && this.settings.accessLog === '-' ? null : new AccessLog(settings.accessLog);
     this.cache.clear();
@@ -118,7 +119,7 @@ export class FrontCore {
       void this.accessLog.close();
       this.accessLog = accessLog;
     }
-    this.compression = compressionOf(settings.compression);
+    this.compression = compression;
     this.extraHeaders = extraHeadersOf(settings);
     this.settings = settings;
   }

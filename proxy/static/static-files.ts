@@ -9,6 +9,8 @@
 import { realpathSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { resolve } from 'node:path';
+import { compressWhole } from '../compression/compressing-sink.ts';
+import type { Compression } from '../compression/compressing-sink.ts';
 import { chooseCoding } from './encoding.ts';
 import { FileCache, probe } from './file-cache.ts';
 import type { FileEntry, Representation } from './file-cache.ts';
@@ -95,6 +97,8 @@ export class StaticFiles {
   constructor(
     mounts: readonly StaticMount[],
     readonly cache: FileCache,
+    /** Compression for files without precompressed siblings (compressed once, kept in the cache), or null. */
+    readonly compression: Compression | null = null,
   ) {
     // Longest prefix first, so /static/img/ wins over /static/.
     this.states = mounts.map(stateOf).sort((a, b) => b.prefix.length - a.prefix.length);
@@ -130,10 +134,27 @@ export class StaticFiles {
       if ('status' in located) return located;
       const loaded = this.cache.load(path, located, state.realRoot, state.precompressed, now);
       if (loaded === null) return NOT_FOUND;
-      if (loaded.identity.headers.length === 0) decorate(loaded, state);
+      if (loaded.identity.headers.length === 0) decorate(loaded, state, this.compressible(loaded));
       entry = loaded;
     }
+    if (this.compression !== null && entry.identity.body !== null && (entry.br === null || entry.gzip === null) && this.compressible(entry)) {
+      this.compressOnce(entry, mount as MountState, header('accept-encoding'));
+    }
     return represent(entry, method === 'HEAD', header);
+  }
+
+  /** Would the front compress this cached file itself (no sibling needed)? */
+  private compressible(entry: FileEntry): boolean {
+    const compression = this.compression;
+    return compression !== null && entry.identity.body !== null && entry.identity.size >= compression.settings.minLength && compression.types.has(entry.contentType);
+  }
+
+  /** Make the coding this client wants, if the file lacks it: once per file version, kept in the cache. */
+  private compressOnce(entry: FileEntry, mount: MountState, acceptEncoding: string): void {
+    const coding = chooseCoding(acceptEncoding, true, true);
+    if (coding === null || (coding === 'br' ? entry.br : entry.gzip) !== null) return;
+    const rep = this.cache.addCoding(entry, coding, compressWhole(coding, entry.identity.body!, this.compression!.settings));
+    decorateOne(rep, entry, mount, true);
   }
 
   /** Find the file for `path` on disk, or the reply that explains why there is none. */
@@ -160,17 +181,18 @@ export function redirectToFolder(path: string): StaticReply {
 }
 
 /** Compute the per-representation header lists once, when the entry is loaded. */
-function decorate(entry: FileEntry, mount: MountState): void {
-  const varies = entry.br !== null || entry.gzip !== null;
-  for (const rep of [entry.identity, entry.br, entry.gzip]) {
-    if (rep === null) continue;
-    const validators = ['ETag', rep.etag, 'Last-Modified', rep.lastModified];
-    if (mount.cacheControl !== null) validators.push('Cache-Control', mount.cacheControl);
-    if (varies) validators.push('Vary', 'Accept-Encoding');
-    rep.notModifiedHeaders = validators;
-    rep.headers = ['Content-Type', entry.contentType, ...validators, 'Accept-Ranges', 'bytes'];
-    if (rep.coding !== null) rep.headers.push('Content-Encoding', rep.coding);
-  }
+function decorate(entry: FileEntry, mount: MountState, compressible: boolean): void {
+  const varies = entry.br !== null || entry.gzip !== null || compressible;
+  for (const rep of [entry.identity, entry.br, entry.gzip]) if (rep !== null) decorateOne(rep, entry, mount, varies);
+}
+
+function decorateOne(rep: Representation, entry: FileEntry, mount: MountState, varies: boolean): void {
+  const validators = ['ETag', rep.etag, 'Last-Modified', rep.lastModified];
+  if (mount.cacheControl !== null) validators.push('Cache-Control', mount.cacheControl);
+  if (varies) validators.push('Vary', 'Accept-Encoding');
+  rep.notModifiedHeaders = validators;
+  rep.headers = ['Content-Type', entry.contentType, ...validators, 'Accept-Ranges', 'bytes'];
+  if (rep.coding !== null) rep.headers.push('Content-Encoding', rep.coding);
 }
 
 function full(rep: Representation, head: boolean): StaticReply {

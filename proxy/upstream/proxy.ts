@@ -19,7 +19,7 @@ import { connectUpstream } from './connection.ts';
 import type { ExchangeFailure, ExchangeHandler, UpstreamConnection } from './connection.ts';
 import type { ResponseHead } from './response-head.ts';
 import { Upstream } from './upstream.ts';
-import type { Address } from '../../wire/address.ts';
+import type { ParsedAddress as Address } from '../../options/grammar.ts';
 import type { HealthOptions } from './upstream.ts';
 
 /** How the client-side engine receives a proxied response. Implemented once per engine. */

@@ -7,7 +7,7 @@
  * server out of rotation for `failTimeoutMs`; after that it gets traffic again, and one more
  * failure takes it straight back out. A success clears the count.
  */
-import { type Address, formatAddress } from '../../wire/address.ts';
+import { formatAddress, type ParsedAddress as Address } from '../../options/grammar.ts';
 import type { UpstreamConnection } from './connection.ts';
 
 /** Passive health settings shared by all upstreams. */

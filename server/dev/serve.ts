@@ -37,6 +37,7 @@ const engine = new NodeHttpEngine(app, {
   onAccess: (e) =>
     console.log(`[${stamp()}] "${e.method} ${e.target} HTTP/${e.httpVersion}" ${e.status} ${e.bytes} ${e.durationMs.toFixed(1)}ms`),
   onRefused: (status, reason, client) => console.log(`[${stamp()}] refused ${status} from ${client.address}: ${reason}`),
+  onClientGone: (request) => console.log(`[${stamp()}] client ${request.client.address} left before sending the whole body of ${request.method} ${request.target}`),
 });
 try {
   await engine.listen({ kind: 'tcp', host, port });

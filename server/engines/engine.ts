@@ -5,13 +5,13 @@
  * refusals uWebSockets.js makes on its own (docs/app-server.md lists them).
  */
 import type { App } from '../../app/interface.ts';
-import type { Address } from '../../wire/address.ts';
+import type { ParsedAddress } from '../../options/grammar.ts';
 import type { HostOptions } from './host.ts';
 
 /** One HTTP server hosting one app, with the lifecycle a pool worker needs. */
 export interface Engine {
   /** Start listening; resolves with the address actually bound (port 0 becomes the real port). */
-  listen(bind: Address): Promise<Address>;
+  listen(bind: ParsedAddress): Promise<ParsedAddress>;
   /** Stop taking new connections; requests already received keep running. */
   stopAccepting(): void;
   /**
@@ -39,6 +39,6 @@ export async function createEngine(name: EngineName, app: App, options: HostOpti
     case 'http':
       return new (await import('./node-http-engine.ts')).NodeHttpEngine(app, options);
     case 'uws':
-      return new (await import('./uws.ts')).UwsEngine(app, options);
+      return new (await import('./uws/engine.ts')).UwsEngine(app, options);
   }
 }

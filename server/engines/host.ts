@@ -4,7 +4,7 @@
  */
 import type { ErrorReporter } from '../../app/errors.ts';
 import type { RequestHeaders } from '../../app/headers.ts';
-import type { Endpoint } from '../../app/interface.ts';
+import type { Endpoint, Request } from '../../app/interface.ts';
 import type { AccessRecord } from '../../wire/access-log.ts';
 import type { Limits } from '../../wire/limits.ts';
 
@@ -48,4 +48,6 @@ export interface HostOptions {
   serverTiming?: boolean;
   /** Called for requests refused before they reached the app (400/408/413/414/431). */
   onRefused?: (status: number, reason: string, client: Endpoint) => void;
+  /** Called when a client closed its connection before sending the whole body the app was reading. */
+  onClientGone?: (request: Request) => void;
 }

@@ -13,8 +13,7 @@ import { randomInt } from 'node:crypto';
 import { lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describeConfig, type ServerConfig } from '../config.ts';
-import { type Address, formatAddress, parseAddress } from '../../wire/address.ts';
-import { LISTEN_ADDRESS } from '../listen-address.ts';
+import { formatAddress, type ParsedAddress as Address, parseAddress } from '../../options/grammar.ts';
 import { freePort } from '../../wire/free-port.ts';
 import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
 import { nodeEntry } from '../launch.ts';
@@ -79,7 +78,7 @@ export class Arbiter {
     this.#log = new LogWriter(config.errorLog, process.stderr, { what: 'error log' });
     // Workers open the access log themselves; a path they cannot open must stop the start here.
     if (config.accessLog !== 'off') void new LogWriter(config.accessLog, process.stdout, { what: 'access log' }).close();
-    this.#bind = parseAddress(config.bind, LISTEN_ADDRESS);
+    this.#bind = parseAddress(config.bind, { unix: true, portZero: true });
     this.#target = config.workers;
     this.#setTick();
   }

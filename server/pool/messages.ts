@@ -2,7 +2,7 @@
  * What the master and its workers say to each other over the node:cluster IPC channel. Kept to a
  * handful of small messages: the channel is for control, never for requests or log lines.
  */
-import type { Address } from '../../wire/address.ts';
+import type { ParsedAddress as Address } from '../../options/grammar.ts';
 import type { ServerConfig } from '../config.ts';
 
 /** Worker → master. */

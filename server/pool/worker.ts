@@ -11,8 +11,7 @@ import type { App } from '../../app/interface.ts';
 import { loadApp, type HostedApp } from '../app-loader.ts';
 import { limitsOf } from '../config.ts';
 import { createEngine, type Engine } from '../engines/engine.ts';
-import { parseAddress } from '../../wire/address.ts';
-import { LISTEN_ADDRESS } from '../listen-address.ts';
+import { parseAddress } from '../../options/grammar.ts';
 import { accessRecordOf, type HostOptions } from '../engines/host.ts';
 import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
 import { AccessLog } from '../../wire/access-log.ts';
@@ -48,7 +47,10 @@ let loaded: HostedApp;
 try {
   loaded = await loadApp(settings.app);
 } catch (error) {
-  log('ERROR', `Worker failed to load the app ${settings.app}:\n${error instanceof Error ? error.stack : String(error)}`);
+  // A failure the operator fixes outside the code (the store's StoreStartError: a bad DATABASE_URL,
+  // an unreachable database) is one line; anything else is a bug, with its stack.
+  const operational = error instanceof Error && error.name === 'StoreStartError';
+  log('ERROR', `Worker failed to load the app ${settings.app}:${operational ? ` ${error.message}` : `\n${error instanceof Error ? error.stack : String(error)}`}`);
   exit(APP_LOAD_ERROR);
 }
 
@@ -73,12 +75,20 @@ const options: HostOptions = {
   serverTiming: settings.serverTiming,
   onAccess: accessLog === null ? undefined : (entry) => accessLog.write(accessRecordOf(entry)),
   onRefused: (status, reason, client) => log('INFO', `Refused ${status} to ${client.address}: ${reason}`),
+  onClientGone: (request) => log('INFO', `Client ${request.client.address} closed the connection before sending the whole body of ${request.method} ${request.target}`),
 };
+
+// The engines turn every failure of a response into a 500 or a closed connection. A promise an
+// app leaves rejected on its own (a background task nobody awaits) is its bug, not a reason to
+// drop every other request in flight here: log it, keep serving.
+process.on('unhandledRejection', (reason) => {
+  log('ERROR', `Unhandled promise rejection (the worker keeps serving):\n${reason instanceof Error ? reason.stack : String(reason)}`);
+});
 
 let engine: Engine;
 try {
   engine = await createEngine(settings.engine, app, options);
-  const bound = await engine.listen(parseAddress(settings.bind, LISTEN_ADDRESS));
+  const bound = await engine.listen(parseAddress(settings.bind, { unix: true, portZero: true }));
   send({ type: 'ready', bind: bound });
 } catch (error) {
   log('ERROR', `Worker cannot serve on ${settings.bind}: ${(error as Error).message}`);
