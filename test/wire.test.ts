@@ -62,10 +62,12 @@ describe('Connection and hop-by-hop', () => {
 describe('refusals', () => {
   it("classifies node:http's parser errors as 431, 408 or 400, and a gone client as nothing", () => {
     const error = (code: string, message = 'Parse Error: x') => Object.assign(new Error(message), { code });
-    assert.deepEqual(parserRefusal(error('HPE_HEADER_OVERFLOW'), true, 16384), { kind: 'head-too-large', status: 431, detail: 'Request header fields too large (limit 16384 bytes).' });
+    assert.deepEqual(parserRefusal(error('HPE_HEADER_OVERFLOW'), true, 16384), { failed: true, kind: 'head-too-large', status: 431, reason: 'Request header fields too large (limit 16384 bytes).' });
     assert.equal(parserRefusal(error('HPE_HEADERS_TIMEOUT'), true, 1)!.status, 408);
-    assert.equal(parserRefusal(error('ERR_HTTP_REQUEST_TIMEOUT'), true, 1)!.kind, 'head-timeout');
-    assert.deepEqual(parserRefusal(error('HPE_INVALID_METHOD', 'Parse Error: Invalid method encountered'), true, 1), { kind: 'malformed', status: 400, detail: 'Bad request: Invalid method encountered.' });
+    assert.equal(parserRefusal(error('ERR_HTTP_REQUEST_TIMEOUT'), true, 1)!.kind, 'header-timeout');
+    assert.deepEqual(parserRefusal(error('HPE_INVALID_METHOD', 'Parse Error: Invalid method encountered'), true, 1), { failed: true, kind: 'method', status: 400, reason: 'Bad request: Invalid method encountered.' });
+    assert.equal(parserRefusal(error('HPE_UNEXPECTED_CONTENT_LENGTH'), true, 1)!.kind, 'ambiguous-framing');
+    assert.equal(parserRefusal(error('HPE_SOMETHING_NEW'), true, 1)!.kind, 'request-line');
     assert.equal(parserRefusal(error('ECONNRESET'), true, 1), null);
     assert.equal(parserRefusal(error('HPE_INVALID_METHOD'), false, 1), null);
   });

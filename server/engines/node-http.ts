@@ -73,8 +73,8 @@ function refuse(options: HostOptions, error: NodeJS.ErrnoException, socket: Sock
     socket.destroy();
     return;
   }
-  options.onRefused?.(refusal.status, refusal.detail, endpointOf(socket, true));
-  socket.end(rawErrorReply(refusal.status, refusal.detail));
+  options.onRefused?.(refusal.status, refusal.reason, endpointOf(socket, true));
+  socket.end(rawErrorReply(refusal.status, refusal.reason));
 }
 
 function endpointOf(socket: Socket, remote: boolean): Endpoint {
@@ -116,7 +116,7 @@ function handle(app: App, options: HostOptions, report: ErrorReporter, req: http
   const socket = req.socket;
   if (target.length > options.limits.maxRequestLine) {
     const refusal = targetTooLong(options.limits.maxRequestLine);
-    refuseInline(options, res, refusal.status, refusal.detail);
+    refuseInline(options, res, refusal.status, refusal.reason);
     return;
   }
   const raw = req.rawHeaders;

@@ -41,9 +41,9 @@ export function readHead(req: HttpRequest): void {
 
 /** A refusal for the head just read (status and detail), or null when the app may see it. */
 export function refusalOf(limits: Limits, length: number | null): [number, string] | null {
-  if (head.target.length > limits.maxRequestLine) return [414, targetTooLong(limits.maxRequestLine).detail];
+  if (head.target.length > limits.maxRequestLine) return [414, targetTooLong(limits.maxRequestLine).reason];
   if (head.bytes + head.target.length + head.method.length + 12 > limits.maxHeaderSize || head.headers.length > 2 * limits.maxHeaderCount) {
-    return [431, headTooLarge(limits.maxHeaderSize).detail];
+    return [431, headTooLarge(limits.maxHeaderSize).reason];
   }
   if (length !== null && length > limits.maxBodySize) return [413, bodyTooLarge(limits.maxBodySize).message];
   return null;
