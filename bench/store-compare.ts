@@ -3,8 +3,8 @@
  * (issue 10's speed goals). For each store an app server (the worker pool, one worker) hosts the
  * demo app; the loads alternate between the two, twice, and the medians are compared:
  *
- *   hello, user cache on    GET /api/hello/ with USER_CACHE_MS=1000 (the default)
- *   hello, user cache off   GET /api/hello/ with USER_CACHE_MS=0 (a user lookup per request)
+ *   hello, user cache on    GET /api/hello/ with --user-cache 1s (the default)
+ *   hello, user cache off   GET /api/hello/ with --user-cache 0 (a user lookup per request)
  *   refresh                 POST /api/token/refresh/ with rotation and blacklisting, each
  *                           connection refreshing the token its previous refresh returned
  *
@@ -156,8 +156,8 @@ try {
   const loads = ([['hello-cache', 'hello', 1000], ['hello-nocache', 'hello', 0], ['refresh', 'refresh', 1000]] as const).filter(([name]) => wanted.has(name));
   for (const [, scenario, cacheMs] of loads) {
     const hosts: Host[] = [
-      { name: 'SQLite', env: { DATA_DIR: dataDir, SIGNING_KEY, USER_CACHE_MS: String(cacheMs) } },
-      { name: 'Postgres', env: { DATA_DIR: dataDir, SIGNING_KEY, USER_CACHE_MS: String(cacheMs), DATABASE_URL: url } },
+      { name: 'SQLite', env: { DATA_DIR: dataDir, SIGNING_KEY, LAYERSTACK_USER_CACHE: `${cacheMs}ms` } },
+      { name: 'Postgres', env: { DATA_DIR: dataDir, SIGNING_KEY, LAYERSTACK_USER_CACHE: `${cacheMs}ms`, DATABASE_URL: url } },
     ];
     for (const host of hosts) {
       cleanups.push(async () => host.pool?.stop());

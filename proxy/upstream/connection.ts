@@ -2,8 +2,9 @@
  * One keep-alive HTTP/1.1 connection to an upstream, over a raw net.Socket.
  *
  * This is the proxy's hot path, written by hand instead of http.Agent or undici because those
- * cost 60–90 µs of CPU per proxied request here (peers/RESULTS.md, table C) while the whole
- * budget to match Nginx is ~30 µs. Per request it does: one socket write of a head string built by
+ * cost 60–90 µs of CPU per proxied request on the 2-core machine it was measured on, while the
+ * whole budget to match Nginx there is ~30 µs (the proxied-ping rows of bench/RESULTS.md show
+ * the front's own cost; `npm run bench` measures it again). Per request it does: one socket write of a head string built by
  * the caller, one latin1 decode of the start of the read and a string search for the end of the
  * response head, a strict parse of it, and — for the common small response that arrives in the
  * same read — one callback with the complete body.
@@ -15,7 +16,7 @@
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { ChunkedDecoder } from './chunked-decoder.ts';
+import { ChunkedDecoder } from '../../wire/http1/chunked-decoder.ts';
 import { parseResponseHead } from './response-head.ts';
 import type { ResponseHead } from './response-head.ts';
 import type { Upstream } from './upstream.ts';
@@ -288,7 +289,7 @@ export class UpstreamConnection {
         // Small chunked responses usually arrive whole: decode, and send them with a length.
         const parts: Buffer[] = [];
         const ended = decoder.feed(buffer, bodyStart, (part) => parts.push(part));
-        if (typeof ended === 'string') return this.fail('invalid', ended);
+        if (typeof ended !== 'number') return this.fail('invalid', ended.reason);
         if (ended !== -1) {
           if (ended < buffer.length) this.reusable = false;
           return this.complete(head, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
@@ -335,7 +336,7 @@ export class UpstreamConnection {
     }
     if (this.phase === BODY_CHUNKED) {
       const ended = this.decoder!.feed(buffer, start, this.onDecoded);
-      if (typeof ended === 'string') return this.fail('broken', `chunked body: ${ended}`);
+      if (typeof ended !== 'number') return this.fail('broken', ended.reason);
       if (ended === -1) return;
       if (ended < buffer.length) this.reusable = false;
       return this.finish();
