@@ -79,7 +79,7 @@ const OPTIONS = {
     default: false,
     help: 'The whole story in about a minute: 1 round of 1 s per throughput scenario and 4 s per fault scenario on dev, stack-uws, app-uws-1 and nginx-proxy, ending with a plain-language conclusion (explicit options still win).',
   }),
-  out: text({ metavar: 'DIR', default: 'bench/results', help: 'Where the JSON, Markdown and HTML reports go.' }),
+  out: text({ metavar: 'DIR', env: [], default: 'bench/results', help: 'Where the JSON, Markdown and HTML reports go.' }),
   portBase: integer({ min: 1024, max: 65535 - 64, default: undefined, defaultText: 'free ports chosen by the system', help: 'Use ports N, N+1, ….' }),
   quietMax: integer({ min: 1, max: 100, default: 12, help: 'The box counts as quiet under this percentage of busy CPU.' }),
   quietWait: duration({ default: 60_000, help: 'Wait at most this long for a quiet box, then measure anyway.' }),
