@@ -96,13 +96,13 @@ export interface DemoOptions {
  * reference stack.
  */
 export async function createDemoApp(options: DemoOptions = {}): Promise<LoadedApp> {
-  const auth = createAuth({ dataDir: options.dataDir, settings: { ROTATE_REFRESH_TOKENS: true, BLACKLIST_AFTER_ROTATION: true } });
+  const auth = await createAuth({ dataDir: options.dataDir, settings: { ROTATE_REFRESH_TOKENS: true, BLACKLIST_AFTER_ROTATION: true } });
   // First start with no users: create "admin" and print its password once (one worker wins).
   await auth.ensureAdmin(options.print ?? ((line) => console.log(line)));
   const router = publicRoutes(new Router(), auth.middleware);
   auth.installRoutes(router);
   if (options.faults === true) faultRoutes(router);
-  return { app: router.app, close: async () => auth.close() };
+  return { app: router.app, close: () => auth.close() };
 }
 
 /**

@@ -14,7 +14,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_LIMITS, shortestAppKeepAliveMs, UWS_IDLE_TIMEOUT_MS } from '../server/limits.ts';
 import type { ClientSettings, FrontSettings } from './front/core.ts';
+import { DEFAULT_COMPRESS_TYPES } from './compression/policy.ts';
+import type { CompressionSettings } from './compression/policy.ts';
 import { DEFAULT_FILE_CACHE_OPTIONS } from './static/file-cache.ts';
+import { loadTlsCredentials, TlsCredentialsError } from './tls/credentials.ts';
+import type { TlsCredentials } from './tls/credentials.ts';
 import type { FileCacheOptions } from './static/file-cache.ts';
 import type { StaticMount } from './static/static-files.ts';
 import type { BalanceStrategy } from './upstream/balancer.ts';
@@ -40,6 +44,13 @@ export interface FrontConfig {
   accessLog: string;
   cache: FileCacheOptions;
   shutdownTimeoutMs: number;
+  /** Certificate and key (read and checked) when the front speaks TLS, else null. */
+  tls: TlsCredentials | null;
+  /** Where a plain-HTTP listener answers every request with a redirect to HTTPS, or null. */
+  redirectHttp: { host: string; port: number } | null;
+  /** Strict-Transport-Security value for TLS responses, or null. */
+  hsts: string | null;
+  compression: CompressionSettings;
   /** The JSON file the configuration came from, if any (SIGHUP re-reads it). */
   configFile: string | null;
 }
@@ -88,6 +99,16 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'cache-max-bytes': { kind: 'size', value: '64m', help: 'memory for cached static files in total' },
   'cache-revalidate': { kind: 'duration', value: '1s', help: 'a cached file is checked for changes at most this often' },
   'shutdown-timeout': { kind: 'duration', value: '30s', help: 'graceful shutdown waits this long for in-flight requests' },
+  'tls-cert': { kind: 'string', value: '', help: 'PEM certificate (leaf first, chain may follow): the front speaks HTTPS; re-read on SIGHUP' },
+  'tls-key': { kind: 'string', value: '', help: 'PEM private key of --tls-cert (unencrypted); re-read on SIGHUP' },
+  'tls-chain': { kind: 'string', value: '', help: 'PEM intermediate certificates sent after the leaf (if not already in --tls-cert)' },
+  'redirect-http': { kind: 'string', value: '', help: 'HOST:PORT of a plain-HTTP listener that answers 301 to the same URL over HTTPS (needs --tls-cert)' },
+  hsts: { kind: 'string', value: 'off', help: 'Strict-Transport-Security on TLS responses: "off", max-age seconds (31536000), or the whole header value' },
+  compress: { kind: 'switch', value: 'on', help: 'gzip/brotli proxied responses and cached static files for clients that accept it (on|off)' },
+  'compress-types': { kind: 'list', value: '', help: `media types compressed, "type/*" allowed (repeatable; default ${DEFAULT_COMPRESS_TYPES.slice(0, 4).join(', ')}, … JSON, JS, SVG, XML)` },
+  'compress-min-length': { kind: 'size', value: '1k', help: 'smallest response body compressed (when its length is known)' },
+  'gzip-level': { kind: 'count', value: '6', help: 'gzip level 1-9 (Nginx gzip_comp_level)' },
+  'brotli-level': { kind: 'count', value: '4', help: 'brotli quality 0-11 for responses compressed on the fly' },
 };
 
 type Raw = Map<string, string | string[] | number | boolean>;
@@ -199,10 +220,34 @@ function onOff(name: string, value: string | number | boolean): boolean {
   throw new ConfigError(`${name}: expected on or off, got ${JSON.stringify(value)}`);
 }
 
-function parseListen(value: string): { host: string; port: number } {
+/** Read and check the certificate and key (both or neither); a problem is a ConfigError. */
+function tlsOf(cert: string, key: string, chain: string): TlsCredentials | null {
+  if (cert === '' && key === '') {
+    if (chain !== '') throw new ConfigError('tls-chain needs --tls-cert and --tls-key');
+    return null;
+  }
+  if (cert === '' || key === '') throw new ConfigError(`${cert === '' ? 'tls-key' : 'tls-cert'} needs ${cert === '' ? '--tls-cert' : '--tls-key'} too`);
+  try {
+    return loadTlsCredentials({ cert: resolve(cert), key: resolve(key), chain: chain === '' ? null : resolve(chain) });
+  } catch (error) {
+    if (error instanceof TlsCredentialsError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
+/** `off`, a max-age in seconds, or a whole Strict-Transport-Security value (RFC 6797 §6.1). */
+function hstsOf(value: string): string | null {
+  const v = value.trim();
+  if (v === 'off' || v === '') return null;
+  if (/^\d+$/.test(v)) return `max-age=${v}`;
+  if (/^max-age=\d+(?:\s*;\s*(?:includeSubDomains|preload))*$/i.test(v)) return v;
+  throw new ConfigError(`hsts: expected off, a max-age in seconds, or "max-age=N; includeSubDomains", got ${JSON.stringify(value)}`);
+}
+
+function parseListen(value: string, option = 'listen'): { host: string; port: number } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value);
   const port = match ? Number(match[3]) : -1;
-  if (match === null || port > 65535) throw new ConfigError(`listen: expected HOST:PORT like 127.0.0.1:8000, got ${JSON.stringify(value)}`);
+  if (match === null || port > 65535) throw new ConfigError(`${option}: expected HOST:PORT like 127.0.0.1:8000, got ${JSON.stringify(value)}`);
   return { host: match[1] ?? match[2]!, port };
 }
 
@@ -284,6 +329,15 @@ function buildConfig(get: (name: string) => string | number | boolean, list: (na
   const connectTimeoutMs = duration('connect-timeout', get('connect-timeout'));
   // Unlike the read and idle timeouts, 0 cannot mean "none": a SYN that is never answered would hold the request forever.
   if (connectTimeoutMs <= 0) throw new ConfigError('connect-timeout must be above 0');
+  const tls = tlsOf(text('tls-cert', get('tls-cert')), text('tls-key', get('tls-key')), text('tls-chain', get('tls-chain')));
+  const redirect = text('redirect-http', get('redirect-http'));
+  if (redirect !== '' && tls === null) throw new ConfigError('redirect-http needs --tls-cert and --tls-key (it redirects to the HTTPS listener)');
+  const gzipLevel = count('gzip-level', get('gzip-level'));
+  if (gzipLevel < 1 || gzipLevel > 9) throw new ConfigError(`gzip-level: expected 1 to 9, got ${gzipLevel}`);
+  const brotliLevel = count('brotli-level', get('brotli-level'));
+  if (brotliLevel > 11) throw new ConfigError(`brotli-level: expected 0 to 11, got ${brotliLevel}`);
+  const types = list('compress-types').map((t) => t.trim().toLowerCase());
+  for (const type of types) if (!/^[a-z0-9!#$&^_.+-]+\/(?:\*|[a-z0-9!#$&^_.+-]+)$/.test(type)) throw new ConfigError(`compress-types: expected a media type like text/html or text/*, got ${JSON.stringify(type)}`);
   return {
     listen: parseListen(text('listen', get('listen'))),
     engine: text('engine', get('engine')) as 'http' | 'uws',
@@ -308,6 +362,16 @@ function buildConfig(get: (name: string) => string | number | boolean, list: (na
     accessLog: text('access-log', get('access-log')),
     cache,
     shutdownTimeoutMs: duration('shutdown-timeout', get('shutdown-timeout')),
+    tls,
+    redirectHttp: redirect === '' ? null : parseListen(redirect, 'redirect-http'),
+    hsts: hstsOf(text('hsts', get('hsts'))),
+    compression: {
+      enabled: onOff('compress', get('compress')),
+      types: types.length > 0 ? types : DEFAULT_COMPRESS_TYPES,
+      minLength: size('compress-min-length', get('compress-min-length')),
+      gzipLevel,
+      brotliLevel,
+    },
     configFile: file,
   };
 }
@@ -340,10 +404,13 @@ export function settingsOf(config: FrontConfig): FrontSettings {
     },
     forwarding: {
       trusted: new TrustedClients(config.trusted),
-      scheme: 'http',
+      scheme: config.tls !== null ? 'https' : 'http',
       fallbackHost: `${config.listen.host}:${config.listen.port}`,
     },
     accessLog: config.accessLog,
+    compression: config.compression,
+    tls: config.tls,
+    hsts: config.hsts,
   };
 }
 
@@ -372,7 +439,15 @@ function bytes(n: number): string {
 
 /** The configuration as printed at start and on reload. */
 export function describeConfig(config: FrontConfig, port = config.listen.port): string {
-  const lines = [`front: listening on http://${config.listen.host}:${port} (engine ${config.engine})${config.configFile ? `, config ${config.configFile}` : ''}`];
+  const scheme = config.tls !== null ? 'https' : 'http';
+  const lines = [`front: listening on ${scheme}://${config.listen.host}:${port} (engine ${config.engine})${config.configFile ? `, config ${config.configFile}` : ''}`];
+  if (config.tls !== null) {
+    const t = config.tls;
+    lines.push(`  tls      ${t.files.cert} (subject ${t.subject}; issuer ${t.issuer}; valid to ${t.validTo}), TLS 1.2-1.3, HSTS ${config.hsts ?? 'off'}`);
+    if (config.redirectHttp !== null) lines.push(`  redirect http://${config.redirectHttp.host}:${config.redirectHttp.port} → https (301)`);
+  }
+  const z = config.compression;
+  lines.push(z.enabled ? `  compress gzip level ${z.gzipLevel}, brotli ${z.brotliLevel}, bodies ≥ ${bytes(z.minLength)}, ${z.types.length} media types` : '  compress off');
   for (const s of config.statics) {
     lines.push(`  static   ${s.prefix} → ${s.root} (cache-control: ${s.cacheControl ?? 'none'}, index: ${s.index ?? 'off'}, precompressed: ${s.precompressed ? 'on' : 'off'})`);
   }

@@ -16,6 +16,8 @@ import { createHttpListener } from './front/http-engine.ts';
 import type { FrontListener } from './front/listener.ts';
 import { createUwsListener } from './front/uws-engine.ts';
 import { FileCache } from './static/file-cache.ts';
+import { startRedirect } from './tls/redirect.ts';
+import type { RedirectListener } from './tls/redirect.ts';
 
 /** A running front. */
 export interface RunningFront {
@@ -24,6 +26,8 @@ export interface RunningFront {
   readonly port: number;
   readonly core: FrontCore;
   readonly listener: FrontListener;
+  /** The plain-HTTP redirect listener's port (--redirect-http), or null. */
+  readonly redirectPort: number | null;
   /** Apply a new configuration; listen address and engine changes need a restart (returns why not applied). */
   reload(config: FrontConfig): string[];
   /** Stop accepting, let in-flight requests finish (up to `graceMs`), then close everything. */
@@ -53,6 +57,24 @@ export async function startFront(config: FrontConfig, errorLog: ErrorLog = stder
     await core.close();
     throw error;
   }
+  let redirect: RedirectListener | null = null;
+  if (config.redirectHttp !== null) {
+    const c = config.client;
+    try {
+      redirect = await startRedirect(config.redirectHttp.host, config.redirectHttp.port, {
+        httpsPort: port,
+        headerTimeoutMs: c.headerTimeoutMs,
+        keepAliveTimeoutMs: c.keepAliveTimeoutMs,
+        maxHeaderSize: c.maxHeaderSize,
+        log: errorLog,
+      });
+    } catch (error) {
+      listener.stopAccepting();
+      listener.closeAll();
+      await core.close();
+      throw new Error(`redirect-http ${config.redirectHttp.host}:${config.redirectHttp.port}: ${(error as Error).message}`);
+    }
+  }
   // With port 0 the real port is known only now; HTTP/1.0 clients without Host get it upstream.
   const fallbackHost = `${config.listen.host}:${port}`;
   core.settings.forwarding.fallbackHost = fallbackHost;
@@ -63,23 +85,29 @@ export async function startFront(config: FrontConfig, errorLog: ErrorLog = stder
     port,
     core,
     listener,
+    redirectPort: redirect?.port ?? null,
     reload(next: FrontConfig): string[] {
       const ignored: string[] = [];
       if (next.engine !== current.engine) ignored.push(`engine ${current.engine} → ${next.engine} needs a restart`);
       if (next.listen.host !== current.listen.host || next.listen.port !== current.listen.port) ignored.push('a new listen address needs a restart');
+      if ((next.tls === null) !== (current.tls === null)) ignored.push(`turning TLS ${next.tls === null ? 'off' : 'on'} needs a restart`);
+      if (JSON.stringify(next.redirectHttp) !== JSON.stringify(current.redirectHttp)) ignored.push('a new redirect-http address needs a restart');
       core.cache.options.maxFileSize = next.cache.maxFileSize;
       core.cache.options.maxBytes = next.cache.maxBytes;
       core.cache.options.revalidateMs = next.cache.revalidateMs;
-      const settings = settingsOf({ ...next, engine: current.engine, listen: current.listen });
+      // New certificates apply to new handshakes; whether the front speaks TLS at all does not change.
+      const tls = (next.tls === null) === (current.tls === null) ? next.tls : current.tls;
+      const settings = settingsOf({ ...next, engine: current.engine, listen: current.listen, tls, redirectHttp: current.redirectHttp });
       settings.forwarding.fallbackHost = fallbackHost;
       core.reconfigure(settings);
       listener.applySettings();
-      current = next;
+      current = { ...next, tls, redirectHttp: current.redirectHttp };
       return ignored;
     },
     close(graceMs = config.shutdownTimeoutMs): Promise<void> {
       closing ??= (async () => {
         core.closing = true;
+        redirect?.close();
         listener.stopAccepting();
         let timer: NodeJS.Timeout | undefined;
         const expired = new Promise<void>((resolve) => {

@@ -10,7 +10,7 @@ import { resolveSettings } from '../app/auth/settings.ts';
 import { loadOrCreateSigningKey } from '../app/auth/signing-key.ts';
 import { prepareDataDir as createDataDir } from '../app/store/data-dir.ts';
 import { ensureAdmin } from '../app/store/ensure-admin.ts';
-import { openStore } from '../app/store/store.ts';
+import { openConfiguredStore } from '../app/store/open.ts';
 
 /** Check that `dataDir` can be created and written; throws with a message saying what to fix. */
 export function checkWritable(dataDir: string): void {
@@ -31,11 +31,11 @@ export async function prepareDataDir(dataDir: string, print: (line: string) => v
   // Unknown or malformed SIMPLE_JWT_* settings stop the stack here, before any worker starts.
   const settings = resolveSettings({}, process.env);
   if (settings.SIGNING_KEY === null) loadOrCreateSigningKey(dataDir, settings.ALGORITHM);
-  const store = openStore(dataDir);
+  const store = await openConfiguredStore({ databaseUrl: process.env.DATABASE_URL, dataDir });
   try {
     await ensureAdmin(store, print);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

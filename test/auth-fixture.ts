@@ -45,7 +45,7 @@ export interface AuthFixture {
   readonly aliceId: number;
   /** Log alice in and return her pair. */
   login(): Promise<{ access: string; refresh: string }>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 const PING: App = () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' });
@@ -55,7 +55,7 @@ export async function authFixture(options: AuthOptions = {}): Promise<AuthFixtur
   const dataDir = mkdtempSync(join(tmpdir(), 'auth-test-'));
   const clock = new FakeClock();
   const sleeps: number[] = [];
-  const auth = createAuth({
+  const auth = await createAuth({
     dataDir,
     env: {},
     now: clock.now,
@@ -69,7 +69,7 @@ export async function authFixture(options: AuthOptions = {}): Promise<AuthFixtur
     ...options,
     settings: { ROTATE_REFRESH_TOKENS: true, BLACKLIST_AFTER_ROTATION: true, ...options.settings },
   });
-  const alice = auth.store.users.create(ALICE.username, await hashPassword(ALICE.password, TEST_SCRYPT));
+  const alice = await auth.store.users.create(ALICE.username, await hashPassword(ALICE.password, TEST_SCRYPT));
   const router = new Router();
   auth.installRoutes(router);
   router.get('/api/ping/', auth.middleware(PING));
@@ -87,8 +87,8 @@ export async function authFixture(options: AuthOptions = {}): Promise<AuthFixtur
       if (response.status !== 200) throw new Error(`login failed: ${response.status} ${response.text}`);
       return response.json();
     },
-    close() {
-      auth.close();
+    async close() {
+      await auth.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

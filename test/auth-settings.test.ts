@@ -130,15 +130,15 @@ describe('the signing key kept in DATA_DIR', () => {
   it('lets a restarted server (a second createAuth on the same DATA_DIR) accept earlier tokens', async () => {
     const dir = tempDir();
     try {
-      const first = createAuth({ dataDir: dir, env: {}, purgeIntervalMs: false });
+      const first = await createAuth({ dataDir: dir, env: {}, purgeIntervalMs: false });
       const token = first.jwt.sign({ token_type: 'access', exp: Math.floor(Date.now() / 1000) + 60, jti: 'x', user_id: 1 });
-      first.close();
-      const second = createAuth({ dataDir: dir, env: {}, purgeIntervalMs: false });
+      await first.close();
+      const second = await createAuth({ dataDir: dir, env: {}, purgeIntervalMs: false });
       assert.equal(second.jwt.verify(token).user_id, 1);
-      second.close();
-      const configured = createAuth({ dataDir: dir, env: { SIGNING_KEY: 'a-configured-key-that-is-long-enough-0123' }, purgeIntervalMs: false });
+      await second.close();
+      const configured = await createAuth({ dataDir: dir, env: { SIGNING_KEY: 'a-configured-key-that-is-long-enough-0123' }, purgeIntervalMs: false });
       assert.throws(() => configured.jwt.verify(token), 'a configured key replaces the generated one');
-      configured.close();
+      await configured.close();
       assert.ok(readFileSync(signingKeyPath(dir, 'HS256'), 'utf8').length > 0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -147,7 +147,7 @@ describe('the signing key kept in DATA_DIR', () => {
 
   it('works end to end with an asymmetric algorithm and a generated key', async () => {
     const dir = tempDir();
-    const auth = createAuth({ dataDir: dir, env: {}, settings: { ALGORITHM: 'EdDSA' }, purgeIntervalMs: false, passwordParams: { N: 1024, r: 8, p: 1 } });
+    const auth = await createAuth({ dataDir: dir, env: {}, settings: { ALGORITHM: 'EdDSA' }, purgeIntervalMs: false, passwordParams: { N: 1024, r: 8, p: 1 } });
     try {
       const password = await auth.ensureAdmin(() => {});
       const client = new TestClient(auth.installRoutes(new Router()).app);
@@ -156,7 +156,7 @@ describe('the signing key kept in DATA_DIR', () => {
       const hello = await client.get('/api/hello/', { headers: { authorization: `Bearer ${access}` } });
       assert.deepEqual(hello.json(), { message: 'hello', user: 'admin' });
     } finally {
-      auth.close();
+      await auth.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

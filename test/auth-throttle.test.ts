@@ -1,12 +1,13 @@
 /**
- * Login throttling (issue 5 §5): slowed down, then 429 with Retry-After; per username and per
- * client address; counted before the password check; shared through the database. The clock
- * and the sleep are injected, so nothing here waits.
+ * Login throttling (issue 5 §5, issue 14 defect 11): slowed down, then 429 with Retry-After; per
+ * (client address, username) and per client address, so that failures from elsewhere never lock
+ * the owner out; counted before the password check; shared through the database. The clock and
+ * the sleep are injected, so nothing here waits.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { addressKey, clientAddress, trustedProxyCheck } from '../app/auth/client-address.ts';
-import { LoginThrottle, USERNAME_RULE, delayFor } from '../app/auth/login-throttle.ts';
+import { LoginThrottle, PAIR_RULE, USERNAME_RULE, delayFor } from '../app/auth/login-throttle.ts';
 import { RequestHeaders } from '../app/headers.ts';
 import { HostedRequest } from '../app/request.ts';
 import { bufferedBody } from '../app/body.ts';
@@ -15,7 +16,7 @@ import { ALICE, authFixture } from './auth-fixture.ts';
 
 const WRONG = { username: 'alice', password: 'not-her-password' };
 
-describe('login throttling per username', () => {
+describe('login throttling per (address, username)', () => {
   it('goes full speed, then slows down, then locks with 429 and Retry-After until the lockout ends', async () => {
     const f = await authFixture();
     try {
@@ -35,7 +36,23 @@ describe('login throttling per username', () => {
       assert.equal((await f.client.post('/api/token/', { json: ALICE })).status, 200);
       assert.equal(f.sleeps.length, 5, 'locked attempts were refused without waiting');
     } finally {
-      f.close();
+      await f.close();
+    }
+  });
+
+  it('a lock set off from one address does not lock the owner out from hers (lockout is no weapon)', async () => {
+    const f = await authFixture();
+    try {
+      for (let i = 0; i < 10; i++) assert.equal((await f.client.post('/api/token/', { json: WRONG, client: '203.0.113.66' })).status, 401);
+      assert.equal((await f.client.post('/api/token/', { json: ALICE, client: '203.0.113.66' })).status, 429, "the attacker's address is locked");
+      assert.equal((await f.client.post('/api/token/', { json: ALICE, client: '198.51.100.20' })).status, 200, "the owner's address works");
+      // Many addresses guessing one username only slow it down (USERNAME_RULE), never lock it.
+      for (let i = 0; i < 30; i++) await f.client.post('/api/token/', { json: WRONG, client: `192.0.2.${i + 1}` });
+      f.sleeps.length = 0;
+      assert.equal((await f.client.post('/api/token/', { json: ALICE, client: '198.51.100.20' })).status, 200);
+      assert.ok(f.sleeps.length === 1 && f.sleeps[0]! <= USERNAME_RULE.maxDelayMs, `slowed at most ${USERNAME_RULE.maxDelayMs} ms: ${f.sleeps}`);
+    } finally {
+      await f.close();
     }
   });
 
@@ -50,7 +67,7 @@ describe('login throttling per username', () => {
       for (let i = 0; i < 5; i++) await f.client.post('/api/token/', { json: WRONG });
       assert.deepEqual(f.sleeps, [], 'the window passed: the counter started again');
     } finally {
-      f.close();
+      await f.close();
     }
   });
 
@@ -61,7 +78,7 @@ describe('login throttling per username', () => {
       const statuses = results.map((r) => r.status).sort();
       assert.deepEqual(statuses, [...Array(10).fill(401), 429, 429]);
     } finally {
-      f.close();
+      await f.close();
     }
   });
 
@@ -71,9 +88,9 @@ describe('login throttling per username', () => {
       for (let i = 0; i < 10; i++) await f.client.post('/api/token/', { json: { username: 'ghost', password: 'x' } });
       assert.equal((await f.client.post('/api/token/', { json: { username: 'ghost', password: 'x' } })).status, 429);
       assert.equal((await f.client.post('/api/token/', { json: ALICE })).status, 200, 'other users are not affected');
-      assert.equal(f.auth.store.users.count(), 1);
+      assert.equal(await f.auth.store.users.count(), 1);
     } finally {
-      f.close();
+      await f.close();
     }
   });
 });
@@ -92,7 +109,7 @@ describe('login throttling per client address', () => {
       assert.deepEqual([locked.status, locked.header('retry-after')], [429, '60']);
       assert.equal((await f.client.post('/api/token/', { json: ALICE, client: '203.0.113.8' })).status, 200);
     } finally {
-      f.close();
+      await f.close();
     }
   });
 
@@ -109,14 +126,14 @@ describe('login throttling per client address', () => {
       const direct = await f.client.post('/api/token/', { json: ALICE, client: '192.0.2.50', headers: { 'x-forwarded-for': '198.51.100.1' } });
       assert.equal(direct.status, 200);
     } finally {
-      f.close();
+      await f.close();
     }
   });
 });
 
 describe('throttle building blocks', () => {
   it('delays double per failure up to the cap', () => {
-    assert.deepEqual([4, 5, 6, 9, 20].map((n) => delayFor(n, USERNAME_RULE)), [0, 250, 500, 4000, 4000]);
+    assert.deepEqual([4, 5, 6, 9, 20].map((n) => delayFor(n, PAIR_RULE)), [0, 250, 500, 4000, 4000]);
   });
 
   it('shares counters between connections to the same database (one per worker)', async () => {
@@ -126,14 +143,15 @@ describe('throttle building blocks', () => {
       let now = 1_000_000;
       const a = new LoginThrottle(f.auth.store.loginAttempts, { now: () => now });
       const b = new LoginThrottle(other.loginAttempts, { now: () => now });
-      for (let i = 0; i < 5; i++) assert.equal((a.admit('dave', '192.0.2.1') as { delayMs: number }).delayMs, 0);
-      for (let i = 0; i < 5; i++) assert.equal(b.admit('dave', '192.0.2.2').admitted, true);
-      assert.deepEqual(b.admit('dave', '192.0.2.3'), { admitted: false, retryAfter: 900 });
-      now += 900_000;
-      assert.equal(a.admit('dave', '192.0.2.1').admitted, true);
+      for (let i = 0; i < 5; i++) assert.equal(((await a.admit('dave', '192.0.2.1')) as { delayMs: number }).delayMs, 0);
+      for (let i = 0; i < 5; i++) assert.equal((await b.admit('dave', '192.0.2.1')).admitted, true);
+      assert.deepEqual(await b.admit('dave', '192.0.2.1'), { admitted: false, retryAfter: PAIR_RULE.lockoutMs / 1000 });
+      assert.equal((await a.admit('dave', '192.0.2.2')).admitted, true, 'another address is not locked');
+      now += PAIR_RULE.lockoutMs;
+      assert.equal((await a.admit('dave', '192.0.2.1')).admitted, true);
     } finally {
-      other.close();
-      f.close();
+      other.closeSync();
+      await f.close();
     }
   });
 

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { base64url } from '../app/auth/jwt.ts';
 import { hashPassword } from '../app/store/passwords.ts';
 import { ALICE, START_MS, TEST_SCRYPT, authFixture, decodeToken, tamperSignature, type AuthFixture } from './auth-fixture.ts';
+import type { SqliteStore } from '../app/store/store.ts';
 
 const CHALLENGE = 'Bearer realm="api"';
 const INVALID = { detail: 'Token is invalid or expired', code: 'token_not_valid' };
@@ -40,7 +41,7 @@ describe('POST /api/token/ (obtain pair)', () => {
     assert.deepEqual([rf.payload.token_type, rf.payload.iat, rf.payload.exp, rf.payload.user_id], ['refresh', now, now + 86400, f.aliceId]);
     assert.match(String(a.payload.jti), /^[0-9a-f]{32}$/);
     assert.notEqual(a.payload.jti, rf.payload.jti);
-    assert.ok(f.auth.store.db.prepare('SELECT 1 FROM outstanding_tokens WHERE jti = ?').get(rf.payload.jti), 'OutstandingToken row');
+    assert.ok((f.auth.store as SqliteStore).db.prepare('SELECT 1 FROM outstanding_tokens WHERE jti = ?').get(rf.payload.jti), 'OutstandingToken row');
   });
 
   it('accepts form-encoded and multipart (browser FormData) logins', async () => {
@@ -58,7 +59,7 @@ describe('POST /api/token/ (obtain pair)', () => {
   });
 
   it('answers 401 with the challenge for a wrong password, an unknown user, an inactive user', async () => {
-    const bob = f.auth.store.users.create('bob', await hashPassword('builder-1234', TEST_SCRYPT), { isActive: false });
+    const bob = await f.auth.store.users.create('bob', await hashPassword('builder-1234', TEST_SCRYPT), { isActive: false });
     for (const credentials of [
       { username: 'alice', password: 'nope' },
       { username: 'nobody', password: 'nope' },
@@ -171,13 +172,13 @@ describe('POST /api/token/ (obtain pair)', () => {
   });
 
   it('updates last_login only with UPDATE_LAST_LOGIN, and upgrades old hashes on login', async () => {
-    assert.equal(f.auth.store.users.byUsername('alice')!.lastLogin, null);
+    assert.equal((await f.auth.store.users.byUsername('alice'))!.lastLogin, null);
     const g = await authFixture({ settings: { UPDATE_LAST_LOGIN: true } });
     try {
       // A Django pbkdf2_sha256 hash (password "wonderland-42", 1000 iterations, salt "salt").
-      g.auth.store.users.setPassword(g.aliceId, 'pbkdf2_sha256$1000$salt$9B9x02wpbWCmJHKtm40mxT5QuFUqa3lrR/tmplJxQR8=');
+      await g.auth.store.users.setPassword(g.aliceId, 'pbkdf2_sha256$1000$salt$9B9x02wpbWCmJHKtm40mxT5QuFUqa3lrR/tmplJxQR8=');
       assert.equal((await g.client.post('/api/token/', { json: ALICE })).status, 200);
-      const row = g.auth.store.users.byUsername('alice')!;
+      const row = (await g.auth.store.users.byUsername('alice'))!;
       assert.equal(row.lastLogin, START_MS / 1000);
       assert.match(row.password, /^scrypt\$1024\$[A-Za-z0-9]{22}\$8\$1\$/);
       assert.equal((await g.client.post('/api/token/', { json: ALICE })).status, 200, 'the upgraded hash verifies');
@@ -242,12 +243,12 @@ describe('POST /api/token/refresh/', () => {
 
   it('refuses a refresh for a deactivated user', async () => {
     const pair = await f.login();
-    f.auth.store.users.setActive(f.aliceId, false);
+    await f.auth.store.users.setActive(f.aliceId, false);
     try {
       const r = await f.client.post('/api/token/refresh/', { json: { refresh: pair.refresh } });
       assert.deepEqual([r.status, r.json()], [401, { detail: 'No active account found for the given token.', code: 'no_active_account' }]);
     } finally {
-      f.auth.store.users.setActive(f.aliceId, true);
+      await f.auth.store.users.setActive(f.aliceId, true);
     }
   });
 
@@ -266,7 +267,7 @@ describe('POST /api/token/refresh/', () => {
         assert.equal(r.status, 200);
         assert.deepEqual(Object.keys(r.json()), ['access']);
       }
-      assert.equal(g.auth.store.tokens.counts().blacklisted, 0);
+      assert.equal((await g.auth.store.tokens.counts()).blacklisted, 0);
       assert.equal((await g.client.post('/api/token/blacklist/', { json: { refresh: pair.refresh } })).status, 200);
       const loggedOut = await g.client.post('/api/token/refresh/', { json: { refresh: pair.refresh } });
       assert.deepEqual([loggedOut.status, loggedOut.json()], [401, BLACKLISTED], 'logout holds without rotation too');
@@ -364,7 +365,7 @@ describe('POST /api/token/blacklist/ (logout)', () => {
     const orphan = f.auth.jwt.sign({ token_type: 'refresh', exp: now + 100.5, iat: now + 0.25, jti: 'f'.repeat(32), user_id: 999 });
     const r = await f.client.post('/api/token/blacklist/', { json: { refresh: orphan } });
     assert.equal(r.status, 200, r.text);
-    const row = f.auth.store.db.prepare('SELECT user_id, expires_at FROM outstanding_tokens WHERE jti = ?').get('f'.repeat(32));
+    const row = (f.auth.store as SqliteStore).db.prepare('SELECT user_id, expires_at FROM outstanding_tokens WHERE jti = ?').get('f'.repeat(32));
     assert.deepEqual(row, { user_id: null, expires_at: now + 101 });
   });
 });

@@ -276,14 +276,17 @@ describe('access log', () => {
       const file = join(dir, `access-${engine}.log`);
       const t = await startTestFront(engine, { upstream: [upstream.address], 'access-log': file });
       try {
-        await request(t.port, '/api/ping/?q=1', { headers: { Referer: 'http://ref.example/', 'User-Agent': 'tester "quoted"' } });
+        const reply = await request(t.port, '/api/ping/?q=1', { headers: { Referer: 'http://ref.example/', 'User-Agent': 'tester "quoted"' } });
+        const id = String(reply.headers['x-request-id']);
+        assert.match(id, UUID);
+        assert.equal(upstream.requests[0]!.headers['x-request-id'], id);
         await t.close(); // flushes and closes the log file
         const line = readFileSync(file, 'utf8').trim();
         assert.match(
           line,
           new RegExp(
             String.raw`^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET /api/ping/\?q=1 HTTP/1\.1" 200 \d+ "http://ref\.example/" "tester \\x22quoted\\x22" ` +
-              String.raw`upstream=127\.0\.0\.1:${upstream.port} upstream_time=\d+\.\d{3} request_time=\d+\.\d{3}$`,
+              String.raw`upstream=127\.0\.0\.1:${upstream.port} upstream_time=\d+\.\d{3} request_time=\d+\.\d{3} request_id=${id}$`,
           ),
         );
       } finally {

@@ -259,14 +259,14 @@ describe('AccessLog', () => {
     try {
       const file = join(dir, 'access.log');
       const log = new AccessLog(file);
-      const base = { client: '10.0.0.1', method: 'GET', target: '/x', httpVersion: '1.1', status: 200, bytes: 2, referer: '', userAgent: 'ua', upstream: '-' };
+      const base = { client: '10.0.0.1', method: 'GET', target: '/x', httpVersion: '1.1', status: 200, bytes: 2, referer: '', userAgent: 'ua', upstream: '-', requestId: 'req-1' };
       const times: [number, string][] = [[-1, '-'], [0.0004, '0.000'], [2.5, '0.003'], [42, '0.042'], [999.6, '1.000'], [1234.5678, '1.235'], [61000, '61.000']];
       for (const [ms] of times) log.write({ ...base, upstreamMs: ms, requestMs: ms });
       log.write({ ...base, target: '/a"b\\c', userAgent: 'tab\there', upstreamMs: -1, requestMs: 0 });
       await log.close();
       const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
       assert.equal(lines.length, times.length + 1);
-      times.forEach(([, text], i) => assert.ok(lines[i]!.endsWith(` upstream_time=${text} request_time=${text}`), lines[i]));
+      times.forEach(([, text], i) => assert.ok(lines[i]!.endsWith(` upstream_time=${text} request_time=${text} request_id=req-1`), lines[i]));
       assert.match(lines[0]!, /^10\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/x HTTP\/1\.1" 200 2 "-" "ua" upstream=- /);
       assert.ok(lines.at(-1)!.includes('"GET /a\\x22b\\x5cc HTTP/1.1"'), lines.at(-1));
       assert.ok(lines.at(-1)!.includes('"tab\\x09here"'), lines.at(-1));

@@ -10,7 +10,7 @@ import { ensureAdmin } from '../app/store/ensure-admin.ts';
 import { MIGRATIONS, migrate, schemaVersion } from '../app/store/migrations.ts';
 import { verifyPassword } from '../app/store/passwords.ts';
 import { purgeExpired, startPurge } from '../app/store/purge.ts';
-import { DATABASE_FILE, openStore, type Store } from '../app/store/store.ts';
+import { DATABASE_FILE, openStore, type SqliteStore as Store } from '../app/store/store.ts';
 import { UsernameError } from '../app/store/users.ts';
 
 const run = promisify(execFile);
@@ -104,11 +104,11 @@ describe('database', () => {
     assert.equal(store.tokens.isBlacklisted('b'), true);
   });
 
-  it('purges expired tokens and stale login counters, now and on a timer', () => {
+  it('purges expired tokens and stale login counters, now and on a timer', async () => {
     store.loginAttempts.put('user:old', { failures: 3, lastAttemptAt: 1_000 });
     store.loginAttempts.put('user:new', { failures: 3, lastAttemptAt: 90_000_000 });
     store.tokens.recordOutstanding({ jti: 'p', userId: null, token: 't', expiresAt: 10 });
-    const result = purgeExpired(store, { now: () => 90_000_000 + 1, attemptsMaxAgeMs: 60_000 });
+    const result = await purgeExpired(store, { now: () => 90_000_000 + 1, attemptsMaxAgeMs: 60_000 });
     assert.equal(result.loginAttempts, 1);
     assert.ok(result.tokens >= 1);
     assert.equal(store.loginAttempts.get('user:old'), undefined);

@@ -62,11 +62,7 @@ export function apiView(spec: ApiViewSpec): App {
   });
   const optionsResponse: Response = { status: 200, headers: { 'content-type': 'application/json', allow }, body: metadata };
 
-  return (request: Request) => {
-    if (authentication !== undefined) {
-      const refused = authentication.authenticate(request);
-      if (refused !== null) return withAllow(refused);
-    }
+  const afterAuthentication = (request: Request): Response | Promise<Response> => {
     if (permission !== undefined) {
       const refused = permission(request);
       if (refused !== null) return withAllow(refused);
@@ -82,6 +78,15 @@ export function apiView(spec: ApiViewSpec): App {
       headers: { 'content-type': 'application/json', allow },
       body: JSON.stringify({ detail: `Method "${request.method}" not allowed.` }),
     };
+  };
+
+  return (request: Request) => {
+    if (authentication !== undefined) {
+      const refused = authentication.authenticate(request);
+      if (refused instanceof Promise) return refused.then((r) => (r === null ? afterAuthentication(request) : withAllow(r)));
+      if (refused !== null) return withAllow(refused);
+    }
+    return afterAuthentication(request);
   };
 }
 

@@ -14,9 +14,11 @@
  * verified again, and validation throws only for bad tokens.
  */
 import type { Request, Response } from '../interface.ts';
+import type { Awaitable } from '../store/store.ts';
 import type { Claims } from './jwt.ts';
 import { badAuthorizationHeader, challengeFor, invalidToken, tokenNotValidForAnyType, unauthorized } from './responses.ts';
 import { headerFieldName } from './settings.ts';
+import { storeFailureHandler, type StoreFailureHandler } from './store-failure.ts';
 import { TokenError, type TokenService } from './tokens.ts';
 import type { VerifiedTokenCache } from './verified-token-cache.ts';
 
@@ -27,9 +29,12 @@ export interface AuthUser {
   readonly isActive: boolean;
 }
 
-/** Finds users by id (the user store, or anything with the same method). */
+/**
+ * Finds users by id (the user store, or anything with the same method). SQLite and a cache hit
+ * answer at once; Postgres answers with a promise.
+ */
 export interface UserLookup {
-  byId(id: number): AuthUser | undefined;
+  byId(id: number): Awaitable<AuthUser | undefined>;
 }
 
 declare module '../interface.ts' {
@@ -54,13 +59,16 @@ export class JwtAuthentication {
   readonly #types: readonly string[];
   readonly #userIdClaim: string;
   readonly #cache: VerifiedTokenCache | null;
+  readonly #onStoreFailure: StoreFailureHandler;
 
   /**
    * `users` null is the stateless mode: the user is built from the token, never looked up.
    * `tokenCache` remembers validated access tokens (see verified-token-cache.ts); null for none.
+   * `onStoreFailure` answers a user lookup that failed because the store is down (503).
    */
-  constructor(tokens: TokenService, users: UserLookup | null, tokenCache: VerifiedTokenCache | null = null) {
+  constructor(tokens: TokenService, users: UserLookup | null, tokenCache: VerifiedTokenCache | null = null, onStoreFailure: StoreFailureHandler = storeFailureHandler()) {
     const settings = tokens.settings;
+    this.#onStoreFailure = onStoreFailure;
     this.#tokens = tokens;
     this.#users = users;
     this.#cache = tokenCache;
@@ -77,9 +85,10 @@ export class JwtAuthentication {
 
   /**
    * Authenticate `request`: null to go on (request.state.user is set, or the request carried no
-   * credentials), or the 401 response to send instead.
+   * credentials), or the 401 response to send instead. A promise only when the user had to be
+   * looked up in a store that answers later (Postgres, cache miss).
    */
-  authenticate(request: Request): Response | null {
+  authenticate(request: Request): Response | null | Promise<Response | null> {
     const header = request.headers.get(this.#headerName);
     if (header === undefined) return null;
     const token = this.#rawToken(header);
@@ -97,15 +106,31 @@ export class JwtAuthentication {
     }
     const userId = claims[this.#userIdClaim];
     if (userId === undefined) return invalidToken(this.challenge, 'Token contained no recognizable user identification');
-    let user: AuthUser | undefined;
     if (this.#users === null) {
       if (!Number.isSafeInteger(userId)) return invalidToken(this.challenge, 'Token contained no recognizable user identification');
-      user = { id: userId as number, username: typeof claims.username === 'string' ? claims.username : '', isActive: true };
-    } else {
-      user = Number.isSafeInteger(userId) ? this.#users.byId(userId as number) : undefined;
-      if (user === undefined) return unauthorized(this.challenge, USER_NOT_FOUND);
-      if (!user.isActive) return unauthorized(this.challenge, USER_INACTIVE);
+      const user = { id: userId as number, username: typeof claims.username === 'string' ? claims.username : '', isActive: true };
+      return this.#accept(request, user, claims);
     }
+    if (!Number.isSafeInteger(userId)) return unauthorized(this.challenge, USER_NOT_FOUND);
+    let found: Awaitable<AuthUser | undefined>;
+    try {
+      found = this.#users.byId(userId as number);
+    } catch (error) {
+      return this.#onStoreFailure(error);
+    }
+    if (found instanceof Promise) {
+      const accepted = claims;
+      return found.then(
+        (user) => this.#accept(request, user, accepted),
+        (error: unknown) => this.#onStoreFailure(error),
+      );
+    }
+    return this.#accept(request, found, claims);
+  }
+
+  #accept(request: Request, user: AuthUser | undefined, claims: Claims): Response | null {
+    if (user === undefined) return unauthorized(this.challenge, USER_NOT_FOUND);
+    if (!user.isActive) return unauthorized(this.challenge, USER_INACTIVE);
     const state = request.state;
     state.user = user;
     state.auth = claims;

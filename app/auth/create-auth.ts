@@ -4,16 +4,18 @@
  *
  *   import { createAuth } from './auth/create-auth.ts';
  *
- *   const auth = createAuth({ settings: { ROTATE_REFRESH_TOKENS: true, BLACKLIST_AFTER_ROTATION: true } });
+ *   const auth = await createAuth({ settings: { ROTATE_REFRESH_TOKENS: true, BLACKLIST_AFTER_ROTATION: true } });
  *   await auth.ensureAdmin((line) => console.log(line));   // first start: prints admin's password
  *   const router = new Router();
  *   auth.installRoutes(router);                         // /api/token/{,refresh/,verify/,blacklist/}, /api/hello/
  *   router.get('/api/ping/', auth.middleware(ping));    // DRF authenticates eagerly: a bad Bearer is 401 here too
- *   // ...and when the app is unloaded: auth.close();
+ *   // ...and when the app is unloaded: await auth.close();
  *
  * Settings come from `settings` (simplejwt's names) overridden by SIMPLE_JWT_* variables (and
  * SIGNING_KEY) from `env`; the data directory from `dataDir`, else DATA_DIR, else ./data. With
- * no SIGNING_KEY configured, a key is generated once and kept in the data directory.
+ * no SIGNING_KEY configured, a key is generated once and kept in the data directory. The store
+ * is Postgres when DATABASE_URL is set (then SIGNING_KEY must be set too: every host behind the
+ * database must sign with the same key), else SQLite in the data directory.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Middleware, Request } from '../interface.ts';
@@ -21,8 +23,10 @@ import type { Router } from '../router.ts';
 import { resolveDataDir, prepareDataDir } from '../store/data-dir.ts';
 import { ensureAdmin } from '../store/ensure-admin.ts';
 import { DEFAULT_SCRYPT, type ScryptParams } from '../store/passwords.ts';
+import { openConfiguredStore } from '../store/open.ts';
 import { startPurge } from '../store/purge.ts';
-import { openStore, type Store } from '../store/store.ts';
+import { StoreStartError } from '../store/store-error.ts';
+import type { Store } from '../store/store.ts';
 import { JwtAuthentication } from './authentication.ts';
 import { DEFAULT_TRUSTED_PROXIES, clientAddress, trustedProxyCheck } from './client-address.ts';
 import { installHelloRoute } from './hello.ts';
@@ -32,6 +36,7 @@ import { LoginThrottle, type ThrottleRule } from './login-throttle.ts';
 import { authenticate, requireUser } from './middleware.ts';
 import { resolveSettings, type AuthSettings, type SettingsInput } from './settings.ts';
 import { loadOrCreateSigningKey } from './signing-key.ts';
+import { stderrLog, storeFailureHandler, type AuthLog } from './store-failure.ts';
 import { installTokenRoutes, type TokenViewsDeps } from './token-views.ts';
 import { TokenService } from './tokens.ts';
 import { CachedUserLookup } from './user-cache.ts';
@@ -41,6 +46,10 @@ import { VerifiedTokenCache } from './verified-token-cache.ts';
 export interface AuthOptions {
   /** Where the database and generated key live. Default: DATA_DIR from `env`, else ./data. */
   dataDir?: string;
+  /** postgres://user:password@host:port/database for the Postgres store. Default: DATABASE_URL from `env`; empty = SQLite. */
+  databaseUrl?: string;
+  /** Error-log lines (a store that cannot be reached or written). Default: stderr in the error log's format. */
+  log?: AuthLog;
   /** simplejwt settings by name (SIMPLE_JWT_* variables in `env` override them). */
   settings?: SettingsInput;
   /** Environment to read SIMPLE_JWT_*, SIGNING_KEY, DATA_DIR, FORWARDED_ALLOW_IPS, USER_CACHE_MS from. Default: process.env. */
@@ -60,8 +69,8 @@ export interface AuthOptions {
   now?: () => number;
   /** How a throttled login waits. Default: a timer. */
   sleep?: (ms: number) => Promise<void>;
-  /** Login throttling rules, or false to disable it. Default: USERNAME_RULE and ADDRESS_RULE. */
-  throttle?: { username?: ThrottleRule; address?: ThrottleRule } | false;
+  /** Login throttling rules, or false to disable it. Default: PAIR_RULE, ADDRESS_RULE and USERNAME_RULE (null: none). */
+  throttle?: { pair?: ThrottleRule; address?: ThrottleRule; username?: ThrottleRule | null } | false;
   /** Peers whose X-Forwarded-For is believed. Default: FORWARDED_ALLOW_IPS from `env` ("*" = all), else loopback. */
   trustedProxies?: readonly string[];
   /** scrypt parameters for new password hashes. Default DEFAULT_SCRYPT (Django's). */
@@ -93,14 +102,19 @@ export interface Auth {
   /** On first start (no users), create "admin" with a random password and print it; returns it, or null. */
   ensureAdmin(print: (line: string) => void): Promise<string | null>;
   /** Stop the purge timer and close the database. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Build the auth stack (opens the database; generates the signing key on first use). */
-export function createAuth(options: AuthOptions = {}): Auth {
+export async function createAuth(options: AuthOptions = {}): Promise<Auth> {
   const env = options.env ?? process.env;
   const now = options.now ?? Date.now;
+  const log = options.log ?? stderrLog;
   const settings = resolveSettings(options.settings ?? {}, env);
+  const databaseUrl = options.databaseUrl ?? env.DATABASE_URL ?? '';
+  if (databaseUrl !== '' && settings.SIGNING_KEY === null) {
+    throw new StoreStartError('unsupported', 'with DATABASE_URL set, set SIGNING_KEY too: every app host sharing the database must sign and verify with the same key');
+  }
   const dataDir = prepareDataDir(options.dataDir ?? resolveDataDir(env));
   const signingKey = settings.SIGNING_KEY ?? loadOrCreateSigningKey(dataDir, settings.ALGORITHM);
   const keys = resolveKeys(settings.ALGORITHM, signingKey, settings.VERIFYING_KEY);
@@ -115,10 +129,16 @@ export function createAuth(options: AuthOptions = {}): Auth {
   const tokens = new TokenService(settings, jwt, now);
   const userCacheMs = options.userCacheMs ?? Number(env.USER_CACHE_MS ?? DEFAULT_USER_CACHE_MS);
   if (!Number.isFinite(userCacheMs) || userCacheMs < 0) throw new RangeError(`USER_CACHE_MS must be a number of milliseconds ≥ 0, got ${userCacheMs}`);
-  const store = openStore(dataDir);
+  const store = await openConfiguredStore({
+    databaseUrl,
+    dataDir,
+    env,
+    onIdleError: (error) => log('WARNING', `store: an idle Postgres connection failed (${error.message}); it will be replaced`),
+  });
   const users = userCacheMs > 0 ? new CachedUserLookup(store.users, { ttlMs: userCacheMs, now }) : store.users;
   const tokenCache = options.tokenCacheSize === 0 ? null : new VerifiedTokenCache({ maxEntries: options.tokenCacheSize, leeway: settings.LEEWAY, now });
-  const authentication = new JwtAuthentication(tokens, options.stateless ? null : users, tokenCache);
+  const onStoreFailure = storeFailureHandler(log, { now });
+  const authentication = new JwtAuthentication(tokens, options.stateless ? null : users, tokenCache, onStoreFailure);
   const passwordParams = options.passwordParams ?? DEFAULT_SCRYPT;
   const isTrusted = trustedProxyCheck(options.trustedProxies ?? trustedFromEnv(env));
   const deps: TokenViewsDeps = {
@@ -130,6 +150,7 @@ export function createAuth(options: AuthOptions = {}): Auth {
     passwordParams,
     now,
     sleep: options.sleep ?? ((ms: number) => sleepFor(ms)),
+    onStoreFailure,
   };
   const stopPurge = options.purgeIntervalMs === false ? () => {} : startPurge(store, { intervalMs: options.purgeIntervalMs, now });
 
@@ -145,9 +166,9 @@ export function createAuth(options: AuthOptions = {}): Auth {
     installHelloRoute: (router) => installHelloRoute(router, authentication),
     installRoutes: (router) => auth.installHelloRoute(auth.installTokenRoutes(router)),
     ensureAdmin: (print) => ensureAdmin(store, print, passwordParams),
-    close() {
+    async close() {
       stopPurge();
-      store.close();
+      await store.close();
     },
   };
   return auth;

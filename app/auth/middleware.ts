@@ -23,8 +23,12 @@ export type Permission = (request: Request) => Response | null;
 /** Middleware that authenticates every request it sees (JWTAuthentication as DRF runs it). */
 export function authenticate(authentication: JwtAuthentication): Middleware {
   return (next: App): App =>
-    (request) =>
-      authentication.authenticate(request) ?? next(request);
+    (request) => {
+      const refused = authentication.authenticate(request);
+      if (refused === null) return next(request);
+      if (refused instanceof Promise) return refused.then((r) => r ?? next(request));
+      return refused;
+    };
 }
 
 /** DRF's IsAuthenticated as a permission check; run it after authentication. */

@@ -22,14 +22,14 @@ import { json } from '../response.ts';
 import type { Router } from '../router.ts';
 import { PASSWORD_MAX_LENGTH } from '../store/password-rules.ts';
 import { DEFAULT_SCRYPT, hashPassword, isUsableHash, needsRehash, verifyPassword, type ScryptParams } from '../store/passwords.ts';
-import type { Store } from '../store/store.ts';
-import type { TokenRecord } from '../store/token-blacklist.ts';
+import type { Store, TokenRecord } from '../store/store.ts';
 import { apiView, mountView, type FieldInfo } from './api-view.ts';
 import { validateCharFields, type CharField } from './fields.ts';
 import type { Claims } from './jwt.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import { readRequestData } from './request-data.ts';
 import { invalidToken, throttled, unauthorized, validationError } from './responses.ts';
+import { storeFailureHandler, type StoreFailureHandler } from './store-failure.ts';
 import { TokenError, type TokenService } from './tokens.ts';
 
 /** What the token views need. */
@@ -48,6 +48,20 @@ export interface TokenViewsDeps {
   readonly passwordParams?: ScryptParams;
   /** Clock in epoch milliseconds. */
   readonly now?: () => number;
+  /** Answers a store that cannot be reached or written (503, logged). Default: log to stderr. */
+  readonly onStoreFailure?: StoreFailureHandler;
+}
+
+/** A view body whose store failures become the 503 of `deps.onStoreFailure`. */
+function guarded(deps: TokenViewsDeps, post: App): App {
+  const onFailure = deps.onStoreFailure ?? storeFailureHandler();
+  return async (request) => {
+    try {
+      return await post(request);
+    } catch (error) {
+      return onFailure(error);
+    }
+  };
 }
 
 const OBTAIN_FIELDS: readonly CharField[] = [{ name: 'username' }, { name: 'password', maxLength: PASSWORD_MAX_LENGTH }];
@@ -77,26 +91,26 @@ export function tokenObtainPairView(deps: TokenViewsDeps): App {
     if (!fields.ok) return validationError(fields.errors);
     const { username, password } = fields.values as { username: string; password: string };
 
-    const admission = throttle?.admit(username, deps.clientAddress(request)) ?? null;
+    const admission = throttle === null ? null : await throttle.admit(username, deps.clientAddress(request));
     if (admission !== null) {
       if (!admission.admitted) return throttled(admission.retryAfter);
       if (admission.delayMs > 0) await sleep(admission.delayMs);
     }
-    const user = store.users.byUsername(username);
+    const user = await store.users.byUsername(username);
     const hash = user !== undefined && isUsableHash(user.password) ? user.password : await dummyHash;
     const matches = await verifyPassword(password, hash);
     if (user === undefined || !matches || !user.isActive) return unauthorized(challenge, NO_ACTIVE_ACCOUNT);
-    if (admission?.admitted) throttle!.succeeded(admission.keys);
+    if (admission?.admitted) await throttle!.succeeded(admission.keys);
 
     const { refresh, access } = tokens.pairFor(user.id);
-    store.tokens.recordOutstanding({ jti: refresh.jti, userId: user.id, token: refresh.token, createdAt: refresh.iat, expiresAt: refresh.exp });
-    if (tokens.settings.UPDATE_LAST_LOGIN) store.users.recordLogin(user.id, Math.floor(now() / 1000));
-    if (needsRehash(user.password, params)) store.users.setPassword(user.id, await hashPassword(password, params));
+    await store.tokens.recordOutstanding({ jti: refresh.jti, userId: user.id, token: refresh.token, createdAt: refresh.iat, expiresAt: refresh.exp });
+    if (tokens.settings.UPDATE_LAST_LOGIN) await store.users.recordLogin(user.id, Math.floor(now() / 1000));
+    if (needsRehash(user.password, params)) await store.users.setPassword(user.id, await hashPassword(password, params));
     return json(200, { refresh: refresh.token, access: access.token });
   };
 
   return apiView({
-    handlers: { POST: post },
+    handlers: { POST: guarded(deps, post) },
     metadata: {
       name: 'Token Obtain Pair',
       description:
@@ -118,7 +132,7 @@ async function liveRefreshToken(request: Request, deps: TokenViewsDeps): Promise
   if (!fields.ok) return validationError(fields.errors);
   const raw = fields.values.refresh!;
   try {
-    return { raw, claims: deps.tokens.validate(raw, 'refresh', (jti) => deps.store.tokens.isBlacklisted(jti)) };
+    return { raw, claims: await deps.tokens.validateNotBlacklisted(raw, 'refresh', (jti) => deps.store.tokens.isBlacklisted(jti)) };
   } catch (error) {
     if (error instanceof TokenError) return invalidToken(deps.challenge, error.message);
     throw error;
@@ -136,22 +150,22 @@ export function tokenRefreshView(deps: TokenViewsDeps): App {
     if (!('claims' in checked)) return checked;
     const { raw, claims } = checked;
     const userId = userIdOf(claims, tokens);
-    const user = userId === null ? undefined : store.users.byId(userId);
+    const user = userId === null ? undefined : await store.users.byId(userId);
     if (user === undefined || !user.isActive) return unauthorized(challenge, NO_ACTIVE_ACCOUNT_FOR_TOKEN);
 
     if (!settings.ROTATE_REFRESH_TOKENS) return json(200, { access: tokens.accessFrom(claims).token });
-    if (settings.BLACKLIST_AFTER_ROTATION && !store.tokens.blacklist(recordOf(raw, claims, userId, tokens), Math.floor(now() / 1000))) {
+    if (settings.BLACKLIST_AFTER_ROTATION && !(await store.tokens.blacklist(recordOf(raw, claims, userId, tokens), Math.floor(now() / 1000)))) {
       // Another request rotated this very token between our check and now: only one may win.
       return invalidToken(challenge, 'Token is blacklisted');
     }
     const access = tokens.accessFrom(claims);
     const rotated = tokens.rotate(claims);
-    store.tokens.recordOutstanding({ jti: rotated.jti, userId, token: rotated.token, createdAt: rotated.iat, expiresAt: rotated.exp });
+    await store.tokens.recordOutstanding({ jti: rotated.jti, userId, token: rotated.token, createdAt: rotated.iat, expiresAt: rotated.exp });
     return json(200, { access: access.token, refresh: rotated.token });
   };
 
   return apiView({
-    handlers: { POST: post },
+    handlers: { POST: guarded(deps, post) },
     metadata: {
       name: 'Token Refresh',
       description: 'Takes a refresh type JSON web token and returns an access type JSON web\ntoken if the refresh token is valid.',
@@ -178,12 +192,12 @@ export function tokenVerifyView(deps: TokenViewsDeps): App {
       throw error;
     }
     // simplejwt raises a ValidationError here, hence a 400, where every other refusal is a 401.
-    if (store.tokens.isBlacklisted(String(claims[jtiClaim]))) return validationError({ non_field_errors: ['Token is blacklisted'] });
+    if (await store.tokens.isBlacklisted(String(claims[jtiClaim]))) return validationError({ non_field_errors: ['Token is blacklisted'] });
     return json(200, {});
   };
 
   return apiView({
-    handlers: { POST: post },
+    handlers: { POST: guarded(deps, post) },
     metadata: {
       name: 'Token Verify',
       description: "Takes a token and indicates if it is valid.  This view provides no\ninformation about a token's fitness for a particular use.",
@@ -201,14 +215,14 @@ export function tokenBlacklistView(deps: TokenViewsDeps): App {
     const checked = await liveRefreshToken(request, deps);
     if (!('claims' in checked)) return checked;
     const { raw, claims } = checked;
-    if (!store.tokens.blacklist(recordOf(raw, claims, userIdOf(claims, tokens), tokens), Math.floor(now() / 1000))) {
+    if (!(await store.tokens.blacklist(recordOf(raw, claims, userIdOf(claims, tokens), tokens), Math.floor(now() / 1000)))) {
       return invalidToken(challenge, 'Token is blacklisted');
     }
     return json(200, {});
   };
 
   return apiView({
-    handlers: { POST: post },
+    handlers: { POST: guarded(deps, post) },
     metadata: {
       name: 'Token Blacklist',
       description: 'Takes a token and blacklists it. Must be used with the\n`rest_framework_simplejwt.token_blacklist` app installed.',

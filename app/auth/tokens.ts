@@ -37,7 +37,7 @@ export interface IssuedToken {
 }
 
 /** Answers "was this token id blacklisted?" (the token_blacklist app's check). */
-export type BlacklistCheck = (jti: string) => boolean;
+export type BlacklistCheck = (jti: string) => boolean | Promise<boolean>;
 
 /** Issues and validates access/refresh tokens the way simplejwt's token classes do. */
 export class TokenService {
@@ -97,28 +97,43 @@ export class TokenService {
 
   /**
    * Check a received token as simplejwt's Token(token) does and return its claims. `expected`
-   * null skips the type check (UntypedToken, used by the verify view). `isBlacklisted`, given for
-   * refresh tokens, runs first among the claim checks, as simplejwt's BlacklistMixin does.
-   * Throws TokenError with simplejwt's message.
+   * null skips the type check (UntypedToken, used by the verify view). Throws TokenError with simplejwt's message.
    */
-  validate(token: string, expected: TokenType | null, isBlacklisted?: BlacklistCheck): Claims {
-    let claims: Claims;
+  validate(token: string, expected: TokenType | null): Claims {
+    const claims = this.#verified(token);
+    this.#checkClaims(claims, expected);
+    return claims;
+  }
+
+  /**
+   * validate() with the blacklist check of simplejwt's BlacklistMixin, which runs first among
+   * the claim checks; the store may answer it later (Postgres).
+   */
+  async validateNotBlacklisted(token: string, expected: TokenType | null, isBlacklisted: BlacklistCheck): Promise<Claims> {
+    const claims = this.#verified(token);
+    const jti = claims[this.#jtiClaim];
+    if (jti !== undefined && (await isBlacklisted(String(jti)))) throw new TokenError('Token is blacklisted');
+    this.#checkClaims(claims, expected);
+    return claims;
+  }
+
+  #verified(token: string): Claims {
     try {
-      claims = this.#jwt.verify(token);
+      return this.#jwt.verify(token);
     } catch (error) {
       if (error instanceof JwtError) throw new TokenError(TOKEN_INVALID, error);
       throw error;
     }
-    const jti = claims[this.#jtiClaim];
-    if (isBlacklisted !== undefined && jti !== undefined && isBlacklisted(String(jti))) throw new TokenError('Token is blacklisted');
+  }
+
+  #checkClaims(claims: Claims, expected: TokenType | null): void {
     if (claims.exp === undefined) throw new TokenError("Token has no 'exp' claim");
-    if (jti === undefined) throw new TokenError('Token has no id');
+    if (claims[this.#jtiClaim] === undefined) throw new TokenError('Token has no id');
     if (expected !== null) {
       const type = claims[this.#typeClaim];
       if (type === undefined) throw new TokenError('Token has no type');
       if (type !== expected) throw new TokenError('Token has wrong type');
     }
-    return claims;
   }
 
   #fresh(type: TokenType, lifetime: number, now: number): Claims {

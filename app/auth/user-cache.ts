@@ -6,8 +6,10 @@
  * out within T ms instead of at once. Off (0) by default; see docs/auth.md.
  *
  * Only found users are cached (an unknown id always reaches the database), and the cache is
- * bounded: past `maxEntries` it starts over rather than growing.
+ * bounded: past `maxEntries` it starts over rather than growing. With a store that answers
+ * later (Postgres), concurrent misses for one id share one query.
  */
+import type { Awaitable } from '../store/store.ts';
 import type { AuthUser, UserLookup } from './authentication.ts';
 
 /** How long rows are reused, and how many are kept. */
@@ -25,6 +27,7 @@ export class CachedUserLookup implements UserLookup {
   readonly #maxEntries: number;
   readonly #now: () => number;
   readonly #entries = new Map<number, { user: AuthUser; expiresAt: number }>();
+  readonly #pending = new Map<number, Promise<AuthUser | undefined>>();
 
   constructor(source: UserLookup, options: UserCacheOptions) {
     this.#source = source;
@@ -33,11 +36,29 @@ export class CachedUserLookup implements UserLookup {
     this.#now = options.now ?? Date.now;
   }
 
-  byId(id: number): AuthUser | undefined {
+  byId(id: number): Awaitable<AuthUser | undefined> {
     const now = this.#now();
     const entry = this.#entries.get(id);
     if (entry !== undefined && entry.expiresAt > now) return entry.user;
-    const user = this.#source.byId(id);
+    const pending = this.#pending.get(id);
+    if (pending !== undefined) return pending;
+    const found = this.#source.byId(id);
+    if (!(found instanceof Promise)) return this.#remember(id, found, now);
+    const shared = found.then(
+      (user) => {
+        this.#pending.delete(id);
+        return this.#remember(id, user, this.#now());
+      },
+      (error: unknown) => {
+        this.#pending.delete(id);
+        throw error;
+      },
+    );
+    this.#pending.set(id, shared);
+    return shared;
+  }
+
+  #remember(id: number, user: AuthUser | undefined, now: number): AuthUser | undefined {
     if (user === undefined) {
       this.#entries.delete(id);
       return undefined;

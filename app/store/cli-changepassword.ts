@@ -13,12 +13,12 @@ const USAGE = 'usage: npm run changepassword -- <username>';
 await runCommand(async (store, args) => {
   if (args.length !== 1 || args[0]!.startsWith('-')) throw new CommandError(USAGE, 2);
   const username = args[0]!;
-  const user = store.users.byUsername(username);
+  const user = await store.users.byUsername(username);
   if (user === undefined) throw new CommandError(`user "${username}" does not exist`);
   const password = await readNewPassword();
   const weak = passwordProblem(password, username);
   if (weak !== null) throw new CommandError(weak);
-  store.users.setPassword(user.id, await hashPassword(password));
-  const revoked = store.tokens.blacklistAllForUser(user.id, Math.floor(Date.now() / 1000));
+  await store.users.setPassword(user.id, await hashPassword(password));
+  const revoked = await store.tokens.blacklistAllForUser(user.id, Math.floor(Date.now() / 1000));
   return `Password changed for user "${username}"; ${revoked} refresh token(s) revoked.`;
 });

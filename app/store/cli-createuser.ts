@@ -20,10 +20,10 @@ await runCommand(async (store, args) => {
   const username = rest[0]!;
   const problem = usernameProblem(username);
   if (problem !== null) throw new CommandError(problem);
-  if (store.users.byUsername(username) !== undefined) throw new CommandError(`A user with the username "${username}" already exists.`);
+  if ((await store.users.byUsername(username)) !== undefined) throw new CommandError(`A user with the username "${username}" already exists.`);
   const password = await readNewPassword();
   const weak = passwordProblem(password, username);
   if (weak !== null) throw new CommandError(weak);
-  const user = store.users.create(username, await hashPassword(password), { isActive: !inactive });
+  const user = await store.users.create(username, await hashPassword(password), { isActive: !inactive });
   return `Created user "${user.username}" (id ${user.id}${inactive ? ', inactive' : ''}).`;
 });

@@ -10,8 +10,8 @@ const USAGE = 'usage: npm run setactive -- <username> yes|no';
 await runCommand(async (store, args) => {
   if (args.length !== 2 || !['yes', 'no'].includes(args[1]!)) throw new CommandError(USAGE, 2);
   const [username, flag] = args as [string, string];
-  const user = store.users.byUsername(username);
+  const user = await store.users.byUsername(username);
   if (user === undefined) throw new CommandError(`user "${username}" does not exist`);
-  store.users.setActive(user.id, flag === 'yes');
+  await store.users.setActive(user.id, flag === 'yes');
   return `User "${username}" is now ${flag === 'yes' ? 'active' : 'inactive'}.`;
 });

@@ -4,8 +4,10 @@
  * stack trace.
  */
 import { resolveDataDir } from './data-dir.ts';
+import { openConfiguredStore } from './open.ts';
 import { PasswordInputError } from './password-input.ts';
-import { openStore, type Store } from './store.ts';
+import { StoreStartError, StoreUnavailableError } from './store-error.ts';
+import type { Store } from './store.ts';
 import { UsernameError } from './users.ts';
 
 /** A failure the user can fix; printed without a stack trace. */
@@ -19,18 +21,19 @@ export class CommandError extends Error {
   }
 }
 
-/** Run a command against the store in DATA_DIR, then close it; sets process.exitCode. */
+/** Run a command against the store (DATABASE_URL, else DATA_DIR), then close it; sets process.exitCode. */
 export async function runCommand(body: (store: Store, args: string[]) => Promise<string>): Promise<void> {
   let store: Store | undefined;
   try {
-    store = openStore(resolveDataDir());
+    store = await openConfiguredStore({ databaseUrl: process.env.DATABASE_URL, dataDir: resolveDataDir() });
     const message = await body(store, process.argv.slice(2));
     process.stdout.write(`${message}\n`);
   } catch (error) {
-    const known = error instanceof CommandError || error instanceof UsernameError || error instanceof PasswordInputError;
-    process.stderr.write(`error: ${known ? error.message : error instanceof Error ? error.stack : String(error)}\n`);
+    const known = error instanceof CommandError || error instanceof UsernameError || error instanceof PasswordInputError || error instanceof StoreStartError;
+    const message = error instanceof StoreUnavailableError ? error.logLine : known ? error.message : error instanceof Error ? error.stack : String(error);
+    process.stderr.write(`error: ${message}\n`);
     process.exitCode = error instanceof CommandError ? error.exitCode : 1;
   } finally {
-    store?.close();
+    await store?.close();
   }
 }

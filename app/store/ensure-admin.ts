@@ -17,11 +17,11 @@ export async function ensureAdmin(
   print: (line: string) => void,
   params: ScryptParams = DEFAULT_SCRYPT,
 ): Promise<string | null> {
-  if (store.users.count() > 0) return null;
+  if ((await store.users.count()) > 0) return null;
   // 18 random bytes → 24 base64url characters, 144 bits: unguessable, and easy to copy.
   const password = randomBytes(18).toString('base64url');
   const hash = await hashPassword(password, params);
-  const user = store.users.createIfNone(ADMIN_USERNAME, hash);
+  const user = await store.users.createIfNone(ADMIN_USERNAME, hash);
   if (user === null) return null;
   print(`Created user "${ADMIN_USERNAME}" with password: ${password}`);
   print(`(shown only this once; change it with: npm run changepassword -- ${ADMIN_USERNAME})`);

@@ -9,18 +9,14 @@
  * same token (in one process or in two) could both be accepted and both yield a new token.
  */
 import type { Database, Statement, Transaction } from 'better-sqlite3';
+import type { TokenRecord, TokenRepository } from './store.ts';
+import { fromSqliteError } from './store-error.ts';
 
-/** A token as the blacklist records it; times are epoch seconds. */
-export interface TokenRecord {
-  readonly jti: string;
-  readonly userId: number | null;
-  readonly token: string;
-  readonly expiresAt: number;
-  readonly createdAt?: number | null;
-}
+export type { TokenRecord } from './store.ts';
 
-/** The outstanding and blacklisted token tables. */
-export class TokenBlacklist {
+/** The outstanding and blacklisted token tables (SQLite; postgres/token-blacklist.ts is the other). */
+export class TokenBlacklist implements TokenRepository {
+  readonly #file: string;
   readonly #insertOutstanding: Statement<[string, number | null, string, number | null, number]>;
   readonly #isBlacklisted: Statement<[string], { one: number }>;
   readonly #insertBlacklisted: Statement<[number, string]>;
@@ -29,7 +25,8 @@ export class TokenBlacklist {
   readonly #counts: Statement<[], { outstanding: number; blacklisted: number }>;
   readonly #blacklist: Transaction<(record: TokenRecord, now: number) => boolean>;
 
-  constructor(db: Database) {
+  constructor(db: Database, file: string = db.name) {
+    this.#file = file;
     this.#insertOutstanding = db.prepare(
       // The user may have been deleted since the token was issued: record it unowned then.
       'INSERT OR IGNORE INTO outstanding_tokens (jti, user_id, token, created_at, expires_at) ' +
@@ -50,13 +47,21 @@ export class TokenBlacklist {
     );
     // simplejwt's get_or_create of the outstanding row, then of the blacklisted row, as one unit.
     this.#blacklist = db.transaction((record: TokenRecord, now: number): boolean => {
-      this.recordOutstanding(record);
+      this.#record(record);
       return this.#insertBlacklisted.run(now, record.jti).changes === 1;
     });
   }
 
   /** Record an issued refresh token (a no-op if its jti is already recorded). */
   recordOutstanding(record: TokenRecord): void {
+    try {
+      this.#record(record);
+    } catch (error) {
+      throw fromSqliteError(error, this.#file);
+    }
+  }
+
+  #record(record: TokenRecord): void {
     // Tokens signed elsewhere may carry fractional NumericDates; the columns hold whole seconds.
     const createdAt = record.createdAt === undefined || record.createdAt === null ? null : Math.floor(record.createdAt);
     this.#insertOutstanding.run(record.jti, record.userId, record.token, createdAt, Math.ceil(record.expiresAt));
@@ -64,17 +69,29 @@ export class TokenBlacklist {
 
   /** Whether the token with this jti has been blacklisted. */
   isBlacklisted(jti: string): boolean {
-    return this.#isBlacklisted.get(jti) !== undefined;
+    try {
+      return this.#isBlacklisted.get(jti) !== undefined;
+    } catch (error) {
+      throw fromSqliteError(error, this.#file);
+    }
   }
 
   /** Blacklist a token at `now` (epoch seconds); true if this call did it, false if it already was. */
   blacklist(record: TokenRecord, now: number): boolean {
-    return this.#blacklist.immediate(record, now);
+    try {
+      return this.#blacklist.immediate(record, now);
+    } catch (error) {
+      throw fromSqliteError(error, this.#file);
+    }
   }
 
   /** Blacklist every outstanding token of a user (after a password change); returns how many. */
   blacklistAllForUser(userId: number, now: number): number {
-    return this.#blacklistUser.run(now, userId).changes;
+    try {
+      return this.#blacklistUser.run(now, userId).changes;
+    } catch (error) {
+      throw fromSqliteError(error, this.#file);
+    }
   }
 
   /**
@@ -83,11 +100,19 @@ export class TokenBlacklist {
    * (simplejwt's flushexpiredtokens). Returns how many outstanding rows went.
    */
   purgeExpired(now: number): number {
-    return this.#purge.run(now).changes;
+    try {
+      return this.#purge.run(now).changes;
+    } catch (error) {
+      throw fromSqliteError(error, this.#file);
+    }
   }
 
   /** Row counts, for operators and tests. */
   counts(): { outstanding: number; blacklisted: number } {
-    return this.#counts.get()!;
+    try {
+      return this.#counts.get()!;
+    } catch (error) {
+      throw fromSqliteError(error, this.#file);
+    }
   }
 }

@@ -7,6 +7,8 @@
  * once, returning only the three columns the request needs.
  */
 import type { Database, Statement } from 'better-sqlite3';
+import type { UserRepository } from './store.ts';
+import { fromSqliteError } from './store-error.ts';
 
 /** What an authenticated request knows about its user. */
 export interface UserIdentity {
@@ -62,9 +64,10 @@ interface FullRow extends IdentityRow {
   last_login: number | null;
 }
 
-/** Reads and writes users through statements prepared once. */
-export class UserStore {
+/** Reads and writes users through statements prepared once (SQLite; postgres/users.ts is the other). */
+export class UserStore implements UserRepository {
   readonly #db: Database;
+  readonly #file: string;
   readonly #byId: Statement<[number], [string, number]>;
   readonly #byUsername: Statement<[string], FullRow>;
   readonly #insert: Statement<[string, string, number, number]>;
@@ -73,8 +76,9 @@ export class UserStore {
   readonly #setLastLogin: Statement<[number, number]>;
   readonly #count: Statement<[], { n: number }>;
 
-  constructor(db: Database) {
+  constructor(db: Database, file: string = db.name) {
     this.#db = db;
+    this.#file = file;
     // raw(): rows as arrays, no per-row object with named keys to build (measurably cheaper).
     this.#byId = db.prepare<[number], [string, number]>('SELECT username, is_active FROM users WHERE id = ?').raw();
     this.#byUsername = db.prepare('SELECT id, username, is_active, password, date_joined, last_login FROM users WHERE username = ?');
@@ -87,13 +91,23 @@ export class UserStore {
 
   /** The user with this id, or undefined. Hot path: one indexed lookup. */
   byId(id: number): UserIdentity | undefined {
-    const row = this.#byId.get(id);
+    let row: [string, number] | undefined;
+    try {
+      row = this.#byId.get(id);
+    } catch (error) {
+      throw fromSqliteError(error, this.#file);
+    }
     return row === undefined ? undefined : { id, username: row[0], isActive: row[1] === 1 };
   }
 
   /** The user with this exact username, password hash included, or undefined. */
   byUsername(username: string): UserWithPassword | undefined {
-    const row = this.#byUsername.get(username);
+    let row: FullRow | undefined;
+    try {
+      row = this.#byUsername.get(username);
+    } catch (error) {
+      throw fromSqliteError(error, this.#file);
+    }
     if (row === undefined) return undefined;
     return {
       id: row.id,
@@ -119,7 +133,7 @@ export class UserStore {
       return { id: Number(result.lastInsertRowid), username, isActive, dateJoined: now, lastLogin: null };
     } catch (error) {
       if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new UsernameError(`A user with the username "${username}" already exists.`);
-      throw error;
+      throw fromSqliteError(error, this.#file);
     }
   }
 
@@ -129,26 +143,46 @@ export class UserStore {
    */
   createIfNone(username: string, passwordHash: string): User | null {
     const run = this.#db.transaction(() => (this.count() === 0 ? this.create(username, passwordHash) : null));
-    return run.immediate();
+    try {
+      return run.immediate();
+    } catch (error) {
+      throw fromSqliteError(error, this.#file);
+    }
   }
 
   /** Replace a user's password hash; false if there is no such user. */
   setPassword(id: number, passwordHash: string): boolean {
-    return this.#setPassword.run(passwordHash, id).changes === 1;
+    try {
+      return this.#setPassword.run(passwordHash, id).changes === 1;
+    } catch (error) {
+      throw fromSqliteError(error, this.#file);
+    }
   }
 
   /** Activate or deactivate a user (an inactive user can neither log in nor use a token); false if no such user. */
   setActive(id: number, isActive: boolean): boolean {
-    return this.#setActive.run(isActive ? 1 : 0, id).changes === 1;
+    try {
+      return this.#setActive.run(isActive ? 1 : 0, id).changes === 1;
+    } catch (error) {
+      throw fromSqliteError(error, this.#file);
+    }
   }
 
   /** Record a successful login at `when` (epoch seconds). */
   recordLogin(id: number, when: number): void {
-    this.#setLastLogin.run(when, id);
+    try {
+      this.#setLastLogin.run(when, id);
+    } catch (error) {
+      throw fromSqliteError(error, this.#file);
+    }
   }
 
   /** How many users exist. */
   count(): number {
-    return this.#count.get()!.n;
+    try {
+      return this.#count.get()!.n;
+    } catch (error) {
+      throw fromSqliteError(error, this.#file);
+    }
   }
 }

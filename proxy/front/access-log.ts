@@ -1,9 +1,9 @@
 /**
- * The access log: Nginx's `combined` format plus the upstream's address and time.
+ * The access log: Nginx's `combined` format plus the upstream's address and time and the request id.
  *
  *   127.0.0.1 - - [29/Nov/2026:12:00:00 +0000] "GET /api/ping/ HTTP/1.1" 200 11 "-" "curl/8.1"
- *     upstream=127.0.0.1:8001 upstream_time=0.002 request_time=0.003
- * (one line). upstream is `-` for static files; several are comma-separated when the first
+ *     upstream=127.0.0.1:8001 upstream_time=0.002 request_time=0.003 request_id=0b6e…
+ * (one line). The request id is the X-Request-Id the response and the upstream request carried. upstream is `-` for static files; several are comma-separated when the first
  * refused the connection. Times are seconds with millisecond precision, as Nginx writes them.
  * Lines are batched and written once per event-loop turn: one write per burst, not per request.
  */
@@ -25,6 +25,8 @@ export interface AccessRecord {
   upstreamMs: number;
   /** Milliseconds from the request's arrival to its last byte sent. */
   requestMs: number;
+  /** The X-Request-Id of the exchange ('' when none was made: the request was never parsed). */
+  requestId: string;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -90,7 +92,7 @@ export class AccessLog {
   /** Record one request. */
   write(r: AccessRecord): void {
     if (!this.enabled) return;
-    this.batch += `${r.client} - - ${this.clock.now()} ${quoted(`${r.method} ${r.target} HTTP/${r.httpVersion}`)} ${r.status} ${r.bytes} ${quoted(r.referer)} ${quoted(r.userAgent)} upstream=${r.upstream} upstream_time=${seconds(r.upstreamMs)} request_time=${seconds(r.requestMs)}\n`;
+    this.batch += `${r.client} - - ${this.clock.now()} ${quoted(`${r.method} ${r.target} HTTP/${r.httpVersion}`)} ${r.status} ${r.bytes} ${quoted(r.referer)} ${quoted(r.userAgent)} upstream=${r.upstream} upstream_time=${seconds(r.upstreamMs)} request_time=${seconds(r.requestMs)} request_id=${r.requestId === '' ? '-' : r.requestId}\n`;
     if (this.batch.length > 64 * 1024) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;

@@ -5,6 +5,7 @@
  * Engines (http-engine.ts for node:http, uws-engine.ts for uWebSockets.js) own the sockets and
  * the wire format; everything they must agree on lives here, so the two behave the same.
  */
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { FileCache } from '../static/file-cache.ts';
 import { normalizeUrlPath } from '../static/resolve.ts';
@@ -12,7 +13,13 @@ import { redirectToFolder, StaticFiles, textReply } from '../static/static-files
 import type { StaticMount, StaticReply } from '../static/static-files.ts';
 import { ReverseProxy } from '../upstream/proxy.ts';
 import type { ProxyOptions } from '../upstream/proxy.ts';
-import { buildRequestHead, requestIdFor } from '../upstream/request-head.ts';
+import { CompressingSink } from '../compression/compressing-sink.ts';
+import type { Compression } from '../compression/compressing-sink.ts';
+import { CompressibleTypes } from '../compression/policy.ts';
+import type { CompressionSettings } from '../compression/policy.ts';
+import type { TlsCredentials } from '../tls/credentials.ts';
+import type { ClientSink } from '../upstream/proxy.ts';
+import { buildRequestHead, requestIdFor, validRequestId } from '../upstream/request-head.ts';
 import type { ClientRequestHead, ForwardingOptions } from '../upstream/request-head.ts';
 import type { UpstreamAddress } from '../upstream/upstream.ts';
 import { AccessLog } from './access-log.ts';
@@ -42,6 +49,11 @@ export interface FrontSettings {
   proxy: ProxyOptions;
   forwarding: ForwardingOptions;
   accessLog: string;
+  compression: CompressionSettings;
+  /** Certificate and key when the front speaks TLS, else null. */
+  tls: TlsCredentials | null;
+  /** Strict-Transport-Security value sent on every TLS response, or null. */
+  hsts: string | null;
 }
 
 /** Where a request goes. */
@@ -64,6 +76,10 @@ export class FrontCore {
   statics: StaticFiles;
   proxy: ReverseProxy | null;
   accessLog: AccessLog;
+  /** Compression of proxied responses, or null when off. */
+  compression: Compression | null;
+  /** Headers the front adds to every response besides X-Request-Id (HSTS); flat name, value list. */
+  extraHeaders: readonly string[];
   /** Requests being answered now. */
   inFlight = 0;
   /** Set by graceful shutdown: responses carry `Connection: close`. */
@@ -79,6 +95,8 @@ export class FrontCore {
     this.statics = new StaticFiles(settings.statics, cache);
     this.proxy = settings.upstreams.length > 0 ? new ReverseProxy(settings.upstreams, settings.proxy, errorLog) : null;
     this.accessLog = new AccessLog(settings.accessLog);
+    this.compression = compressionOf(settings.compression);
+    this.extraHeaders = extraHeadersOf(settings);
   }
 
   /** Swap in a new configuration (SIGHUP). In-flight requests finish with what they started with. */
@@ -95,7 +113,58 @@ export class FrontCore {
       void this.accessLog.close();
       this.accessLog = new AccessLog(settings.accessLog); // reopened: log rotation works with SIGHUP
     }
+    this.compression = compressionOf(settings.compression);
+    this.extraHeaders = extraHeadersOf(settings);
     this.settings = settings;
+  }
+
+  /** The request id for a request with `headers` from `clientAddress` (the trusted client's own, else new). */
+  requestId(headers: readonly string[], clientAddress: string): string {
+    return requestIdFor(headers, clientAddress, this.settings.forwarding);
+  }
+
+  /**
+   * The same for engines that read single headers: `given` is the request's X-Request-Id ('' if
+   * none) and `clientAddress` is asked only when some client is trusted.
+   */
+  requestIdOf(given: string, clientAddress: () => string): string {
+    const trusted = this.settings.forwarding.trusted;
+    return given !== '' && !trusted.empty && trusted.has(clientAddress()) && validRequestId(given) ? given : randomUUID();
+  }
+
+  /**
+   * Add the front's own response headers to `headers` (a list the caller owns): X-Request-Id
+   * (unless the upstream already sent one) and the extra headers (HSTS).
+   */
+  decorate(headers: string[], requestId: string): string[] {
+    let present = false;
+    for (let i = 0; i < headers.length; i += 2) {
+      if (headers[i]!.length === 12 && headers[i]!.toLowerCase() === 'x-request-id') {
+        present = true;
+        break;
+      }
+    }
+    if (!present) headers.push('X-Request-Id', requestId);
+    const extra = this.extraHeaders;
+    for (let i = 0; i < extra.length; i++) headers.push(extra[i]!);
+    return headers;
+  }
+
+  /**
+   * The sink the proxy writes a response to: the engine's own `sink`, behind compression when it
+   * is on and the request could get a compressed answer. `headers` are the request's.
+   */
+  responseSink(sink: ClientSink, method: string, headers: readonly string[]): ClientSink {
+    const compression = this.compression;
+    if (compression === null || method === 'HEAD') return sink;
+    let acceptEncoding = '';
+    let range = false;
+    for (let i = 0; i < headers.length; i += 2) {
+      const n = headers[i]!.length;
+      if (n === 15 && headers[i]!.toLowerCase() === 'accept-encoding') acceptEncoding = acceptEncoding === '' ? headers[i + 1]! : acceptEncoding + ',' + headers[i + 1]!;
+      else if (n === 5 && headers[i]!.toLowerCase() === 'range') range = true;
+    }
+    return new CompressingSink(sink, compression, { acceptEncoding, range });
   }
 
   /** Decide where the request for `target` (path and query, as received) goes. */
@@ -110,10 +179,10 @@ export class FrontCore {
     return this.proxy !== null ? PROXY : NOWHERE;
   }
 
-  /** The upstream request head for a checked request with `body` (buffered) or none. */
-  upstreamHead(head: ClientRequestHead, body: Buffer | null): string {
+  /** The upstream request head for a checked request with `body` (buffered) or none; `requestId` from `requestId()`. */
+  upstreamHead(head: ClientRequestHead, body: Buffer | null, requestId: string): string {
     const length = body !== null ? body.length : BODY_METHODS.has(head.method) ? 0 : -1;
-    return buildRequestHead(head, length, requestIdFor(head, this.settings.forwarding), this.settings.forwarding);
+    return buildRequestHead(head, length, requestId, this.settings.forwarding);
   }
 
   /** A request started. */
@@ -143,6 +212,14 @@ export class FrontCore {
     this.proxy?.close();
     return this.accessLog.close();
   }
+}
+
+function compressionOf(settings: CompressionSettings): Compression | null {
+  return settings.enabled ? { settings, types: new CompressibleTypes(settings.types) } : null;
+}
+
+function extraHeadersOf(settings: FrontSettings): string[] {
+  return settings.tls !== null && settings.hsts !== null ? ['Strict-Transport-Security', settings.hsts] : [];
 }
 
 /** Milliseconds since `start` on the performance clock. */

@@ -7,8 +7,10 @@
  * which Node builds lazily as an object only if asked; replies are written with writeHead(status,
  * flatList) and a single end().
  */
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parserRefusal } from '../../server/engines/outgoing.ts';
 import type { Socket } from 'node:net';
@@ -21,6 +23,7 @@ import { since } from './core.ts';
 import type { FrontCore } from './core.ts';
 import { checkFraming } from './framing.ts';
 import type { FrontListener } from './listener.ts';
+import { tlsServerOptions, watchHandshakes } from '../tls/server.ts';
 
 function headerOf(req: IncomingMessage, lowerCaseName: string): string {
   const value = req.headers[lowerCaseName];
@@ -34,6 +37,7 @@ function accessRecord(
   bytes: number,
   receivedAt: number,
   proxied: ProxyRecord | null,
+  requestId: string,
 ): AccessRecord | null {
   if (!core.accessLog.enabled) return null;
   return {
@@ -48,31 +52,32 @@ function accessRecord(
     upstream: proxied?.upstreamLabel ?? '-',
     upstreamMs: proxied?.upstreamMs ?? -1,
     requestMs: since(receivedAt),
+    requestId,
   };
 }
 
 /** Write a StaticReply (static file, redirect or error); `close` ends the connection after it. */
-function sendReply(core: FrontCore, req: IncomingMessage, res: ServerResponse, reply: StaticReply, receivedAt: number, close = false): void {
-  const headers = reply.headers.slice();
+function sendReply(core: FrontCore, req: IncomingMessage, res: ServerResponse, reply: StaticReply, receivedAt: number, requestId: string, close = false): void {
+  const headers = core.decorate(reply.headers.slice(), requestId);
   if (reply.length >= 0) headers.push('Content-Length', String(reply.length));
   if (close) {
     res.shouldKeepAlive = false;
     headers.push('Connection', 'close');
   }
   res.writeHead(reply.status, headers);
-  if (reply.file !== null && !reply.head) return streamFile(core, req, res, reply, receivedAt);
+  if (reply.file !== null && !reply.head) return streamFile(core, req, res, reply, receivedAt, requestId);
   res.end(reply.head || reply.body === null ? undefined : reply.body);
-  core.end(accessRecord(core, req, reply.status, reply.head || reply.body === null ? 0 : reply.body.length, receivedAt, null));
+  core.end(accessRecord(core, req, reply.status, reply.head || reply.body === null ? 0 : reply.body.length, receivedAt, null, requestId));
 }
 
 /** Files too large for the cache: stream from disk; pipeline gives backpressure and cleanup. */
-function streamFile(core: FrontCore, req: IncomingMessage, res: ServerResponse, reply: StaticReply, receivedAt: number): void {
+function streamFile(core: FrontCore, req: IncomingMessage, res: ServerResponse, reply: StaticReply, receivedAt: number, requestId: string): void {
   const stream = createReadStream(reply.file!, { start: reply.start, end: reply.end, highWaterMark: 256 * 1024 });
   const sendTimeout = core.settings.client.sendTimeoutMs;
   if (sendTimeout > 0) res.setTimeout(sendTimeout, () => res.destroy());
   pipeline(stream, res, (error) => {
     if (error) core.errorLog(`static file ${reply.file}: ${error.message}`);
-    core.end(accessRecord(core, req, error ? 499 : reply.status, error ? res.socket?.bytesWritten ?? 0 : reply.length, receivedAt, null));
+    core.end(accessRecord(core, req, error ? 499 : reply.status, error ? res.socket?.bytesWritten ?? 0 : reply.length, receivedAt, null, requestId));
   });
 }
 
@@ -83,11 +88,11 @@ function streamFile(core: FrontCore, req: IncomingMessage, res: ServerResponse, 
  */
 const REFUSED = new WeakSet<Socket>();
 
-function refuse(core: FrontCore, req: IncomingMessage, res: ServerResponse, status: number, statusLine: string, message: string, receivedAt: number): void {
+function refuse(core: FrontCore, req: IncomingMessage, res: ServerResponse, status: number, statusLine: string, message: string, receivedAt: number, requestId: string): void {
   REFUSED.add(req.socket);
   const body = Buffer.from(message + '\n');
-  core.errorLog(`refused ${status} ${req.method} ${req.url} from ${req.socket.remoteAddress}: ${message}`);
-  sendReply(core, req, res, { status, statusLine, headers: ['Content-Type', 'text/plain; charset=utf-8'], body, file: null, start: 0, end: body.length - 1, length: body.length, head: false }, receivedAt, true);
+  core.errorLog(`refused ${status} ${req.method} ${req.url} from ${req.socket.remoteAddress} (request ${requestId}): ${message}`);
+  sendReply(core, req, res, { status, statusLine, headers: ['Content-Type', 'text/plain; charset=utf-8'], body, file: null, start: 0, end: body.length - 1, length: body.length, head: false }, receivedAt, requestId, true);
 }
 
 /** A proxied request's response side on node:http. */
@@ -104,6 +109,7 @@ class NodeExchange implements ClientSink {
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly receivedAt: number,
+    private readonly requestId: string,
   ) {
     res.on('close', () => {
       if (!res.writableFinished) {
@@ -118,6 +124,7 @@ class NodeExchange implements ClientSink {
 
   complete(status: number, reason: string, headers: string[], body: Buffer, length: number): void {
     this.status = status;
+    this.core.decorate(headers, this.requestId);
     if (length >= 0) headers.push('Content-Length', String(length));
     if (!this.writeHead(status, reason, headers)) return;
     const send = length >= 0 && this.req.method !== 'HEAD';
@@ -128,6 +135,7 @@ class NodeExchange implements ClientSink {
 
   start(status: number, reason: string, headers: string[], length: number): void {
     this.status = status;
+    this.core.decorate(headers, this.requestId);
     if (length >= 0) headers.push('Content-Length', String(length));
     this.writeHead(status, reason, headers);
   }
@@ -159,7 +167,7 @@ class NodeExchange implements ClientSink {
       this.core.errorLog(`invalid response header from upstream: ${(error as Error).message}`);
       const body = Buffer.from('Bad Gateway: the upstream server sent an invalid response header.\n');
       this.status = 502;
-      this.res.writeHead(502, ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length)]);
+      this.res.writeHead(502, this.core.decorate(['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length)], this.requestId));
       this.res.end(body);
       return false;
     }
@@ -169,26 +177,27 @@ class NodeExchange implements ClientSink {
     if (this.finished) return;
     this.finished = true;
     const status = this.aborted ? 499 : this.status;
-    this.core.end(accessRecord(this.core, this.req, status, this.bytes, this.receivedAt, this.record));
+    this.core.end(accessRecord(this.core, this.req, status, this.bytes, this.receivedAt, this.record, this.requestId));
   }
 }
 
-function forward(core: FrontCore, req: IncomingMessage, res: ServerResponse, body: Buffer | null, receivedAt: number): void {
+function forward(core: FrontCore, req: IncomingMessage, res: ServerResponse, body: Buffer | null, receivedAt: number, requestId: string): void {
   const method = req.method!;
-  const head = core.upstreamHead({ method, target: req.url!, headers: req.rawHeaders, clientAddress: req.socket.remoteAddress ?? '' }, body);
-  const exchange = new NodeExchange(core, req, res, receivedAt);
-  exchange.record = core.proxy!.forward(method, head, 'latin1', body, receivedAt, exchange);
+  const headers = req.rawHeaders;
+  const head = core.upstreamHead({ method, target: req.url!, headers, clientAddress: req.socket.remoteAddress ?? '' }, body, requestId);
+  const exchange = new NodeExchange(core, req, res, receivedAt, requestId);
+  exchange.record = core.proxy!.forward(method, head, 'latin1', body, receivedAt, core.responseSink(exchange, method, headers));
 }
 
 /** Check framing and size, buffer the body (proxy_request_buffering), then forward. */
-function proxyRequest(core: FrontCore, req: IncomingMessage, res: ServerResponse, receivedAt: number): void {
+function proxyRequest(core: FrontCore, req: IncomingMessage, res: ServerResponse, receivedAt: number, requestId: string): void {
   const framing = checkFraming(req.rawHeaders, req.httpVersion === '1.0');
-  if (!framing.ok) return refuse(core, req, res, 400, '400 Bad Request', framing.reason, receivedAt);
+  if (!framing.ok) return refuse(core, req, res, 400, '400 Bad Request', framing.reason, receivedAt, requestId);
   const { maxBodySize, bodyTimeoutMs } = core.settings.client;
   if (framing.contentLength > maxBodySize) {
-    return refuse(core, req, res, 413, '413 Payload Too Large', `Payload too large: the body is ${framing.contentLength} bytes, the limit is ${maxBodySize}.`, receivedAt);
+    return refuse(core, req, res, 413, '413 Payload Too Large', `Payload too large: the body is ${framing.contentLength} bytes, the limit is ${maxBodySize}.`, receivedAt, requestId);
   }
-  if (framing.contentLength <= 0 && !framing.chunked) return forward(core, req, res, null, receivedAt);
+  if (framing.contentLength <= 0 && !framing.chunked) return forward(core, req, res, null, receivedAt, requestId);
 
   const chunks: Buffer[] = [];
   let size = 0;
@@ -197,7 +206,7 @@ function proxyRequest(core: FrontCore, req: IncomingMessage, res: ServerResponse
     ? setTimeout(() => {
         if (settled) return;
         settled = true;
-        refuse(core, req, res, 408, '408 Request Timeout', `Request timeout: no body data for ${bodyTimeoutMs} ms.`, receivedAt);
+        refuse(core, req, res, 408, '408 Request Timeout', `Request timeout: no body data for ${bodyTimeoutMs} ms.`, receivedAt, requestId);
       }, bodyTimeoutMs)
     : null;
   req.on('data', (chunk: Buffer) => {
@@ -206,7 +215,7 @@ function proxyRequest(core: FrontCore, req: IncomingMessage, res: ServerResponse
     if (size > maxBodySize) {
       settled = true;
       if (timer !== null) clearTimeout(timer);
-      return refuse(core, req, res, 413, '413 Payload Too Large', `Payload too large: the body exceeds the limit of ${maxBodySize} bytes.`, receivedAt);
+      return refuse(core, req, res, 413, '413 Payload Too Large', `Payload too large: the body exceeds the limit of ${maxBodySize} bytes.`, receivedAt, requestId);
     }
     chunks.push(chunk);
     timer?.refresh();
@@ -215,14 +224,14 @@ function proxyRequest(core: FrontCore, req: IncomingMessage, res: ServerResponse
     if (settled) return;
     settled = true;
     if (timer !== null) clearTimeout(timer);
-    forward(core, req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), receivedAt);
+    forward(core, req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), receivedAt, requestId);
   });
   req.on('close', () => {
     if (settled) return;
     // The client went away mid-body: nothing was sent upstream, nothing to clean up there.
     settled = true;
     if (timer !== null) clearTimeout(timer);
-    core.end(accessRecord(core, req, 499, 0, receivedAt, null));
+    core.end(accessRecord(core, req, 499, 0, receivedAt, null, requestId));
   });
 }
 
@@ -231,14 +240,15 @@ function handle(core: FrontCore, req: IncomingMessage, res: ServerResponse): voi
   const receivedAt = performance.now();
   core.begin();
   if (core.closing) res.shouldKeepAlive = false;
+  const requestId = core.requestId(req.rawHeaders, req.socket.remoteAddress ?? '');
   const route = core.route(req.url!);
-  if (route.kind === 'proxy') return proxyRequest(core, req, res, receivedAt);
+  if (route.kind === 'proxy') return proxyRequest(core, req, res, receivedAt, requestId);
   if (route.kind === 'reply') {
     if (route.reply.status === 400) REFUSED.add(req.socket);
-    return sendReply(core, req, res, route.reply, receivedAt, route.reply.status === 400);
+    return sendReply(core, req, res, route.reply, receivedAt, requestId, route.reply.status === 400);
   }
   const reply = core.statics.respond(route.mount, route.path, req.method!, (name) => headerOf(req, name), receivedAt);
-  sendReply(core, req, res, reply, receivedAt);
+  sendReply(core, req, res, reply, receivedAt, requestId);
 }
 
 /** Answer what llhttp refused before a request object existed (400 / 408 / 431), then close. */
@@ -249,25 +259,30 @@ function refuseUnparsed(core: FrontCore, error: NodeJS.ErrnoException, socket: S
     return;
   }
   const { status, detail } = refusal;
-  core.errorLog(`refused ${status} from ${socket.remoteAddress}: ${detail}`);
+  const requestId = randomUUID();
+  core.errorLog(`refused ${status} from ${socket.remoteAddress} (request ${requestId}): ${detail}`);
   const body = detail + '\n';
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  let extra = '';
+  for (let i = 0; i < core.extraHeaders.length; i += 2) extra += `${core.extraHeaders[i]}: ${core.extraHeaders[i + 1]}\r\n`;
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\n${extra}Connection: close\r\n\r\n${body}`);
 }
 
-/** The node:http client side for `core`. */
+/** The node:http client side for `core` (node:https when `core.settings.tls` is set). */
 export function createHttpListener(core: FrontCore): FrontListener {
   const client = core.settings.client;
-  const server = http.createServer(
-    {
-      maxHeaderSize: client.maxHeaderSize,
-      headersTimeout: client.headerTimeoutMs,
-      requestTimeout: 0, // the body timeout is ours (between reads, like Nginx), not a whole-request cap
-      keepAliveTimeout: client.keepAliveTimeoutMs,
-      connectionsCheckingInterval: Math.max(50, Math.min(1000, client.headerTimeoutMs / 4)),
-      requireHostHeader: true,
-    },
-    (req, res) => handle(core, req, res),
-  );
+  const options: http.ServerOptions = {
+    maxHeaderSize: client.maxHeaderSize,
+    headersTimeout: client.headerTimeoutMs,
+    requestTimeout: 0, // the body timeout is ours (between reads, like Nginx), not a whole-request cap
+    keepAliveTimeout: client.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, client.headerTimeoutMs / 4)),
+    requireHostHeader: true,
+  };
+  const handler = (req: IncomingMessage, res: ServerResponse): void => handle(core, req, res);
+  const tls = core.settings.tls;
+  const server: http.Server = tls === null ? http.createServer(options, handler) : https.createServer({ ...options, ...tlsServerOptions(tls, client.headerTimeoutMs) }, handler);
+  if (tls !== null) watchHandshakes(server as https.Server, core.errorLog);
+  let credentials = tls;
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => refuseUnparsed(core, error, socket));
   return {
     engine: 'http',
@@ -285,6 +300,12 @@ export function createHttpListener(core: FrontCore): FrontListener {
       const next = core.settings.client;
       server.headersTimeout = next.headerTimeoutMs;
       server.keepAliveTimeout = next.keepAliveTimeoutMs;
+      const tlsNow = core.settings.tls;
+      if (tlsNow !== null && tlsNow !== credentials) {
+        // New handshakes use the new certificate; open connections keep theirs.
+        (server as https.Server).setSecureContext(tlsNow.options);
+        credentials = tlsNow;
+      }
     },
     stopAccepting(): void {
       server.close();

@@ -17,7 +17,10 @@ import { createReadStream } from 'node:fs';
 import type { ReadStream } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { HttpRequest, HttpResponse, us_listen_socket } from 'uWebSockets.js';
+import net from 'node:net';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import { TLS12_CIPHERS } from '../tls/credentials.ts';
+import { withTlsFiles } from '../tls/uws-files.ts';
 import type { StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
 import type { AccessRecord } from './access-log.ts';
@@ -69,6 +72,7 @@ interface Seen {
   referer: string;
   userAgent: string;
   receivedAt: number;
+  requestId: string;
 }
 
 function record(core: FrontCore, seen: Seen, status: number, bytes: number, proxied: ProxyRecord | null): AccessRecord | null {
@@ -85,14 +89,23 @@ function record(core: FrontCore, seen: Seen, status: number, bytes: number, prox
     upstream: proxied?.upstreamLabel ?? '-',
     upstreamMs: proxied?.upstreamMs ?? -1,
     requestMs: since(seen.receivedAt),
+    requestId: seen.requestId,
   };
 }
 
-/** Write a whole StaticReply (inside the handler, or inside a cork). */
-function writeReply(res: HttpResponse, reply: StaticReply, close: boolean): void {
+/** Write the status line and headers of a StaticReply, with the front's own headers. */
+function writeReplyHead(core: FrontCore, res: HttpResponse, reply: StaticReply, requestId: string): void {
   res.writeStatus(reply.statusLine);
   const headers = reply.headers;
   for (let i = 0; i < headers.length; i += 2) res.writeHeader(headers[i]!, headers[i + 1]!);
+  res.writeHeader('X-Request-Id', requestId);
+  const extra = core.extraHeaders;
+  for (let i = 0; i < extra.length; i += 2) res.writeHeader(extra[i]!, extra[i + 1]!);
+}
+
+/** Write a whole StaticReply (inside the handler, or inside a cork). */
+function writeReply(core: FrontCore, res: HttpResponse, reply: StaticReply, close: boolean, requestId: string): void {
+  writeReplyHead(core, res, reply, requestId);
   if (reply.length < 0) res.endWithoutBody();
   else if (reply.head) {
     // uWS would send the body of a HEAD response given to end(): announce the length ourselves.
@@ -126,8 +139,7 @@ function sendLarge(core: FrontCore, res: HttpResponse, reply: StaticReply, seen:
     over = true;
     core.end(record(core, seen, status, bytes, null));
   };
-  res.writeStatus(reply.statusLine);
-  for (let i = 0; i < reply.headers.length; i += 2) res.writeHeader(reply.headers[i]!, reply.headers[i + 1]!);
+  writeReplyHead(core, res, reply, seen.requestId);
   const [, done] = res.tryEnd(body, total);
   if (done) return finish(reply.status, total);
   res.onAborted(() => finish(499, 0));
@@ -153,8 +165,7 @@ function streamFile(core: FrontCore, res: HttpResponse, reply: StaticReply, seen
     core.end(record(core, seen, status, bytes, null));
   };
   res.onAborted(() => finish(499, 0));
-  res.writeStatus(reply.statusLine);
-  for (let i = 0; i < reply.headers.length; i += 2) res.writeHeader(reply.headers[i]!, reply.headers[i + 1]!);
+  writeReplyHead(core, res, reply, seen.requestId);
   res.onWritable((offset) => {
     if (pending === null || over) return true;
     const [sent, done] = res.tryEnd(pending.subarray(offset - pendingOffset), total);
@@ -240,14 +251,14 @@ class UwsExchange implements ClientSink {
   refuse(status: number, message: string): void {
     if (this.ended) return;
     if (this.bodyTimer !== null) clearTimeout(this.bodyTimer);
-    this.core.errorLog(`refused ${status} ${this.seen.method} ${this.seen.target} from ${this.seen.client}: ${message}`);
+    this.core.errorLog(`refused ${status} ${this.seen.method} ${this.seen.target} from ${this.seen.client} (request ${this.seen.requestId}): ${message}`);
     this.ended = true;
     this.status = status;
     setImmediate(() => {
       if (!this.aborted) {
         const reply = textReply(status, message);
         this.bytes = reply.length;
-        this.res.cork(() => writeReply(this.res, reply, true));
+        this.res.cork(() => writeReply(this.core, this.res, reply, true, this.seen.requestId));
       }
       this.account();
     });
@@ -259,6 +270,7 @@ class UwsExchange implements ClientSink {
     this.status = status;
     const res = this.res;
     const head = this.seen.method === 'HEAD';
+    this.core.decorate(headers, this.seen.requestId);
     res.cork(() => {
       res.writeStatus(statusLine(status, reason));
       writeHeaders(res, headers, obsText);
@@ -277,6 +289,7 @@ class UwsExchange implements ClientSink {
     this.status = status;
     this.total = length;
     const res = this.res;
+    this.core.decorate(headers, this.seen.requestId);
     res.cork(() => {
       res.writeStatus(statusLine(status, reason));
       writeHeaders(res, headers, obsText);
@@ -364,14 +377,15 @@ function encodingOf(head: string): BufferEncoding {
 
 function forward(core: FrontCore, exchange: UwsExchange, headers: string[], body: Buffer | null): void {
   const seen = exchange.seen;
-  const head = core.upstreamHead({ method: seen.method, target: seen.target, headers, clientAddress: seen.client }, body);
-  exchange.proxied = core.proxy!.forward(seen.method, head, encodingOf(head), body, seen.receivedAt, exchange);
+  const head = core.upstreamHead({ method: seen.method, target: seen.target, headers, clientAddress: seen.client }, body, seen.requestId);
+  exchange.proxied = core.proxy!.forward(seen.method, head, encodingOf(head), body, seen.receivedAt, core.responseSink(exchange, seen.method, headers));
 }
 
 function proxyRequest(core: FrontCore, res: HttpResponse, req: HttpRequest, seen: Seen): void {
   collected = [];
   req.forEach(collect);
   const headers = collected;
+  seen.requestId = core.requestId(headers, seen.client);
   if (core.accessLog.enabled) {
     seen.referer = req.getHeader('referer');
     seen.userAgent = req.getHeader('user-agent');
@@ -430,11 +444,12 @@ function handle(core: FrontCore, res: HttpResponse, req: HttpRequest): void {
   const logging = core.accessLog.enabled;
   const route = core.route(target);
   if (route.kind === 'proxy') {
-    const seen: Seen = { client: addressOf(res), method, target, referer: '', userAgent: '', receivedAt };
+    const seen: Seen = { client: addressOf(res), method, target, referer: '', userAgent: '', receivedAt, requestId: '' };
     return proxyRequest(core, res, req, seen);
   }
+  const requestId = core.requestIdOf(req.getHeader('x-request-id'), () => addressOf(res));
   const seen: Seen | null = logging
-    ? { client: addressOf(res), method, target, referer: req.getHeader('referer'), userAgent: req.getHeader('user-agent'), receivedAt }
+    ? { client: addressOf(res), method, target, referer: req.getHeader('referer'), userAgent: req.getHeader('user-agent'), receivedAt, requestId }
     : null;
   let reply: StaticReply;
   if (route.kind === 'reply') reply = route.reply;
@@ -444,12 +459,12 @@ function handle(core: FrontCore, res: HttpResponse, req: HttpRequest): void {
     current = null;
   }
   if (reply.file !== null && !reply.head) {
-    return streamFile(core, res, reply, seen ?? { client: '-', method, target, referer: '', userAgent: '', receivedAt });
+    return streamFile(core, res, reply, seen ?? { client: '-', method, target, referer: '', userAgent: '', receivedAt, requestId });
   }
   if (reply.body !== null && reply.body.length > LARGE_BODY && !reply.head) {
-    return sendLarge(core, res, reply, seen ?? { client: '-', method, target, referer: '', userAgent: '', receivedAt });
+    return sendLarge(core, res, reply, seen ?? { client: '-', method, target, referer: '', userAgent: '', receivedAt, requestId });
   }
-  writeReply(res, reply, core.closing || reply.status === 400);
+  writeReply(core, res, reply, core.closing || reply.status === 400, requestId);
   core.end(seen === null ? null : record(core, seen, reply.status, reply.head || reply.body === null ? 0 : reply.length, null));
 }
 
@@ -466,29 +481,61 @@ function addressOf(res: HttpResponse): string {
   return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
 }
 
-/** The uWebSockets.js client side for `core`. Throws if the native binary cannot be loaded. */
+/** The uWebSockets.js client side for `core` (uWS's SSLApp when `core.settings.tls` is set). Throws if the native binary cannot be loaded. */
 export function createUwsListener(core: FrontCore): FrontListener {
   const uws = loadUws();
-  const app = uws.App();
-  app.any('/*', (res, req) => handle(core, res, req));
+  const makeApp = (): TemplatedApp => {
+    const tls = core.settings.tls;
+    const app = tls === null ? uws.App() : withTlsFiles(tls, (files) => uws.SSLApp({ ...files, ssl_ciphers: TLS12_CIPHERS }));
+    app.any('/*', (res, req) => handle(core, res, req));
+    return app;
+  };
+  let app = makeApp();
+  /** Apps replaced by a certificate reload, still serving the connections they accepted. */
+  const retired: TemplatedApp[] = [];
   let token: us_listen_socket | null = null;
+  let credentials = core.settings.tls;
+  let bound: { host: string; port: number } | null = null;
+  // The native binding takes (host, port, options, callback); the bundled typings lack that form.
+  const listenOn = (target: TemplatedApp, host: string, port: number, options: number): Promise<us_listen_socket> =>
+    new Promise((resolve, reject) => {
+      const listen = target.listen as unknown as (h: string, p: number, o: number, cb: (s: us_listen_socket | false) => void) => void;
+      listen.call(target, host, port, options, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${host}:${port} (address in use?)`))));
+    });
   return {
     engine: 'uws',
-    listen(host: string, port: number): Promise<number> {
-      return new Promise((resolve, reject) => {
-        // LIBUS_LISTEN_EXCLUSIVE_PORT: uWS shares ports (SO_REUSEPORT) by default, so a stale
-        // front still listening would silently take half the connections (peers gotcha 3).
-        // The native binding takes (host, port, options, callback); the bundled typings lack that form.
-        const listen = app.listen as unknown as (h: string, p: number, o: number, cb: (s: us_listen_socket | false) => void) => void;
-        listen.call(app, host, port, EXCLUSIVE_PORT, (socket) => {
-          if (!socket) return reject(new Error(`cannot listen on ${host}:${port} (address in use?)`));
-          token = socket;
-          resolve(uws.us_socket_local_port(socket));
-        });
-      });
+    async listen(host: string, port: number): Promise<number> {
+      // LIBUS_LISTEN_EXCLUSIVE_PORT: uWS shares ports (SO_REUSEPORT) by default, so a stale
+      // front still listening would silently take half the connections (peers gotcha 3). Over
+      // TLS the port must stay shareable: a certificate reload hands it to a new SSLApp (uWS
+      // cannot swap an app's certificate), so the port is checked free first instead.
+      if (credentials !== null) await ensurePortFree(host, port);
+      token = await listenOn(app, host, port, credentials === null ? EXCLUSIVE_PORT : 0);
+      const actual = uws.us_socket_local_port(token);
+      bound = { host, port: actual };
+      return actual;
     },
     applySettings(): void {
       // uWS's timeouts and header limit are compiled in; limits in `core.settings` apply live.
+      const next = core.settings.tls;
+      if (next === null || next === credentials || bound === null || token === null) return;
+      // New certificate: a new SSLApp takes over the port, the old one keeps its open connections.
+      const fresh = makeApp();
+      const previous = token;
+      listenOn(fresh, bound.host, bound.port, 0).then(
+        (socket) => {
+          if (token !== previous) {
+            uws.us_listen_socket_close(socket); // shut down meanwhile
+            return;
+          }
+          uws.us_listen_socket_close(previous);
+          retired.push(app);
+          app = fresh;
+          token = socket;
+          credentials = next;
+        },
+        (error: Error) => core.errorLog(`TLS reload: the new certificate could not take over the port, keeping the old one: ${error.message}`),
+      );
     },
     stopAccepting(): void {
       if (token !== null) uws.us_listen_socket_close(token);
@@ -496,7 +543,17 @@ export function createUwsListener(core: FrontCore): FrontListener {
     },
     closeAll(): void {
       // Present in this build's binary (closes every socket), missing from its typings.
-      (app as unknown as { close(): void }).close();
+      for (const each of [...retired, app]) (each as unknown as { close(): void }).close();
     },
   };
+}
+
+/** Resolve if `host:port` can be bound exclusively right now (port 0 always can). */
+function ensurePortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${host}:${port} (${error.code ?? error.message})`)));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }

@@ -83,10 +83,14 @@ function listedInConnection(headers: readonly string[]): Set<string> | null {
   return listed;
 }
 
-/** The request id the front uses for this request: the trusted client's, or a new UUID. */
-export function requestIdFor(head: ClientRequestHead, options: ForwardingOptions): string {
-  if (!options.trusted.empty && options.trusted.has(head.clientAddress)) {
-    const headers = head.headers;
+/** May a trusted client's X-Request-Id be passed on (a bounded token: it goes into headers and logs)? */
+export function validRequestId(value: string): boolean {
+  return REQUEST_ID.test(value);
+}
+
+/** The request id the front uses for a request: the trusted client's own, or a new UUID. */
+export function requestIdFor(headers: readonly string[], clientAddress: string, options: ForwardingOptions): string {
+  if (!options.trusted.empty && options.trusted.has(clientAddress)) {
     for (let i = 0; i < headers.length; i += 2) {
       if (headers[i]!.length === 12 && headers[i]!.toLowerCase() === 'x-request-id' && REQUEST_ID.test(headers[i + 1]!)) return headers[i + 1]!;
     }

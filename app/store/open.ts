@@ -1,0 +1,35 @@
+/**
+ * Which store to open: Postgres when DATABASE_URL is set (postgres://…), else the embedded SQLite
+ * file in the data directory.
+ */
+import { postgresOptionsFromEnv } from './postgres/connection.ts';
+import { openPostgresStore } from './postgres/store.ts';
+import { StoreStartError } from './store-error.ts';
+import { openStore, type Store } from './store.ts';
+
+/** Where the store lives. */
+export interface StoreLocation {
+  /** postgres://user:password@host:port/database; empty or absent for SQLite. */
+  readonly databaseUrl?: string;
+  /** The data directory of the SQLite file. */
+  readonly dataDir: string;
+  /** DATABASE_POOL_SIZE, DATABASE_STATEMENT_TIMEOUT_MS, DATABASE_CONNECT_TIMEOUT_MS. Default: process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Told about a pooled Postgres connection that failed while idle (the pool replaces it). */
+  readonly onIdleError?: (error: Error) => void;
+}
+
+/** Open the configured store; a failure to open is a StoreStartError (one line to print). */
+export async function openConfiguredStore(location: StoreLocation): Promise<Store> {
+  const url = location.databaseUrl;
+  if (url !== undefined && url !== '') {
+    return openPostgresStore(url, { ...postgresOptionsFromEnv(location.env ?? process.env), onIdleError: location.onIdleError });
+  }
+  try {
+    return openStore(location.dataDir);
+  } catch (error) {
+    if (error instanceof Error && 'kind' in error) throw new StoreStartError('unreachable', `cannot open the database: ${error.message}`, { cause: error });
+    if (error instanceof Error && /newer than this code/.test(error.message)) throw new StoreStartError('newer-schema', error.message, { cause: error });
+    throw error;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * simplejwt's token_blacklist tables on Postgres. blacklist() is one statement: the outstanding
+ * row's get-or-create (an upsert that locks the row), then the blacklisted row's insert, which
+ * only one of any number of concurrent callers, on any host, can make. That caller wins the
+ * rotation; the others learn the token was already blacklisted.
+ */
+import type pg from 'pg';
+import type { TokenRecord, TokenRepository } from '../store.ts';
+import { fromPgError } from './connection.ts';
+
+const BLACKLIST = `
+  WITH o AS (
+    INSERT INTO outstanding_tokens (jti, user_id, token, created_at, expires_at)
+    VALUES ($1, (SELECT id FROM users WHERE id = $2), $3, $4, $5)
+    ON CONFLICT (jti) DO UPDATE SET jti = EXCLUDED.jti
+    RETURNING id
+  )
+  INSERT INTO blacklisted_tokens (token_id, blacklisted_at) SELECT id, $6 FROM o
+  ON CONFLICT (token_id) DO NOTHING
+  RETURNING id`;
+
+export class PostgresTokenBlacklist implements TokenRepository {
+  readonly #pool: pg.Pool;
+  readonly #target: string;
+
+  constructor(pool: pg.Pool, target: string) {
+    this.#pool = pool;
+    this.#target = target;
+  }
+
+  async recordOutstanding(record: TokenRecord): Promise<void> {
+    await this.#query(
+      'tokens_record',
+      // The user may have been deleted since the token was issued: record it unowned then.
+      'INSERT INTO outstanding_tokens (jti, user_id, token, created_at, expires_at) VALUES ($1, (SELECT id FROM users WHERE id = $2), $3, $4, $5) ON CONFLICT (jti) DO NOTHING',
+      recordValues(record),
+    );
+  }
+
+  async isBlacklisted(jti: string): Promise<boolean> {
+    const result = await this.#query('tokens_is_blacklisted', 'SELECT 1 FROM blacklisted_tokens b JOIN outstanding_tokens o ON o.id = b.token_id WHERE o.jti = $1', [jti]);
+    return result.rowCount === 1;
+  }
+
+  async blacklist(record: TokenRecord, now: number): Promise<boolean> {
+    const result = await this.#query('tokens_blacklist', BLACKLIST, [...recordValues(record), now]);
+    return result.rowCount === 1;
+  }
+
+  async blacklistAllForUser(userId: number, now: number): Promise<number> {
+    const result = await this.#query(
+      'tokens_blacklist_user',
+      'INSERT INTO blacklisted_tokens (token_id, blacklisted_at) SELECT id, $1 FROM outstanding_tokens WHERE user_id = $2 ON CONFLICT (token_id) DO NOTHING',
+      [now, userId],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  async purgeExpired(now: number): Promise<number> {
+    return (await this.#query('tokens_purge', 'DELETE FROM outstanding_tokens WHERE expires_at <= $1', [now])).rowCount ?? 0;
+  }
+
+  async counts(): Promise<{ outstanding: number; blacklisted: number }> {
+    const result = await this.#query<{ outstanding: number; blacklisted: number }>(
+      'tokens_counts',
+      'SELECT (SELECT COUNT(*) FROM outstanding_tokens)::integer AS outstanding, (SELECT COUNT(*) FROM blacklisted_tokens)::integer AS blacklisted',
+      [],
+    );
+    return result.rows[0]!;
+  }
+
+  async #query<R extends pg.QueryResultRow = pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.#pool.query<R>({ name, text, values });
+    } catch (error) {
+      throw fromPgError(error, this.#target);
+    }
+  }
+}
+
+function recordValues(record: TokenRecord): unknown[] {
+  // Tokens signed elsewhere may carry fractional NumericDates; the columns hold whole seconds.
+  const createdAt = record.createdAt === undefined || record.createdAt === null ? null : Math.floor(record.createdAt);
+  return [record.jti, record.userId, record.token, createdAt, Math.ceil(record.expiresAt)];
+}

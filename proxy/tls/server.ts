@@ -1,0 +1,45 @@
+/**
+ * What every node:tls-based client side (node:https, or a hand-written HTTP/1.1 server on a
+ * tls.Server) shares: the server options, and what happens to handshakes that fail.
+ *
+ * A handshake that never finishes is cut after the header timeout (the TLS handshake is part of
+ * receiving the request head: the slowloris guard must cover it); plain HTTP sent to the TLS port
+ * and clients that offer only TLS 1.0/1.1 fail the handshake. Each is logged in one line with the
+ * client's address and the connection is closed; nothing else is disturbed.
+ */
+import type { Socket } from 'node:net';
+import type { Server, TlsOptions } from 'node:tls';
+import type { TlsCredentials } from './credentials.ts';
+
+/** node:tls server options for `credentials`, with the handshake bounded by `handshakeTimeoutMs`. */
+export function tlsServerOptions(credentials: TlsCredentials, handshakeTimeoutMs: number): TlsOptions {
+  return { ...credentials.options, handshakeTimeout: handshakeTimeoutMs };
+}
+
+/** A failed handshake's OpenSSL error, said the way an operator searches for it. */
+export function handshakeFailure(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ERR_TLS_HANDSHAKE_TIMEOUT':
+      return 'the TLS handshake did not finish in time';
+    case 'ERR_SSL_HTTP_REQUEST':
+      return 'plain HTTP was sent to the HTTPS port';
+    case 'ERR_SSL_UNSUPPORTED_PROTOCOL':
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+    case 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION':
+      return 'the client offers no TLS version the front accepts (TLS 1.2 or 1.3)';
+    case 'ERR_SSL_NO_SHARED_CIPHER':
+      return 'the client offers none of the front\'s ciphers';
+    case 'ECONNRESET':
+      return 'the client closed the connection during the handshake';
+    default:
+      return `TLS handshake failed: ${error.code ?? ''} ${error.message}`.trim();
+  }
+}
+
+/** Log failed handshakes on `server` (node:tls already closes their sockets). */
+export function watchHandshakes(server: Server, log: (line: string) => void): void {
+  server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    log(`TLS: ${handshakeFailure(error)} — client ${socket.remoteAddress ?? '-'}`);
+    socket.destroy();
+  });
+}

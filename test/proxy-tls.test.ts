@@ -1,0 +1,212 @@
+/**
+ * The front as a TLS terminator, on every client-side engine: HTTPS with node:https and curl,
+ * TLS 1.2/1.3 only, X-Forwarded-Proto: https and the request id upstream, HSTS, the plain-HTTP
+ * redirect listener, certificates swapped on reload without dropping open connections, and bad
+ * input: failed handshakes, plain HTTP to the TLS port, bad certificate files at start and reload.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { after, before, describe, it } from 'node:test';
+import { ConfigError, configFrom } from '../proxy/config.ts';
+import { ENGINES, eventually, rawRequest, request, startTestFront, startUpstream } from './proxy-harness.ts';
+import type { TestFront, TestUpstream } from './proxy-harness.ts';
+import { makeCertificate } from './support/certificates.ts';
+import { freePort } from './support/net.ts';
+import type { TestCertificate } from './support/certificates.ts';
+
+interface TlsReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  peerSubject: string;
+  protocol: string;
+}
+
+/** One HTTPS request; `agent` keeps a connection for several requests. */
+function httpsGet(port: number, path: string, ca: string, agent: https.Agent | false = false): Promise<TlsReply> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, path, ca, agent, servername: 'localhost' }, (res) => {
+      const socket = res.socket as tls.TLSSocket;
+      const peerSubject = String(socket.getPeerCertificate().subject?.CN ?? '');
+      const protocol = socket.getProtocol() ?? '';
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, peerSubject, protocol }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Try a handshake with `options`; resolves with the negotiated protocol or the error code. */
+function handshake(port: number, options: tls.ConnectionOptions): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...options }, () => {
+      resolve(socket.getProtocol() ?? 'unknown');
+      socket.destroy();
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code ?? error.message}`));
+  });
+}
+
+const hasCurl = spawnSync('curl', ['--version']).status === 0;
+
+for (const engine of ENGINES) {
+  describe(`front over TLS (${engine})`, () => {
+    let upstream: TestUpstream;
+    let certificate: TestCertificate;
+    let second: TestCertificate;
+    let front: TestFront;
+    let options: Record<string, string | string[]>;
+
+    before(async () => {
+      certificate = await makeCertificate('first.test');
+      second = await makeCertificate('second.test');
+      upstream = await startUpstream();
+      options = {
+        upstream: upstream.address,
+        'tls-cert': certificate.cert,
+        'tls-key': certificate.key,
+        hsts: '31536000',
+        'redirect-http': '127.0.0.1:0',
+        'client-header-timeout': '1s',
+      };
+      // uWS swaps in a new SSLApp on the same port on reload (SO_REUSEPORT), which needs a fixed port.
+      if (engine === 'uws') options.listen = `127.0.0.1:${await freePort()}`;
+      front = await startTestFront(engine, options);
+    });
+    after(async () => {
+      await front?.close();
+      await upstream?.close();
+      certificate?.remove();
+      second?.remove();
+    });
+
+    it('proxies over HTTPS with X-Forwarded-Proto: https, HSTS and one request id on both sides', async () => {
+      const reply = await httpsGet(front.port, '/api/x?y=1', certificate.pem);
+      assert.equal(reply.status, 200);
+      assert.equal(reply.peerSubject, 'first.test');
+      assert.equal(reply.headers['strict-transport-security'], 'max-age=31536000');
+      const seen = upstream.requests.at(-1)!;
+      assert.equal(seen.url, '/api/x?y=1');
+      assert.equal(seen.headers['x-forwarded-proto'], 'https');
+      assert.match(String(reply.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+      assert.equal(seen.headers['x-request-id'], reply.headers['x-request-id']);
+    });
+
+    it('speaks TLS 1.3 and 1.2, and refuses clients that offer only TLS 1.0/1.1', async () => {
+      assert.equal(await handshake(front.port, { minVersion: 'TLSv1.3' }), 'TLSv1.3');
+      assert.equal(await handshake(front.port, { maxVersion: 'TLSv1.2' }), 'TLSv1.2');
+      const old = await handshake(front.port, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' });
+      assert.match(old, /^error /);
+      // A TLS 1.2 client offering only a non-forward-secret cipher is refused too.
+      assert.match(await handshake(front.port, { maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA' }), /^error /);
+      assert.equal((await httpsGet(front.port, '/api/after', certificate.pem)).status, 200);
+    });
+
+    it('closes plain HTTP sent to the TLS port and a handshake that never finishes, and keeps serving', async () => {
+      const plain = await rawRequest(front.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 2000);
+      assert.equal(plain.closed, true);
+      assert.doesNotMatch(plain.text, /200 OK/);
+      // A client that connects and sends nothing: cut within the header timeout (1 s here; uWS
+      // has its own fixed idle timeout of about 10 s, under the default header timeout of 30 s).
+      const started = Date.now();
+      const closed = await new Promise<number>((resolve) => {
+        const socket = net.connect(front.port, '127.0.0.1');
+        socket.on('error', () => {});
+        socket.on('close', () => resolve(Date.now() - started));
+      });
+      assert.ok(closed < (engine === 'uws' ? 20_000 : 10_000), `closed after ${closed} ms`);
+      if (engine === 'http') await eventually(() => front.errors.some((line) => /TLS: plain HTTP was sent to the HTTPS port/.test(line)), 3000, 'the plain-HTTP line');
+      if (engine === 'http') await eventually(() => front.errors.some((line) => /did not finish in time/.test(line)), 3000, 'the timeout line');
+      assert.equal((await httpsGet(front.port, '/api/still', certificate.pem)).status, 200);
+    });
+
+    it('redirects plain HTTP on the redirect listener to the same URL over HTTPS', async () => {
+      const port = front.front.redirectPort!;
+      const reply = await request(port, '/some/path?q=1', { headers: { Host: 'example.test:8080' } });
+      assert.equal(reply.status, 301);
+      assert.equal(reply.headers.location, `https://example.test:${front.port}/some/path?q=1`);
+      assert.equal(reply.headers['strict-transport-security'], undefined); // never over plain HTTP
+      const bad = await rawRequest(port, 'GET / HTTP/1.1\r\nHost: a/b@evil\r\n\r\n');
+      assert.equal(bad.status, 400);
+    });
+
+    it('answers curl over HTTPS', { skip: !hasCurl && 'curl not installed' }, async () => {
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile('curl', ['-sS', '--cacert', certificate.cert, '--resolve', `localhost:${front.port}:127.0.0.1`, '-o', '/dev/null', '-w', '%{http_code} %{ssl_verify_result}', `https://localhost:${front.port}/api/curl`], (error, stdout) =>
+          error ? reject(error) : resolve(stdout),
+        ),
+      );
+      assert.equal(out, '200 0');
+    });
+
+    it('takes a new certificate on reload without dropping open connections; bad files keep the old one', async () => {
+      const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const before = await httpsGet(front.port, '/api/a', certificate.pem, agent);
+        assert.equal(before.peerSubject, 'first.test');
+        // Bad files on reload: the configuration is refused before anything changes.
+        assert.throws(() => configFrom({ ...options, 'access-log': 'off', engine, 'tls-cert': join(second.dir, 'missing.pem') }), ConfigError);
+        assert.throws(() => configFrom({ ...options, 'access-log': 'off', engine, 'tls-key': second.key }), /does not belong/);
+        const ignored = front.front.reload(configFrom({ ...options, 'access-log': 'off', engine, 'tls-cert': second.cert, 'tls-key': second.key }));
+        assert.deepEqual(ignored.filter((l) => /TLS|redirect/.test(l)), []);
+        // The kept-alive connection still works, with the certificate it started with.
+        const same = await httpsGet(front.port, '/api/b', certificate.pem, agent);
+        assert.equal(same.status, 200);
+        assert.equal(same.peerSubject, 'first.test');
+        await eventually(() => true);
+        const fresh = await httpsGet(front.port, '/api/c', second.pem);
+        assert.equal(fresh.peerSubject, 'second.test');
+      } finally {
+        agent.destroy();
+      }
+    });
+  });
+}
+
+describe('TLS certificate problems at start', () => {
+  let certificate: TestCertificate;
+  let other: TestCertificate;
+  before(async () => {
+    certificate = await makeCertificate('good.test');
+    other = await makeCertificate('other.test');
+  });
+  after(() => {
+    certificate?.remove();
+    other?.remove();
+  });
+
+  it('gives one clear line for a missing, non-PEM or mismatched file', () => {
+    const base = { upstream: '127.0.0.1:9' };
+    assert.throws(() => configFrom({ ...base, 'tls-cert': join(certificate.dir, 'nope.pem'), 'tls-key': certificate.key }), /TLS certificate .*nope\.pem cannot be read: no such file/);
+    const junk = join(certificate.dir, 'junk.pem');
+    writeFileSync(junk, 'not a certificate\n');
+    assert.throws(() => configFrom({ ...base, 'tls-cert': junk, 'tls-key': certificate.key }), /holds no PEM certificate/);
+    assert.throws(() => configFrom({ ...base, 'tls-cert': certificate.cert, 'tls-key': junk }), /not a PEM private key/);
+    assert.throws(() => configFrom({ ...base, 'tls-cert': certificate.cert, 'tls-key': other.key }), /does not belong to the certificate/);
+    assert.throws(() => configFrom({ ...base, 'tls-cert': certificate.cert }), /tls-cert needs --tls-key/);
+    assert.throws(() => configFrom({ ...base, 'redirect-http': '127.0.0.1:0' }), /needs --tls-cert/);
+    assert.throws(() => configFrom({ ...base, 'tls-cert': certificate.cert, 'tls-key': certificate.key, hsts: 'forever' }), /hsts/);
+    const good = configFrom({ ...base, 'tls-cert': certificate.cert, 'tls-key': certificate.key });
+    assert.equal(new X509Certificate(good.tls!.certChain).subject, 'CN=good.test');
+  });
+
+  it('the proxy command exits non-zero with one line for a mismatched key', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'proxy/cli.ts', '--upstream', '127.0.0.1:9', '--listen', '127.0.0.1:0', '--tls-cert', certificate.cert, '--tls-key', other.key], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(run.status, 2);
+    const lines = run.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(lines[0]!, /^front: TLS key .* does not belong to the certificate/);
+  });
+});
