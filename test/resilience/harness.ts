@@ -354,7 +354,7 @@ interface AutocannonResult {
   errors: number;
   timeouts: number;
 }
-type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
+type Autocannon = (options: Record<string, unknown>, done: (error: Error | null, result?: AutocannonResult) => void) => { stop(): void };
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 /** What the load generator saw. */
@@ -368,23 +368,38 @@ export interface LoadResult {
   p99Ms: number;
 }
 
-/** Constant-rate load (autocannon): `connections` keep-alive connections, `rate` requests/s in all, for `seconds`. */
-export async function load(url: string, options: { connections: number; rate?: number; seconds: number; headers?: Record<string, string> }): Promise<LoadResult> {
-  const result = await autocannon({
-    url,
-    connections: options.connections,
-    overallRate: options.rate,
-    duration: options.seconds,
-    headers: options.headers,
-    timeout: 10,
+/** A running load: its result once it ends (after `seconds`, or `stop()`). */
+export interface Load {
+  done: Promise<LoadResult>;
+  stop(): void;
+}
+
+/** Constant-rate load (autocannon): `connections` keep-alive connections, `rate` requests/s in all, for at most `seconds`. */
+export function startLoad(url: string, options: { connections: number; rate?: number; seconds: number; headers?: Record<string, string> }): Load {
+  const started = Date.now();
+  let instance: { stop(): void } | undefined;
+  const done = new Promise<LoadResult>((resolve, reject) => {
+    instance = autocannon(
+      { url, connections: options.connections, overallRate: options.rate, duration: options.seconds, headers: options.headers, timeout: 10 },
+      (error, result) => {
+        if (error) return reject(error);
+        const seconds = (Date.now() - started) / 1000;
+        resolve({
+          requests: result!.requests.total,
+          ok2xx: result!['2xx'],
+          non2xx: result!.non2xx,
+          errors: result!.errors,
+          timeouts: result!.timeouts,
+          rate: Math.round(result!.requests.total / seconds),
+          p99Ms: result!.latency.p99,
+        });
+      },
+    );
   });
-  return {
-    requests: result.requests.total,
-    ok2xx: result['2xx'],
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    rate: Math.round(result.requests.total / options.seconds),
-    p99Ms: result.latency.p99,
-  };
+  return { done, stop: () => instance?.stop() };
+}
+
+/** Constant-rate load for `seconds`. */
+export function load(url: string, options: { connections: number; rate?: number; seconds: number; headers?: Record<string, string> }): Promise<LoadResult> {
+  return startLoad(url, options).done;
 }
