@@ -243,7 +243,23 @@ export class Stack {
     if (this.spec.frontEngine) args.push('--front-engine', this.spec.frontEngine);
     if (this.spec.app) args.push('--app', this.spec.app);
     this.#process = new Spawned(args, { ...process.env, DATA_DIR: this.dataDir, ...this.spec.env }, this.spec.stdout);
-    await this.#process.waitOutput(/production stack is up/, 60_000);
+    if (this.spec.stdout !== 'stalled') {
+      await this.#process.waitOutput(/production stack is up/, 60_000);
+      return;
+    }
+    // Its banner goes to the stalled stdout: poll the front instead (the supervisor starts it last).
+    const process_ = this.#process;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (process_.child.exitCode !== null) throw new Error(`the stack exited (${process_.child.exitCode}):\n${process_.output}`);
+      const ok = await fetch(`${this.base}/api/ping/`, { signal: AbortSignal.timeout(2000) }).then((r) => r.status === 200, () => false);
+      if (ok) {
+        await waitFor(() => childrenOf(this.pid).length >= 2 || undefined, 10_000, 'both layers');
+        return;
+      }
+      if (Date.now() > deadline) throw new Error(`the stack did not answer within 60 s:\n${process_.output}`);
+      await sleep(200);
+    }
   }
 
   /** Start again after a kill, on the same data directory (and a new port). */
@@ -368,6 +384,16 @@ export interface LoadResult {
   p99Ms: number;
 }
 
+export interface LoadOptions {
+  connections: number;
+  /** Requests per second in all (default: as fast as the server answers). */
+  rate?: number;
+  seconds?: number;
+  /** Stop after this many requests instead of after `seconds`. */
+  amount?: number;
+  headers?: Record<string, string>;
+}
+
 /** A running load: its result once it ends (after `seconds`, or `stop()`). */
 export interface Load {
   done: Promise<LoadResult>;
@@ -375,15 +401,22 @@ export interface Load {
 }
 
 /** Constant-rate load (autocannon): `connections` keep-alive connections, `rate` requests/s in all, for at most `seconds`. */
-export function startLoad(url: string, options: { connections: number; rate?: number; seconds: number; headers?: Record<string, string> }): Load {
+export function startLoad(url: string, options: LoadOptions): Load {
   const started = Date.now();
   let instance: { stop(): void } | undefined;
   const done = new Promise<LoadResult>((resolve, reject) => {
     instance = autocannon(
-      { url, connections: options.connections, overallRate: options.rate, duration: options.seconds, headers: options.headers, timeout: 10 },
+      {
+        url,
+        connections: options.connections,
+        timeout: 10,
+        ...(options.rate !== undefined && { overallRate: options.rate }),
+        ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.seconds ?? 10 }),
+        ...(options.headers !== undefined && { headers: options.headers }),
+      },
       (error, result) => {
         if (error) return reject(error);
-        const seconds = (Date.now() - started) / 1000;
+        const seconds = Math.max(0.001, (Date.now() - started) / 1000);
         resolve({
           requests: result!.requests.total,
           ok2xx: result!['2xx'],
@@ -399,7 +432,7 @@ export function startLoad(url: string, options: { connections: number; rate?: nu
   return { done, stop: () => instance?.stop() };
 }
 
-/** Constant-rate load for `seconds`. */
-export function load(url: string, options: { connections: number; rate?: number; seconds: number; headers?: Record<string, string> }): Promise<LoadResult> {
+/** Constant-rate load for `seconds` (or until `amount` requests). */
+export function load(url: string, options: LoadOptions): Promise<LoadResult> {
   return startLoad(url, options).done;
 }
