@@ -1,7 +1,7 @@
 /**
  * The front: static files first, then the reverse proxy — our Nginx.
  *
- *   client ──► engine (node:http | uWebSockets.js) ──► FrontCore.route()
+ *   client ──► engine (wire/http1 over node:net | node:http) ──► FrontCore.route()
  *                 ├─ static mapping ─► StaticFiles (FileCache in memory, large files from disk)
  *                 └─ otherwise ──────► ReverseProxy ─► Balancer ─► Upstream pool ─► app server
  *
@@ -14,10 +14,11 @@ import type { FrontConfig } from './config.ts';
 import { FrontCore } from './front/core.ts';
 import { createHttpListener } from './front/http-engine.ts';
 import type { FrontListener } from './front/listener.ts';
-import { createUwsListener } from './front/uws-engine.ts';
+import { createNetListener } from './front/net-engine.ts';
 import { FileCache } from './static/file-cache.ts';
 import { startRedirect } from './tls/redirect.ts';
 import type { RedirectListener } from './tls/redirect.ts';
+import { LogWriter } from '../wire/log-writer.ts';
 
 /** A running front. */
 export interface RunningFront {
@@ -37,15 +38,17 @@ export interface RunningFront {
 /** Where the front writes errors and refusals; stderr by default. */
 export type ErrorLog = (line: string) => void;
 
-const stderrLog: ErrorLog = (line) => process.stderr.write(`[front] ${line}\n`);
+let stderrWriter: LogWriter | undefined;
+/** The default error log: stderr through the one LogWriter (bounded, never throws). */
+const stderrLog: ErrorLog = (line) => (stderrWriter ??= new LogWriter('-', process.stderr, { what: 'error log' })).write(`[front] ${line}`);
 
-/** Start a front for `config`. Rejects if the port is taken or the uWS binary cannot load. */
+/** Start a front for `config`. Rejects if the port is taken. */
 export async function startFront(config: FrontConfig, errorLog: ErrorLog = stderrLog): Promise<RunningFront> {
   const cache = new FileCache(config.cache);
   const core = new FrontCore(settingsOf(config), cache, errorLog);
   let listener: FrontListener;
   try {
-    listener = config.engine === 'uws' ? createUwsListener(core) : createHttpListener(core);
+    listener = config.engine === 'http' ? createHttpListener(core) : createNetListener(core);
   } catch (error) {
     await core.close();
     throw error;

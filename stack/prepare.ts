@@ -30,8 +30,12 @@ export async function prepareDataDir(dataDir: string, print: (line: string) => v
   checkWritable(dataDir);
   // Unknown or malformed SIMPLE_JWT_* settings stop the stack here, before any worker starts.
   const settings = resolveSettings({}, process.env);
+  const databaseUrl = process.env.DATABASE_URL ?? '';
+  if (databaseUrl !== '' && settings.SIGNING_KEY === null) {
+    throw new Error('with DATABASE_URL set, set SIGNING_KEY too: every app host sharing the database must sign and verify with the same key');
+  }
   if (settings.SIGNING_KEY === null) loadOrCreateSigningKey(dataDir, settings.ALGORITHM);
-  const store = await openConfiguredStore({ databaseUrl: process.env.DATABASE_URL, dataDir });
+  const store = await openConfiguredStore({ databaseUrl, dataDir });
   try {
     await ensureAdmin(store, print);
   } finally {
@@ -47,17 +51,5 @@ export function checkPortFree(host: string, port: number): Promise<void> {
       reject(new Error(error.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use; choose another with PORT=… or --port` : `cannot listen on ${host}:${port}: ${error.message}`)),
     );
     server.listen(port, host, () => server.close(() => resolve()));
-  });
-}
-
-/** A loopback TCP port that the kernel reports free right now (for a layer's private address). */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
   });
 }

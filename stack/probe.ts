@@ -1,14 +1,18 @@
 /** Readiness probing: poll a layer over TCP or a unix socket until it answers a GET. */
 import http from 'node:http';
+import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Where a layer listens: a TCP host and port, or a unix socket path. */
-export type Address = { host: string; port: number } | { socketPath: string };
+/** Where a layer listens: a TCP host and port (`tls`: speaking HTTPS), or a unix socket path. */
+export type Address = { host: string; port: number; tls?: boolean } | { socketPath: string };
 
 /** One GET; resolves with the status, rejects on a connection error or after 2 s. */
 export function get(address: Address, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ ...address, path, agent: false, timeout: 2000, headers: { host: 'localhost' } }, (res) => {
+    // Over TLS the probe checks that the child answers, not who it is: the certificate was checked at start.
+    const tls = 'tls' in address && address.tls === true;
+    const get = tls ? https.get : http.get;
+    const req = get({ ...address, path, agent: false, timeout: 2000, headers: { host: 'localhost' }, rejectUnauthorized: false }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });

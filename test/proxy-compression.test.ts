@@ -5,7 +5,10 @@
  * compressed whole; a response that breaks midway is cut, never completed with a valid trailer.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { acceptedCodings, chooseCoding } from '../proxy/compression/negotiate.ts';
@@ -58,8 +61,14 @@ for (const engine of ENGINES) {
     let front: TestFront;
     let rawFront: TestFront;
     let offFront: TestFront;
+    let staticFront: TestFront;
+    let dir: string;
 
     before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'front-gzip-'));
+      writeFileSync(join(dir, 'data.json'), JSON_BODY);
+      writeFileSync(join(dir, 'image.png'), Buffer.alloc(5000, 1));
+      staticFront = await startTestFront(engine, { static: `/static/=${dir}` });
       upstream = await startUpstream((seen, _req, res) => {
         const send = (status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}) => {
           res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...extra });
@@ -101,6 +110,8 @@ for (const engine of ENGINES) {
       await front?.close();
       await rawFront?.close();
       await offFront?.close();
+      await staticFront?.close();
+      rmSync(dir, { recursive: true, force: true });
       await upstream?.close();
       await raw?.close();
     });
@@ -162,6 +173,29 @@ for (const engine of ENGINES) {
         assert.equal(reply.headers['content-length'], undefined);
         assert.ok(decode(coding, reply.body).equals(BIG_TEXT), coding);
       }
+    });
+
+    it('compresses a static file without a sibling once, into the cache', async () => {
+      const first = await request(staticFront.port, '/static/data.json', { headers: { 'Accept-Encoding': 'gzip' } });
+      assert.equal(first.headers['content-encoding'], 'gzip');
+      assert.equal(first.headers.vary, 'Accept-Encoding');
+      assert.equal(gunzipSync(first.body).toString(), JSON_BODY);
+      const again = await request(staticFront.port, '/static/data.json', { headers: { 'Accept-Encoding': 'gzip' } });
+      assert.equal(again.headers.etag, first.headers.etag);
+      assert.ok(again.body.equals(first.body));
+      const br = await request(staticFront.port, '/static/data.json', { headers: { 'Accept-Encoding': 'br, gzip' } });
+      assert.equal(br.headers['content-encoding'], 'br');
+      assert.equal(brotliDecompressSync(br.body).toString(), JSON_BODY);
+      assert.notEqual(br.headers.etag, first.headers.etag);
+      const plain = await request(staticFront.port, '/static/data.json');
+      assert.equal(plain.headers['content-encoding'], undefined);
+      assert.equal(plain.headers.vary, 'Accept-Encoding');
+      assert.equal(plain.text, JSON_BODY);
+      const notModified = await request(staticFront.port, '/static/data.json', { headers: { 'Accept-Encoding': 'gzip', 'If-None-Match': String(first.headers.etag) } });
+      assert.equal(notModified.status, 304);
+      const png = await request(staticFront.port, '/static/image.png', { headers: { 'Accept-Encoding': 'gzip' } });
+      assert.equal(png.headers['content-encoding'], undefined);
+      assert.equal(png.headers.vary, undefined);
     });
 
     it('cuts the connection when the upstream body ends early, never finishing the compressed stream', async () => {

@@ -2,13 +2,13 @@
  * What both client-side engines share: the routing decision (static mapping first, then the
  * proxy), the settings, the logs, and the in-flight count graceful shutdown waits for.
  *
- * Engines (http-engine.ts for node:http, uws-engine.ts for uWebSockets.js) own the sockets and
+ * Engines (net-engine.ts over wire/http1, http-engine.ts for node:http) own the sockets and
  * the wire format; everything they must agree on lives here, so the two behave the same.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { FileCache } from '../static/file-cache.ts';
-import { normalizeUrlPath } from '../static/resolve.ts';
+import { normalizeUrlPath } from '../../wire/static-path.ts';
 import { redirectToFolder, StaticFiles, textReply } from '../static/static-files.ts';
 import type { StaticMount, StaticReply } from '../static/static-files.ts';
 import { ReverseProxy } from '../upstream/proxy.ts';
@@ -21,16 +21,36 @@ import type { TlsCredentials } from '../tls/credentials.ts';
 import type { ClientSink } from '../upstream/proxy.ts';
 import { buildRequestHead, requestIdFor, validRequestId } from '../upstream/request-head.ts';
 import type { ClientRequestHead, ForwardingOptions } from '../upstream/request-head.ts';
-import type { UpstreamAddress } from '../upstream/upstream.ts';
-import { AccessLog } from './access-log.ts';
-import type { AccessRecord } from './access-log.ts';
+import type { ParsedAddress } from '../../options/grammar.ts';
+import { AccessLog, type AccessRecord } from '../../wire/access-log.ts';
+
+/**
+ * Longest request line the front accepts → 414: the app server's default (Gunicorn's
+ * limit_request_line is 4094; ours, in server/limits.ts, 8190, as Nginx's 8 KiB buffers).
+ */
+export const FRONT_MAX_REQUEST_LINE = 8190;
+/**
+ * Most header fields the front accepts from a client → 431. The uWebSockets.js app engine
+ * reads about 50 fields (compiled in) and stalls past that; the front adds up to six of its own
+ * (Host, X-Forwarded-For, -Proto, -Host, X-Request-Id, Content-Length), so 40 leaves a margin.
+ * Real clients send 10–25.
+ */
+export const FRONT_MAX_HEADER_FIELDS = 40;
 
 /** Client-side limits and timeouts (Nginx's client_* directives). */
 export interface ClientSettings {
   /** Largest request body in bytes; past it 413 (client_max_body_size). */
   maxBodySize: number;
-  /** Largest request head in bytes (node:http engine; uWS has its own fixed limit). */
+  /** Largest request head in bytes → 431. */
   maxHeaderSize: number;
+  /** Longest request line in bytes → 414 (net engine; node:http counts it in the head). */
+  maxRequestLine: number;
+  /**
+   * Most header fields from a client → 431 (net engine). It sits below the app server's own
+   * limit by the fields the front adds (Host, X-Forwarded-For/-Proto/-Host, X-Request-Id,
+   * Content-Length), so what the front forwards the app server can always read.
+   */
+  maxHeaderFields: number;
   /** Milliseconds to receive the whole request head (client_header_timeout) → 408. */
   headerTimeoutMs: number;
   /** Milliseconds between two reads of the request body (client_body_timeout) → 408. */
@@ -45,7 +65,7 @@ export interface ClientSettings {
 export interface FrontSettings {
   client: ClientSettings;
   statics: readonly StaticMount[];
-  upstreams: readonly UpstreamAddress[];
+  upstreams: readonly ParsedAddress[];
   proxy: ProxyOptions;
   forwarding: ForwardingOptions;
   accessLog: string;
@@ -65,7 +85,7 @@ export type Route =
 const PROXY: Route = Object.freeze({ kind: 'proxy' });
 const NOWHERE: Route = Object.freeze({
   kind: 'reply',
-  reply: textReply(404, '404 Not Found', 'Not found: no static folder or upstream serves this path.'),
+  reply: textReply(404, 'Not found: no static folder or upstream serves this path.'),
 });
 /** Methods whose request carries a body even when empty: they get `Content-Length: 0` upstream. */
 const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
@@ -82,6 +102,8 @@ export class FrontCore {
   extraHeaders: readonly string[];
   /** Requests being answered now. */
   inFlight = 0;
+  /** The route every proxied request takes (no allocation per request). */
+  readonly proxyRoute: Route = PROXY;
   /** Set by graceful shutdown: responses carry `Connection: close`. */
   closing = false;
   private drained: (() => void) | null = null;
@@ -92,16 +114,23 @@ export class FrontCore {
     readonly errorLog: (line: string) => void,
   ) {
     this.settings = settings;
-    this.statics = new StaticFiles(settings.statics, cache);
+    this.compression = compressionOf(settings.compression);
+    this.statics = new StaticFiles(settings.statics, cache, this.compression);
     this.proxy = settings.upstreams.length > 0 ? new ReverseProxy(settings.upstreams, settings.proxy, errorLog) : null;
     this.accessLog = new AccessLog(settings.accessLog);
-    this.compression = compressionOf(settings.compression);
     this.extraHeaders = extraHeadersOf(settings);
   }
 
-  /** Swap in a new configuration (SIGHUP). In-flight requests finish with what they started with. */
+  /**
+   * Swap in a new configuration (SIGHUP). In-flight requests finish with what they started with.
+   * Everything that can fail (static folders, the access log file) is built first, so a bad
+   * configuration throws before anything changes.
+   */
   reconfigure(settings: FrontSettings): void {
-    const statics = new StaticFiles(settings.statics, this.cache); // throws before anything changes
+    const compression = compressionOf(settings.compression);
+    const statics = new StaticFiles(settings.statics, this.cache, compression);
+    // Reopened even at the same path: log rotation works with SIGHUP.
+    const accessLog = settings.accessLog === '-' && this.settings.accessLog === '-' ? null : new AccessLog(settings.accessLog);
     this.cache.clear();
     this.statics = statics;
     if (settings.upstreams.length === 0) {
@@ -109,11 +138,11 @@ export class FrontCore {
       this.proxy = null;
     } else if (this.proxy === null) this.proxy = new ReverseProxy(settings.upstreams, settings.proxy, this.errorLog);
     else this.proxy.configure(settings.upstreams, settings.proxy);
-    if (settings.accessLog !== this.settings.accessLog || settings.accessLog !== '-') {
+    if (accessLog !== null) {
       void this.accessLog.close();
-      this.accessLog = new AccessLog(settings.accessLog); // reopened: log rotation works with SIGHUP
+      this.accessLog = accessLog;
     }
-    this.compression = compressionOf(settings.compression);
+    this.compression = compression;
     this.extraHeaders = extraHeadersOf(settings);
     this.settings = settings;
   }
@@ -171,7 +200,7 @@ export class FrontCore {
   route(target: string): Route {
     const q = target.indexOf('?');
     const normalized = normalizeUrlPath(q === -1 ? target : target.slice(0, q));
-    if (!normalized.ok) return { kind: 'reply', reply: textReply(400, '400 Bad Request', normalized.reason) };
+    if (!normalized.ok) return { kind: 'reply', reply: textReply(400, normalized.reason) };
     const path = normalized.path;
     const mount = this.statics.match(path);
     if (mount !== null) return { kind: 'static', mount, path };
@@ -183,6 +212,11 @@ export class FrontCore {
   upstreamHead(head: ClientRequestHead, body: Buffer | null, requestId: string): string {
     const length = body !== null ? body.length : BODY_METHODS.has(head.method) ? 0 : -1;
     return buildRequestHead(head, length, requestId, this.settings.forwarding);
+  }
+
+  /** Milliseconds since `start` on the performance clock. */
+  since(start: number): number {
+    return performance.now() - start;
   }
 
   /** A request started. */

@@ -17,8 +17,8 @@
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import type { Coding } from './encoding.ts';
-import { contentTypeFor } from './mime.ts';
-import { isWithinRoot } from './resolve.ts';
+import { contentTypeFor } from '../../wire/mime.ts';
+import { isWithinRoot } from '../../wire/static-path.ts';
 import { etagFor, httpDate } from './validators.ts';
 
 /** Cache bounds and freshness. */
@@ -62,15 +62,16 @@ export interface Representation {
 /** A cached file with its precompressed siblings. */
 export interface FileEntry {
   readonly identity: Representation;
-  readonly br: Representation | null;
-  readonly gzip: Representation | null;
+  /** Precompressed siblings, or codings the front compressed once itself (see `addCoding`). */
+  br: Representation | null;
+  gzip: Representation | null;
   readonly contentType: string;
   /** performance-clock time of the last check against the disk. */
   checkedAt: number;
   /** Change detection for the file and its siblings: mtime, ctime, size, inode of each. */
   readonly fingerprint: string;
   /** Bytes of memory charged to the cache. */
-  readonly bytes: number;
+  bytes: number;
 }
 
 /** What the disk says about a path under a root. */
@@ -219,6 +220,32 @@ export class FileCache {
     this.bytes += bytes;
     this.evict();
     return entry;
+  }
+
+  /**
+   * Store `body`, the identity body of `entry` compressed with `coding` by the front itself, as
+   * that coding's representation (when the file has no precompressed sibling). It lives and dies
+   * with the entry: a changed file is reloaded without it and compressed again on demand.
+   */
+  addCoding(entry: FileEntry, coding: Coding, body: Buffer): Representation {
+    const identity = entry.identity;
+    const rep: Representation = {
+      file: identity.file,
+      size: body.length,
+      etag: etagFor(identity.mtimeMs, body.length, coding === 'br' ? 'br' : 'gz'),
+      lastModified: identity.lastModified,
+      mtimeMs: identity.mtimeMs,
+      body,
+      coding,
+      headers: [],
+      notModifiedHeaders: [],
+    };
+    if (coding === 'br') entry.br = rep;
+    else entry.gzip = rep;
+    entry.bytes += body.length;
+    this.bytes += body.length;
+    this.evict();
+    return rep;
   }
 
   /** Drop one entry (e.g. the file disappeared). */

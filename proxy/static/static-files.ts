@@ -9,11 +9,15 @@
 import { realpathSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { resolve } from 'node:path';
+import { compressWhole } from '../compression/compressing-sink.ts';
+import type { Compression } from '../compression/compressing-sink.ts';
 import { chooseCoding } from './encoding.ts';
 import { FileCache, probe } from './file-cache.ts';
 import type { FileEntry, Representation } from './file-cache.ts';
 import { parseRange } from './range.ts';
-import { fileUnderRoot } from './resolve.ts';
+import { plainBody, TEXT_PLAIN } from '../../wire/plain-reply.ts';
+import { fileUnderRoot } from '../../wire/static-path.ts';
+import { statusLine } from '../../wire/status-line.ts';
 import { ifRangeHolds, matchHits, modifiedSince, noneMatchHits, notModifiedSince } from './validators.ts';
 
 /** One `--static /prefix/=./folder` mapping. */
@@ -56,21 +60,19 @@ interface MountState extends StaticMount {
   realRoot: string;
 }
 
-const TEXT = 'text/plain; charset=utf-8';
-
-/** A small plain-text reply (errors, redirects); `extra` adds headers. */
-export function textReply(status: number, statusLine: string, message: string, extra: readonly string[] = []): StaticReply {
-  const body = Buffer.from(message + '\n');
-  return { status, statusLine, headers: ['Content-Type', TEXT, ...extra], body, file: null, start: 0, end: body.length - 1, length: body.length, head: false };
+/** A small plain-text reply (errors, redirects, refusals); `extra` adds headers. */
+export function textReply(status: number, message: string, extra: readonly string[] = []): StaticReply {
+  const body = plainBody(message);
+  return { status, statusLine: statusLine(status), headers: ['Content-Type', TEXT_PLAIN, ...extra], body, file: null, start: 0, end: body.length - 1, length: body.length, head: false };
 }
 
-const FORBIDDEN_LISTING = textReply(403, '403 Forbidden', 'Forbidden: this is a folder and folders are not listed.');
-const FORBIDDEN_SYMLINK = textReply(403, '403 Forbidden', 'Forbidden: a symlink leads out of the static folder.');
-const NOT_FOUND = textReply(404, '404 Not Found', 'Not found.');
-const METHOD_NOT_ALLOWED = textReply(405, '405 Method Not Allowed', 'Method not allowed: static files answer GET and HEAD only.', ['Allow', 'GET, HEAD']);
+const FORBIDDEN_LISTING = textReply(403, 'Forbidden: this is a folder and folders are not listed.');
+const FORBIDDEN_SYMLINK = textReply(403, 'Forbidden: a symlink leads out of the static folder.');
+const NOT_FOUND = textReply(404, 'Not found.');
+const METHOD_NOT_ALLOWED = textReply(405, 'Method not allowed: static files answer GET and HEAD only.', ['Allow', 'GET, HEAD']);
 // 412s carry no ETag or Last-Modified: Nginx clears both from its error replies (as for 416).
-const IF_MATCH_FAILED = textReply(412, '412 Precondition Failed', 'Precondition failed: If-Match does not match the current ETag.');
-const IF_UNMODIFIED_SINCE_FAILED = textReply(412, '412 Precondition Failed', 'Precondition failed: the file was modified after If-Unmodified-Since.');
+const IF_MATCH_FAILED = textReply(412, 'Precondition failed: If-Match does not match the current ETag.');
+const IF_UNMODIFIED_SINCE_FAILED = textReply(412, 'Precondition failed: the file was modified after If-Unmodified-Since.');
 const IF_MATCH_FAILED_HEAD: StaticReply = { ...IF_MATCH_FAILED, head: true };
 const IF_UNMODIFIED_SINCE_FAILED_HEAD: StaticReply = { ...IF_UNMODIFIED_SINCE_FAILED, head: true };
 
@@ -95,6 +97,8 @@ export class StaticFiles {
   constructor(
     mounts: readonly StaticMount[],
     readonly cache: FileCache,
+    /** Compression for files without precompressed siblings (compressed once, kept in the cache), or null. */
+    readonly compression: Compression | null = null,
   ) {
     // Longest prefix first, so /static/img/ wins over /static/.
     this.states = mounts.map(stateOf).sort((a, b) => b.prefix.length - a.prefix.length);
@@ -130,16 +134,33 @@ export class StaticFiles {
       if ('status' in located) return located;
       const loaded = this.cache.load(path, located, state.realRoot, state.precompressed, now);
       if (loaded === null) return NOT_FOUND;
-      if (loaded.identity.headers.length === 0) decorate(loaded, state);
+      if (loaded.identity.headers.length === 0) decorate(loaded, state, this.compressible(loaded));
       entry = loaded;
     }
+    if (this.compression !== null && entry.identity.body !== null && (entry.br === null || entry.gzip === null) && this.compressible(entry)) {
+      this.compressOnce(entry, mount as MountState, header('accept-encoding'));
+    }
     return represent(entry, method === 'HEAD', header);
+  }
+
+  /** Would the front compress this cached file itself (no sibling needed)? */
+  private compressible(entry: FileEntry): boolean {
+    const compression = this.compression;
+    return compression !== null && entry.identity.body !== null && entry.identity.size >= compression.settings.minLength && compression.types.has(entry.contentType);
+  }
+
+  /** Make the coding this client wants, if the file lacks it: once per file version, kept in the cache. */
+  private compressOnce(entry: FileEntry, mount: MountState, acceptEncoding: string): void {
+    const coding = chooseCoding(acceptEncoding, true, true);
+    if (coding === null || (coding === 'br' ? entry.br : entry.gzip) !== null) return;
+    const rep = this.cache.addCoding(entry, coding, compressWhole(coding, entry.identity.body!, this.compression!.settings));
+    decorateOne(rep, entry, mount, true);
   }
 
   /** Find the file for `path` on disk, or the reply that explains why there is none. */
   private locate(state: MountState, path: string): { real: string; stats: Stats } | StaticReply {
     const placed = fileUnderRoot(state.root, path.slice(state.prefix.length - 1));
-    if (!placed.ok) return placed.status === 404 ? NOT_FOUND : textReply(placed.status, `${placed.status} Bad Request`, placed.reason);
+    if (!placed.ok) return placed.status === 404 ? NOT_FOUND : textReply(placed.status, placed.reason);
     if (placed.directory) {
       if (state.index === null) return FORBIDDEN_LISTING;
       const found = probe(placed.file + '/' + state.index, state.realRoot);
@@ -156,21 +177,22 @@ export class StaticFiles {
 
 /** 301 to the same path with a trailing slash (what Nginx does for folders). */
 export function redirectToFolder(path: string): StaticReply {
-  return textReply(301, '301 Moved Permanently', 'Moved permanently: this is a folder.', ['Location', encodeURI(path + '/')]);
+  return textReply(301, 'Moved permanently: this is a folder.', ['Location', encodeURI(path + '/')]);
 }
 
 /** Compute the per-representation header lists once, when the entry is loaded. */
-function decorate(entry: FileEntry, mount: MountState): void {
-  const varies = entry.br !== null || entry.gzip !== null;
-  for (const rep of [entry.identity, entry.br, entry.gzip]) {
-    if (rep === null) continue;
-    const validators = ['ETag', rep.etag, 'Last-Modified', rep.lastModified];
-    if (mount.cacheControl !== null) validators.push('Cache-Control', mount.cacheControl);
-    if (varies) validators.push('Vary', 'Accept-Encoding');
-    rep.notModifiedHeaders = validators;
-    rep.headers = ['Content-Type', entry.contentType, ...validators, 'Accept-Ranges', 'bytes'];
-    if (rep.coding !== null) rep.headers.push('Content-Encoding', rep.coding);
-  }
+function decorate(entry: FileEntry, mount: MountState, compressible: boolean): void {
+  const varies = entry.br !== null || entry.gzip !== null || compressible;
+  for (const rep of [entry.identity, entry.br, entry.gzip]) if (rep !== null) decorateOne(rep, entry, mount, varies);
+}
+
+function decorateOne(rep: Representation, entry: FileEntry, mount: MountState, varies: boolean): void {
+  const validators = ['ETag', rep.etag, 'Last-Modified', rep.lastModified];
+  if (mount.cacheControl !== null) validators.push('Cache-Control', mount.cacheControl);
+  if (varies) validators.push('Vary', 'Accept-Encoding');
+  rep.notModifiedHeaders = validators;
+  rep.headers = ['Content-Type', entry.contentType, ...validators, 'Accept-Ranges', 'bytes'];
+  if (rep.coding !== null) rep.headers.push('Content-Encoding', rep.coding);
 }
 
 function full(rep: Representation, head: boolean): StaticReply {
@@ -211,7 +233,7 @@ function represent(entry: FileEntry, head: boolean, header: HeaderReader): Stati
   const range = parseRange(rangeHeader, rep.size);
   if (range.kind === 'ignore') return full(rep, false);
   if (range.kind === 'unsatisfiable') {
-    return textReply(416, '416 Range Not Satisfiable', 'Range not satisfiable.', ['Content-Range', `bytes */${rep.size}`]);
+    return textReply(416, 'Range not satisfiable.', ['Content-Range', `bytes */${rep.size}`]);
   }
   const { start, end } = range;
   const headers = rep.headers.slice();

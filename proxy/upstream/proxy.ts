@@ -19,7 +19,8 @@ import { connectUpstream } from './connection.ts';
 import type { ExchangeFailure, ExchangeHandler, UpstreamConnection } from './connection.ts';
 import type { ResponseHead } from './response-head.ts';
 import { Upstream } from './upstream.ts';
-import type { HealthOptions, UpstreamAddress } from './upstream.ts';
+import type { ParsedAddress as Address } from '../../options/grammar.ts';
+import type { HealthOptions } from './upstream.ts';
 
 /** How the client-side engine receives a proxied response. Implemented once per engine. */
 export interface ClientSink {
@@ -152,7 +153,7 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
 
   onComplete(head: ResponseHead, body: Buffer, now: number): void {
     const upstream = this.upstream!;
-    upstream.recordSuccess();
+    upstream.recordSuccess(now);
     this.settle();
     this.upstreamMs = now - this.firstStart;
     this.sink.onAbort = null;
@@ -177,7 +178,7 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
   }
 
   onEnd(): void {
-    this.upstream!.recordSuccess();
+    this.upstream!.recordSuccess(performance.now());
     this.settle();
     this.upstreamMs = performance.now() - this.firstStart;
     this.sink.onAbort = null;
@@ -203,8 +204,10 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
       this.sink.destroy();
       return;
     }
-    const out = upstream.recordFailure(performance.now());
-    proxy.log(`upstream ${upstream.label} ${failure}: ${detail}${out ? ' (now out of rotation)' : ''} — ${this.method}`);
+    // Answered others meanwhile: this request's failure says nothing about the server's health.
+    const counted = !upstream.answeredSince(this.attemptStart);
+    const out = counted && upstream.recordFailure(performance.now());
+    proxy.log(`upstream ${upstream.label} ${failure}: ${detail}${out ? ' (now out of rotation)' : counted ? '' : ' (not counted: it answered other requests meanwhile)'} — ${this.method}`);
     this.sink.onAbort = null;
     if (this.headSent) {
       // Part of the response already reached the client: it cannot be finished honestly.
@@ -266,7 +269,7 @@ export class ReverseProxy {
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(
-    addresses: readonly UpstreamAddress[],
+    addresses: readonly Address[],
     options: ProxyOptions,
     readonly log: (line: string) => void,
   ) {
@@ -284,7 +287,7 @@ export class ReverseProxy {
   }
 
   /** Apply a new configuration (reload): keep the state of upstreams that stay, close the rest. */
-  configure(addresses: readonly UpstreamAddress[], options: ProxyOptions): void {
+  configure(addresses: readonly Address[], options: ProxyOptions): void {
     this.options = options;
     const kept = new Map(this.upstreams.map((u) => [u.label, u]));
     const next = addresses.map((address) => {
@@ -315,7 +318,7 @@ export class ReverseProxy {
     for (const upstream of this.upstreams) for (const connection of upstream.idle.slice()) connection.destroy();
   }
 
-  private makeUpstream(address: UpstreamAddress): Upstream {
+  private makeUpstream(address: Address): Upstream {
     const upstream = new Upstream(address, this.options.health);
     upstream.maxIdle = this.options.keepalive;
     return upstream;

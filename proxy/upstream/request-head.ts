@@ -15,6 +15,7 @@
  * a URI part), after the front has checked it.
  */
 import { randomUUID } from 'node:crypto';
+import { listedInConnection } from '../../wire/hop-by-hop.ts';
 import type { TrustedClients } from './trust.ts';
 
 /** What the front knows about the client's request, as the client-side engine parsed it. */
@@ -26,6 +27,11 @@ export interface ClientRequestHead {
   headers: readonly string[];
   /** The client's IP address. */
   clientAddress: string;
+  /**
+   * The host the request is for, when the engine decided it: an absolute-form target's authority
+   * replaces the Host field (RFC 9112 §3.2.2). Absent: the first Host field.
+   */
+  host?: string;
 }
 
 /** Settings for the forwarding headers. */
@@ -68,21 +74,6 @@ const SPECIAL: ReadonlyMap<string, number> = new Map([
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** The lower-case names the Connection header(s) list, or null when there is none (usual case). */
-function listedInConnection(headers: readonly string[]): Set<string> | null {
-  let listed: Set<string> | null = null;
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!;
-    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
-    listed ??= new Set();
-    for (const part of headers[i + 1]!.split(',')) {
-      const token = part.trim().toLowerCase();
-      if (token !== '') listed.add(token);
-    }
-  }
-  return listed;
-}
-
 /** May a trusted client's X-Request-Id be passed on (a bounded token: it goes into headers and logs)? */
 export function validRequestId(value: string): boolean {
   return REQUEST_ID.test(value);
@@ -106,7 +97,8 @@ export function buildRequestHead(head: ClientRequestHead, bodyLength: number, re
   const headers = head.headers;
   const listed = listedInConnection(headers);
   let out = head.method + ' ' + head.target + ' HTTP/1.1\r\n';
-  let host = '';
+  let host = head.host ?? '';
+  const hostDecided = host !== '';
   let priorFor = '';
   let priorProto = '';
   let priorHost = '';
@@ -120,7 +112,7 @@ export function buildRequestHead(head: ClientRequestHead, bodyLength: number, re
       if (listed !== null && kind !== HOST && listed.has(lower)) continue;
       switch (kind) {
         case HOST:
-          if (host === '') host = headers[i + 1]!;
+          if (!hostDecided && host === '') host = headers[i + 1]!;
           break;
         case XFF:
           priorFor = priorFor === '' ? headers[i + 1]! : priorFor + ', ' + headers[i + 1]!;

@@ -8,7 +8,7 @@ import { loadApp, type HostedApp } from '../app-loader.ts';
 import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
 import { compose } from '../../app/compose.ts';
 import { NodeHttpEngine } from '../engines/node-http-engine.ts';
-import { DEFAULT_LIMITS } from '../limits.ts';
+import { DEFAULT_LIMITS } from '../../wire/limits.ts';
 import { debugReporter } from './debug-page.ts';
 import { devStatic } from './static.ts';
 
@@ -37,6 +37,7 @@ const engine = new NodeHttpEngine(app, {
   onAccess: (e) =>
     console.log(`[${stamp()}] "${e.method} ${e.target} HTTP/${e.httpVersion}" ${e.status} ${e.bytes} ${e.durationMs.toFixed(1)}ms`),
   onRefused: (status, reason, client) => console.log(`[${stamp()}] refused ${status} from ${client.address}: ${reason}`),
+  onClientGone: (request) => console.log(`[${stamp()}] client ${request.client.address} left before sending the whole body of ${request.method} ${request.target}`),
 });
 try {
   await engine.listen({ kind: 'tcp', host, port });

@@ -4,8 +4,9 @@
  */
 import type { ErrorReporter } from '../../app/errors.ts';
 import type { RequestHeaders } from '../../app/headers.ts';
-import type { Endpoint } from '../../app/interface.ts';
-import type { Limits } from '../limits.ts';
+import type { Endpoint, Request } from '../../app/interface.ts';
+import type { AccessRecord } from '../../wire/access-log.ts';
+import type { Limits } from '../../wire/limits.ts';
 
 /** One finished request, as the access log sees it. */
 export interface AccessEntry {
@@ -21,6 +22,21 @@ export interface AccessEntry {
   headers: RequestHeaders;
 }
 
+/** The access log's view of an entry (the one access-log format, wire/access-log.ts). */
+export function accessRecordOf(entry: AccessEntry): AccessRecord {
+  return {
+    client: entry.client.address || '-',
+    method: entry.method,
+    target: entry.target,
+    httpVersion: entry.httpVersion,
+    status: entry.status,
+    bytes: entry.bytes,
+    referer: entry.headers.get('referer') ?? '',
+    userAgent: entry.headers.get('user-agent') ?? '',
+    requestMs: entry.durationMs,
+  };
+}
+
 /** How an engine hosts an app. */
 export interface HostOptions {
   limits: Limits;
@@ -32,4 +48,6 @@ export interface HostOptions {
   serverTiming?: boolean;
   /** Called for requests refused before they reached the app (400/408/413/414/431). */
   onRefused?: (status: number, reason: string, client: Endpoint) => void;
+  /** Called when a client closed its connection before sending the whole body the app was reading. */
+  onClientGone?: (request: Request) => void;
 }

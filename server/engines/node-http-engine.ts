@@ -7,12 +7,22 @@ import cluster from 'node:cluster';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App } from '../../app/interface.ts';
-import type { Bind, Engine } from './engine.ts';
+import type { ParsedAddress as Address } from '../../options/grammar.ts';
+import type { Engine } from './engine.ts';
 import type { HostOptions } from './host.ts';
 import { createNodeHttpServer } from './node-http.ts';
 
 /** How often a draining server looks for connections that have gone idle and closes them. */
 const IDLE_SWEEP_MS = 50;
+
+/**
+ * How long a draining server leaves idle keep-alive connections open before closing them.
+ * Closing an idle connection races with a request the client may be sending on it at that very
+ * moment, and a client that does not retry sees an error. A client that keeps using its
+ * connection sends its next request within this window and gets it answered with
+ * `Connection: close`; only connections idle for the whole window are then closed.
+ */
+export const DRAIN_IDLE_WINDOW_MS = 1000;
 
 /**
  * How long a draining cluster worker stays reachable after its last connection. Under
@@ -35,7 +45,7 @@ export class NodeHttpEngine implements Engine {
     this.#closed = new Promise((resolve) => this.#server.once('close', resolve));
   }
 
-  listen(bind: Bind): Promise<Bind> {
+  listen(bind: Address): Promise<Address> {
     const server = this.#server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -65,18 +75,23 @@ export class NodeHttpEngine implements Engine {
     }
     this.stopAccepting();
     return new Promise((resolve) => {
+      // Busy connections close after their next response (Connection: close above). Idle ones
+      // get the window to send one more request; after it, whatever is still idle is closed,
+      // which ends the server.
+      let sweep: NodeJS.Timeout | undefined;
+      const window = setTimeout(() => {
+        server.closeIdleConnections();
+        sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+      }, Math.min(DRAIN_IDLE_WINDOW_MS, timeoutMs));
+      const deadline = setTimeout(() => done(false), timeoutMs);
       const done = (clean: boolean) => {
+        clearTimeout(window);
         clearInterval(sweep);
         clearTimeout(deadline);
         if (cluster.isWorker) setTimeout(() => resolve(clean), HANDOVER_GRACE_MS);
         else resolve(clean);
       };
-      // A connection between two keep-alive requests is idle: close it; busy ones close after
-      // their response (Connection: close above), which ends the server.
-      const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
-      const deadline = setTimeout(() => done(false), timeoutMs);
       void this.#closed.then(() => done(true));
-      server.closeIdleConnections();
     });
   }
 

@@ -14,13 +14,15 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { bodyTooLarge, StreamedBody } from '../../app/body.ts';
-import { callApp, INTERNAL_ERROR } from '../../app/errors.ts';
+import { callApp, type ErrorReporter, INTERNAL_ERROR } from '../../app/errors.ts';
 import { RequestHeaders } from '../../app/headers.ts';
 import type { App, Endpoint, FileBody, HeaderValue, Request, Response, ResponseHeaders } from '../../app/interface.ts';
 import { HostedRequest } from '../../app/request.ts';
 import { isFileBody, json } from '../../app/response.ts';
+import { reporterFor } from './client-gone.ts';
 import type { HostOptions } from './host.ts';
-import { appTiming, bodyless, fixedLength, parserRefusal, rawErrorReply } from './outgoing.ts';
+import { parserRefusal, targetTooLong } from '../../wire/refusal.ts';
+import { appTiming, bodyless, fixedLength, rawErrorReply } from './outgoing.ts';
 
 const FILE_GONE: Response = json(404, { detail: 'Not found.' });
 const UNIX_ENDPOINT: Endpoint = Object.freeze({ address: 'unix', port: 0 });
@@ -28,6 +30,7 @@ const UNIX_ENDPOINT: Endpoint = Object.freeze({ address: 'unix', port: 0 });
 /** Create a node:http server that hosts `app` under `options`' limits. Call listen() on it. */
 export function createNodeHttpServer(app: App, options: HostOptions): http.Server {
   const { limits } = options;
+  const report = reporterFor(options.report, options.onClientGone);
   const server = http.createServer(
     {
       maxHeaderSize: limits.maxHeaderSize,
@@ -38,11 +41,30 @@ export function createNodeHttpServer(app: App, options: HostOptions): http.Serve
       connectionsCheckingInterval: Math.min(1000, limits.headerTimeout),
       requireHostHeader: true,
     },
-    (req, res) => handle(app, options, req, res),
+    (req, res) => handle(app, options, report, req, res),
   );
-  server.maxHeadersCount = limits.maxHeaderCount;
+  // Node drops the fields past maxHeadersCount without a word; one more than the limit lets
+  // handle() see that the limit was passed and answer 431, as Gunicorn's limit_request_fields does.
+  server.maxHeadersCount = limits.maxHeaderCount + 1;
+  // The socket's inactivity timer while a request is in progress: with nothing written to the
+  // kernel for this long while a response waits to be written, the client stopped reading.
+  server.timeout = limits.sendTimeout;
+  server.on('timeout', onSocketTimeout);
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => refuse(options, error, socket));
   return server;
+}
+
+/**
+ * node:http's socket timeout (server.timeout during a request, keepAliveTimeout between them).
+ * Nginx's send_timeout: a response that could not hand a byte to the kernel for the whole period
+ * means the client stopped reading, so the connection is closed and the app's stream with it. An
+ * app that is still computing its answer (nothing waiting to be written) is left alone: stuck
+ * apps are the pool's heartbeat's business. An idle connection (keep-alive, or a head that does
+ * not come) is closed, which is what node:http does when nobody listens for 'timeout'.
+ */
+function onSocketTimeout(socket: Socket & { _httpMessage?: unknown }): void {
+  // _httpMessage: the response node:http has attached to the socket (undocumented, stable since 0.x).
+  if (socket.writableLength > 0 || socket._httpMessage == null) socket.destroy();
 }
 
 function refuse(options: HostOptions, error: NodeJS.ErrnoException, socket: Socket): void {
@@ -51,8 +73,8 @@ function refuse(options: HostOptions, error: NodeJS.ErrnoException, socket: Sock
     socket.destroy();
     return;
   }
-  options.onRefused?.(refusal.status, refusal.detail, endpointOf(socket, true));
-  socket.end(rawErrorReply(refusal.status, refusal.detail));
+  options.onRefused?.(refusal.status, refusal.reason, endpointOf(socket, true));
+  socket.end(rawErrorReply(refusal.status, refusal.reason));
 }
 
 function endpointOf(socket: Socket, remote: boolean): Endpoint {
@@ -88,15 +110,20 @@ function contentLength(raw: string[]): number | null {
   return null;
 }
 
-function handle(app: App, options: HostOptions, req: http.IncomingMessage, res: http.ServerResponse): void {
+function handle(app: App, options: HostOptions, report: ErrorReporter, req: http.IncomingMessage, res: http.ServerResponse): void {
   const start = performance.now();
   const target = req.url ?? '/';
   const socket = req.socket;
   if (target.length > options.limits.maxRequestLine) {
-    refuseInline(options, res, 414, `Request-URI too long (limit ${options.limits.maxRequestLine} bytes).`);
+    const refusal = targetTooLong(options.limits.maxRequestLine);
+    refuseInline(options, res, refusal.status, refusal.reason);
     return;
   }
   const raw = req.rawHeaders;
+  if (raw.length > 2 * options.limits.maxHeaderCount) {
+    refuseInline(options, res, 431, `Request header fields too many (limit ${options.limits.maxHeaderCount} fields).`);
+    return;
+  }
   const length = contentLength(raw);
   if (length !== null && length > options.limits.maxBodySize) {
     // Refused before the app runs (SPEC §7), as Nginx's client_max_body_size does: no byte of it is read.
@@ -113,12 +140,29 @@ function handle(app: App, options: HostOptions, req: http.IncomingMessage, res: 
     server: endpoints[1],
     httpVersion: req.httpVersion,
   });
-  const result = callApp(app, request, options.report);
+  const result = callApp(app, request, report);
   if (result instanceof Promise) {
-    result.then((response) => send(options, request, response, res, start));
+    result.then((response) => send(options, request, response, res, start)).catch((error: unknown) => failed(options, request, res, start, error));
   } else {
     send(options, request, result, res, start);
   }
+}
+
+/**
+ * The last resort for a failure no step of send() caught: report it, then answer 500 if no head
+ * was written, else cut the connection (a truncated response must not look complete).
+ */
+function failed(options: HostOptions, request: Request, res: http.ServerResponse, start: number, error: unknown): void {
+  options.report(error, request);
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    finish(options, request, res, start, 500, 0);
+    return;
+  }
+  res.shouldKeepAlive = false;
+  res.writeHead(500, { 'content-type': 'application/json' });
+  res.end(INTERNAL_ERROR.body as string);
+  finish(options, request, res, start, 500, 0);
 }
 
 /**
@@ -149,13 +193,15 @@ function refuseInline(options: HostOptions, res: http.ServerResponse, status: nu
 function send(options: HostOptions, request: Request, response: Response, res: http.ServerResponse, start: number): void {
   const body = response.body;
   if (isFileBody(body) && body.length === undefined) {
-    sizeFile(body).then(
-      (sized) => send(options, request, { ...response, body: sized }, res, start),
-      (error: NodeJS.ErrnoException) => {
-        const fallback = error.code === 'ENOENT' ? FILE_GONE : (options.report(error, request) ?? INTERNAL_ERROR);
-        send(options, request, fallback, res, start);
-      },
-    );
+    sizeFile(body)
+      .then(
+        (sized) => send(options, request, { ...response, body: sized }, res, start),
+        (error: NodeJS.ErrnoException) => {
+          const fallback = error.code === 'ENOENT' ? FILE_GONE : (options.report(error, request) ?? INTERNAL_ERROR);
+          send(options, request, fallback, res, start);
+        },
+      )
+      .catch((error: unknown) => failed(options, request, res, start, error));
     return;
   }
   let status = response.status;
@@ -202,7 +248,7 @@ function send(options: HostOptions, request: Request, response: Response, res: h
       res.destroy();
       finish(options, request, res, start, status, 0);
     },
-  );
+  ).catch((error: unknown) => failed(options, request, res, start, error));
 }
 
 function finish(options: HostOptions, request: Request, res: http.ServerResponse, start: number, status: number, bytes: number): void {
@@ -226,7 +272,7 @@ function finish(options: HostOptions, request: Request, res: http.ServerResponse
 function closeIterable(body: unknown): void {
   if (body !== null && typeof body === 'object' && Symbol.asyncIterator in body) {
     const iterator = (body as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-    void iterator.return?.();
+    void iterator.return?.()?.catch?.(() => {});
   }
 }
 
@@ -252,7 +298,7 @@ async function sendStream(res: http.ServerResponse, body: AsyncIterable<Uint8Arr
       if (!res.write(chunk)) await drained(res);
     }
   } finally {
-    if (!finished) await iterator.return?.();
+    if (!finished) await iterator.return?.()?.catch?.(() => {});
   }
   if (!res.destroyed) res.end();
   return bytes;
