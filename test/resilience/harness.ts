@@ -52,7 +52,11 @@ export class Cleanup {
   }
 }
 export type EngineName = 'uws' | 'http';
+/** The app server's engines. */
 export const ENGINES: readonly EngineName[] = ['uws', 'http'];
+export type FrontEngineName = 'net' | 'http';
+/** The front's client-side engines. */
+export const FRONT_ENGINES: readonly FrontEngineName[] = ['net', 'http'];
 
 /** Process groups still running; killed when the test process exits, even if an after hook never ran. */
 const groups = new Set<number>();
@@ -199,11 +203,13 @@ export class Spawned {
 /** How to start the stack: what `npm start -- …` would be given, plus its environment. */
 export interface StackSpec {
   engine: EngineName;
-  frontEngine?: EngineName;
+  frontEngine?: FrontEngineName;
   workers?: number;
   /** An app spec (default: the demo app). */
   app?: string;
-  /** Extra environment: FRONT_* for the front, LAYERSTACK_* for the app server, SIMPLE_JWT_* for auth. */
+  /** More `npm start` flags (e.g. ['--timeout', '4s']). */
+  args?: string[];
+  /** Extra environment (SIMPLE_JWT_* for auth). */
   env?: Record<string, string>;
   /** Reuse this data directory (kept afterwards); default: a new temporary one, removed afterwards. */
   dataDir?: string;
@@ -239,9 +245,10 @@ export class Stack {
 
   async #start(): Promise<void> {
     this.port = await freePort();
-    const args = [join(DIST, 'stack/cli.js'), '--port', String(this.port), '--workers', String(this.spec.workers ?? 2), '--engine', this.spec.engine];
+    const args = [join(DIST, 'stack/cli.js'), '--listen', `127.0.0.1:${this.port}`, '--workers', String(this.spec.workers ?? 2), '--engine', this.spec.engine];
     if (this.spec.frontEngine) args.push('--front-engine', this.spec.frontEngine);
     if (this.spec.app) args.push('--app', this.spec.app);
+    args.push(...(this.spec.args ?? []));
     this.#process = new Spawned(args, { ...process.env, DATA_DIR: this.dataDir, ...this.spec.env }, this.spec.stdout);
     if (this.spec.stdout !== 'stalled') {
       await this.#process.waitOutput(/production stack is up/, 60_000);

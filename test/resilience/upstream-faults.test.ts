@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Cleanup, ENGINES, record, startLayer, waitListening, type Spawned } from './harness.ts';
+import { Cleanup, FRONT_ENGINES, record, startLayer, waitListening, type Spawned } from './harness.ts';
 import { freePort } from '../support/net.ts';
 
 const CONNECT_TIMEOUT_S = 3;
@@ -64,7 +64,7 @@ function rawGet(port: number, path: string): Promise<{ text: string; bytes: Buff
   });
 }
 
-for (const engine of ENGINES) {
+for (const engine of FRONT_ENGINES) {
   describe(`5. upstream faults, front engine ${engine}`, () => {
     const cleanup = new Cleanup();
     after(() => cleanup.run());
@@ -95,7 +95,7 @@ for (const engine of ENGINES) {
       front = await startLayer(cleanup.add, 'proxy/cli.js', [
         '--listen', `127.0.0.1:${port}`,
         '--upstream', `127.0.0.1:${upstreamPort}`,
-        '--engine', engine,
+        '--front-engine', engine,
         '--connect-timeout', `${CONNECT_TIMEOUT_S}s`,
         '--read-timeout', `${READ_TIMEOUT_S}s`,
         '--access-log', 'off',
