@@ -73,7 +73,9 @@ export function scenarioTables(r: BenchResults): string[] {
 function headlineText(value: number, unit: string): string {
   if (!Number.isFinite(value)) return '—';
   if (unit === '%') return `${value.toFixed(1)}%`;
+  if (unit === '% of a core') return `${value.toFixed(0)}% of a core`;
   if (unit === 'ms') return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ms`;
+  if (unit === 'failed') return Number.isInteger(value) ? String(value) : value.toFixed(1);
   return `${Math.round(value)} ${unit}`;
 }
 
@@ -84,7 +86,7 @@ export function faultTables(r: BenchResults): string[] {
     const rows = r.faults.filter((f) => f.scenario === scenario.name);
     if (rows.length === 0) continue;
     const threshold = r.meta.foreignMaxPercent ?? 15;
-    out.push(`### ${scenario.title}`, '', `Deciding figure: ${rows[0]!.headline.label.replace(/;.*$/, '')} (lower is better).`, '');
+    out.push(`### ${scenario.title}`, '', `Deciding figure: ${rows[0]!.headline.figure ?? rows[0]!.headline.label} (lower is better).`, '');
     out.push(
       '| configuration | deciding figure | normal requests | failed | how they failed | p50 ms | p99 ms | slowest ms | back to normal after | fault |',
       '|---|---:|---:|---:|---|---:|---:|---:|---|---|',
