@@ -3,7 +3,7 @@
  *
  * Request smuggling lives in disagreements: the front reads one body length, the app server
  * another, and the difference becomes a second, hidden request on the shared keep-alive
- * connection (anchors §4.2, RFC 9112 §6.3, §11.2). The front re-frames every forwarded body with a
+ * connection (RFC 9112 §6.3, §11.2). The front re-frames every forwarded body with a
  * fresh Content-Length, which already removes most of the risk; on top of that, like Nginx ≥ 1.21
  * and Gunicorn ≥ 22, anything ambiguous is refused outright with 400 and the connection closed:
  *   - Content-Length together with Transfer-Encoding;
@@ -11,12 +11,18 @@
  *   - Transfer-Encoding other than exactly `chunked` (`gzip, chunked`, `xchunked`, `chunked, identity`),
  *     or repeated, or on an HTTP/1.0 request;
  *   - more than one Host field.
- * The engines' own parsers (llhttp, uWS) refuse much of this already; this check covers the rest
- * and makes the rule explicit and identical for both engines.
+ * The node:http engine uses this on top of llhttp (which refuses much of it already); the net
+ * engine's parser (wire/http1/request-head.ts) applies the same rules while it parses.
  */
 
-/** How the request body is framed, or why the request is refused. */
-export type Framing = { ok: true; contentLength: number; chunked: boolean } | { ok: false; reason: string };
+import { requestFailure } from '../../wire/http1/failure.ts';
+import type { RequestFailure } from '../../wire/http1/failure.ts';
+
+/** How the request body is framed: a length (-1: none) or chunked. */
+export interface Framing {
+  contentLength: number;
+  chunked: boolean;
+}
 
 /** Trim optional whitespace (SP / HTAB only: String#trim would also eat \v and \f, hiding tricks). */
 function trimOws(value: string): string {
@@ -27,15 +33,12 @@ function trimOws(value: string): string {
   return value.slice(start, end);
 }
 
-const NO_BODY: Framing = Object.freeze({ ok: true, contentLength: -1, chunked: false });
+const NO_BODY: Framing = Object.freeze({ contentLength: -1, chunked: false });
+const CHUNKED: Framing = Object.freeze({ contentLength: -1, chunked: true });
 const DIGITS = /^\d{1,15}$/;
 
-function refuse(reason: string): Framing {
-  return { ok: false, reason: `Bad request: ${reason}.` };
-}
-
 /** Check the framing headers in a flat name, value list; `http10` for HTTP/1.0 requests. */
-export function checkFraming(headers: readonly string[], http10: boolean): Framing {
+export function checkFraming(headers: readonly string[], http10: boolean): Framing | RequestFailure {
   let contentLength: string | null = null;
   let transferEncoding: string | null = null;
   let hosts = 0;
@@ -46,24 +49,24 @@ export function checkFraming(headers: readonly string[], http10: boolean): Frami
     if (n !== 14 && n !== 17 && n !== 4) continue;
     const lower = name.toLowerCase();
     if (lower === 'content-length') {
-      if (contentLength !== null) return refuse('more than one Content-Length header');
+      if (contentLength !== null) return requestFailure('content-length', 'Bad request: more than one Content-Length header.');
       contentLength = trimOws(headers[i + 1]!);
     } else if (lower === 'transfer-encoding') {
-      if (transferEncoding !== null) return refuse('more than one Transfer-Encoding header');
+      if (transferEncoding !== null) return requestFailure('transfer-encoding', 'Bad request: more than one Transfer-Encoding header.');
       transferEncoding = trimOws(headers[i + 1]!).toLowerCase();
     } else if (lower === 'host') {
-      if (++hosts > 1) return refuse('more than one Host header');
+      if (++hosts > 1) return requestFailure('host', 'Bad request: more than one Host header.');
     }
   }
   if (transferEncoding !== null) {
-    if (contentLength !== null) return refuse('both Content-Length and Transfer-Encoding');
-    if (http10) return refuse('Transfer-Encoding on an HTTP/1.0 request');
-    if (transferEncoding !== 'chunked') return refuse(`Transfer-Encoding ${JSON.stringify(transferEncoding)} is not accepted (only "chunked")`);
-    return { ok: true, contentLength: -1, chunked: true };
+    if (contentLength !== null) return requestFailure('ambiguous-framing', 'Bad request: both Content-Length and Transfer-Encoding.');
+    if (http10) return requestFailure('transfer-encoding', 'Bad request: Transfer-Encoding on an HTTP/1.0 request.');
+    if (transferEncoding !== 'chunked') return requestFailure('transfer-encoding', `Bad request: Transfer-Encoding ${JSON.stringify(transferEncoding)} is not accepted (only "chunked").`);
+    return CHUNKED;
   }
   if (contentLength !== null) {
-    if (!DIGITS.test(contentLength)) return refuse(`invalid Content-Length ${JSON.stringify(contentLength)}`);
-    return { ok: true, contentLength: Number(contentLength), chunked: false };
+    if (!DIGITS.test(contentLength)) return requestFailure('content-length', `Bad request: invalid Content-Length ${JSON.stringify(contentLength)}.`);
+    return { contentLength: Number(contentLength), chunked: false };
   }
   return NO_BODY;
 }

@@ -196,7 +196,7 @@ function forward(core: FrontCore, req: IncomingMessage, res: ServerResponse, bod
 /** Check framing and size, buffer the body (proxy_request_buffering), then forward. */
 function proxyRequest(core: FrontCore, req: IncomingMessage, res: ServerResponse, receivedAt: number, requestId: string): void {
   const framing = checkFraming(req.rawHeaders, req.httpVersion === '1.0');
-  if (!framing.ok) return refuse(core, req, res, 400, '400 Bad Request', framing.reason, receivedAt, requestId);
+  if ('failed' in framing) return refuse(core, req, res, framing.status, `${framing.status} ${STATUS_CODES[framing.status]}`, framing.reason, receivedAt, requestId);
   const { maxBodySize, bodyTimeoutMs } = core.settings.client;
   if (framing.contentLength > maxBodySize) {
     return refuse(core, req, res, 413, '413 Payload Too Large', `Payload too large: the body is ${framing.contentLength} bytes, the limit is ${maxBodySize}.`, receivedAt, requestId);
