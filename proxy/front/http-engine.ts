@@ -19,7 +19,6 @@ import { pipeline } from 'node:stream';
 import type { StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
 import type { AccessRecord } from './access-log.ts';
-import { since } from './core.ts';
 import type { FrontCore } from './core.ts';
 import { checkFraming } from './framing.ts';
 import type { FrontListener } from './listener.ts';
@@ -40,20 +39,8 @@ function accessRecord(
   requestId: string,
 ): AccessRecord | null {
   if (!core.accessLog.enabled) return null;
-  return {
-    client: req.socket.remoteAddress ?? '-',
-    method: req.method ?? '-',
-    target: req.url ?? '-',
-    httpVersion: req.httpVersion,
-    status,
-    bytes,
-    referer: headerOf(req, 'referer'),
-    userAgent: headerOf(req, 'user-agent'),
-    upstream: proxied?.upstreamLabel ?? '-',
-    upstreamMs: proxied?.upstreamMs ?? -1,
-    requestMs: since(receivedAt),
-    requestId,
-  };
+  const request = { client: req.socket.remoteAddress ?? '-', method: req.method ?? '-', target: req.url ?? '-', httpVersion: req.httpVersion, headers: req.rawHeaders };
+  return core.record(request, status, bytes, receivedAt, proxied, requestId);
 }
 
 /** Write a StaticReply (static file, redirect or error); `close` ends the connection after it. */
