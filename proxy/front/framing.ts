@@ -16,6 +16,7 @@
  */
 
 import { requestFailure } from '../../wire/http1/failure.ts';
+import { isDecimal, trimOws } from '../../wire/syntax.ts';
 import type { RequestFailure } from '../../wire/http1/failure.ts';
 
 /** How the request body is framed: a length (-1: none) or chunked. */
@@ -24,18 +25,8 @@ export interface Framing {
   chunked: boolean;
 }
 
-/** Trim optional whitespace (SP / HTAB only: String#trim would also eat \v and \f, hiding tricks). */
-function trimOws(value: string): string {
-  let start = 0;
-  let end = value.length;
-  while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++;
-  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
-  return value.slice(start, end);
-}
-
 const NO_BODY: Framing = Object.freeze({ contentLength: -1, chunked: false });
 const CHUNKED: Framing = Object.freeze({ contentLength: -1, chunked: true });
-const DIGITS = /^\d{1,15}$/;
 
 /** Check the framing headers in a flat name, value list; `http10` for HTTP/1.0 requests. */
 export function checkFraming(headers: readonly string[], http10: boolean): Framing | RequestFailure {
@@ -65,7 +56,7 @@ export function checkFraming(headers: readonly string[], http10: boolean): Frami
     return CHUNKED;
   }
   if (contentLength !== null) {
-    if (!DIGITS.test(contentLength)) return requestFailure('content-length', `Bad request: invalid Content-Length ${JSON.stringify(contentLength)}.`);
+    if (!isDecimal(contentLength)) return requestFailure('content-length', `Bad request: invalid Content-Length ${JSON.stringify(contentLength)}.`);
     return { contentLength: Number(contentLength), chunked: false };
   }
   return NO_BODY;

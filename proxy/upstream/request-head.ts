@@ -3,7 +3,7 @@
  *
  * The front never forwards the client's bytes: it re-serializes the request from what the
  * client-side parser understood, so an ambiguity in the client's framing cannot travel on to the
- * app server (anchors §4.2). In one pass over the client's header fields it drops:
+ * app server (request smuggling, RFC 9112 §11.2). In one pass over the client's header fields it drops:
  *   - hop-by-hop fields and every name listed in Connection — BEFORE adding its own headers, so a
  *     client cannot make the front delete them with `Connection: X-Forwarded-For` (Go issue 50580);
  *   - Content-Length / Expect (the body is already buffered and is re-framed with a fresh length);
@@ -15,6 +15,7 @@
  * a URI part), after the front has checked it.
  */
 import { randomUUID } from 'node:crypto';
+import { listedInConnection } from '../../wire/hop-by-hop.ts';
 import type { TrustedClients } from './trust.ts';
 
 /** What the front knows about the client's request, as the client-side engine parsed it. */
@@ -72,21 +73,6 @@ const SPECIAL: ReadonlyMap<string, number> = new Map([
 ]);
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** The lower-case names the Connection header(s) list, or null when there is none (usual case). */
-function listedInConnection(headers: readonly string[]): Set<string> | null {
-  let listed: Set<string> | null = null;
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!;
-    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
-    listed ??= new Set();
-    for (const part of headers[i + 1]!.split(',')) {
-      const token = part.trim().toLowerCase();
-      if (token !== '') listed.add(token);
-    }
-  }
-  return listed;
-}
 
 /** May a trusted client's X-Request-Id be passed on (a bounded token: it goes into headers and logs)? */
 export function validRequestId(value: string): boolean {

@@ -1,7 +1,7 @@
 /**
  * Static files in development, like Django's runserver with staticfiles: a middleware that
  * answers `/static/…` from the source folder, re-reading the disk on every request so edits show
- * at once. It reuses the front's path rules (proxy/static/resolve.ts), so traversal is refused
+ * at once. It uses the front's path rules (wire/static-path.ts), so traversal is refused
  * here exactly as in production. Production serves these files from the front instead, with
  * caching, ranges and precompressed variants.
  */
@@ -9,8 +9,8 @@ import { realpathSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { App, Middleware, Request } from '../../app/interface.ts';
 import { file, json } from '../../app/response.ts';
-import { contentTypeFor } from '../../proxy/static/mime.ts';
-import { realFileWithinRoot, resolveFilePath } from '../../proxy/static/resolve.ts';
+import { contentTypeFor } from '../../wire/mime.ts';
+import { realFileWithinRoot, resolveFilePath } from '../../wire/static-path.ts';
 
 /** Serve files under `root` at URL `prefix` (which must end with '/'); other paths go to the app. */
 export function devStatic(prefix: string, root: string): Middleware {

@@ -6,20 +6,11 @@
  * What uWS does by itself (and we therefore do not): Date (cached per second), Content-Length for
  * end(body), chunked framing for write(), keep-alive, `100 Continue`.
  */
-import { STATUS_CODES } from 'node:http';
 import type { HttpResponse } from 'uWebSockets.js';
 import type { Request, ResponseBody, ResponseHeaders } from '../../../app/interface.ts';
-import { bodyless } from '../outgoing.ts';
+import { bodyless, statusLine } from '../../../wire/status-line.ts';
+import { hasInvalidValueChar, isToken } from '../../../wire/syntax.ts';
 
-const STATUS_LINES: string[] = [];
-for (const code in STATUS_CODES) STATUS_LINES[Number(code)] = `${code} ${STATUS_CODES[code]}`;
-export function statusLine(status: number): string {
-  return STATUS_LINES[status] ?? `${status} Unknown`;
-}
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** What node:http refuses in a header value (its checkInvalidHeaderChar): controls other than tab. */
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** Header names already checked, so the regex runs once per distinct name, not per response. */
 const checkedNames = new Set<string>();
 
@@ -46,7 +37,7 @@ export function flattenChecked(headers: ResponseHeaders | undefined): string[] |
   const flat: string[] = [];
   for (const name in headers) {
     if (!checkedNames.has(name)) {
-      if (!TOKEN.test(name)) return null;
+      if (!isToken(name)) return null;
       if (checkedNames.size < 1024) checkedNames.add(name);
     }
     const value = headers[name]!;
@@ -55,12 +46,12 @@ export function flattenChecked(headers: ResponseHeaders | undefined): string[] |
       continue;
     }
     if (typeof value === 'string') {
-      if (BAD_VALUE.test(value)) return null;
+      if (hasInvalidValueChar(value)) return null;
       flat.push(name, value);
     } else if (typeof value === 'number') flat.push(name, String(value));
     else
       for (const v of value) {
-        if (typeof v !== 'string' || BAD_VALUE.test(v)) return null;
+        if (typeof v !== 'string' || hasInvalidValueChar(v)) return null;
         flat.push(name, v);
       }
   }
