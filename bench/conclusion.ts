@@ -28,7 +28,7 @@ function lowerBetter(prod: number, dev: number): ConclusionLine['verdict'] {
 const higherBetter = (prod: number, dev: number): ConclusionLine['verdict'] => lowerBetter(dev, prod);
 
 const ratio = (a: number, b: number): string => (b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(a / b >= 10 ? 0 : 1)}×` : '—');
-const num = (v: number, unit: string): string => (unit === '%' ? `${v.toFixed(1)}%` : unit === 'ms' ? `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ms` : `${Math.round(v)} ${unit}`);
+const num = (v: number, unit: string): string => (unit === '%' ? `${v.toFixed(1)}%` : unit === '% of a core' ? `${v.toFixed(0)}% of a core` : unit === 'ms' ? `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ms` : unit === 'failed' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : `${Math.round(v)} ${unit}`);
 
 function faultLine(faults: readonly FaultRecord[], scenario: string, title: string, prod: string): ConclusionLine {
   const dev = faults.find((f) => f.scenario === scenario && f.config === 'dev');
@@ -103,7 +103,10 @@ export function conclude(r: Omit<BenchResults, 'conclusion' | 'goals'>): Conclus
       verdict,
       text:
         `Trivial routes: production ${parts.join('; ')}. A route that does nothing measures only the layers: every request crosses one more process (the front), ` +
-        `and on ${r.meta.cpuCount} cores shared with the loader there is no idle core for the extra workers to use. That hop is the price of every line above`,
+        (verdict === 'better'
+          ? `and the ${r.meta.workers} workers found enough idle CPU in this run to more than pay for it; with the loader and other processes on the same ${r.meta.cpuCount} cores they often do not. `
+          : `and on ${r.meta.cpuCount} cores shared with the loader there is no idle core for the extra workers to use. `) +
+        'That hop is the price of every line above',
     });
   }
   return out;

@@ -109,5 +109,18 @@ describe('content types', () => {
     assert.equal(contentTypeFor('dir.d/README'), 'application/octet-stream');
     assert.equal(contentTypeFor('x.constructor'), 'application/octet-stream');
     assert.equal(contentTypeFor('trailing.'), 'application/octet-stream');
+    assert.equal(contentTypeFor('x.__proto__'), 'application/octet-stream');
+  });
+
+  it("answers as Nginx's mime.types where mime-db differs, and adds no charset (Nginx's charset off)", () => {
+    assert.equal(contentTypeFor('app.js'), 'application/javascript');
+    assert.equal(contentTypeFor('favicon.ico'), 'image/x-icon');
+    assert.equal(contentTypeFor('feed.xml'), 'text/xml');
+    assert.equal(contentTypeFor('index.html'), 'text/html');
+    assert.equal(contentTypeFor('notes.txt'), 'text/plain');
+    // From mime-db, beyond what a hand-written table had:
+    assert.equal(contentTypeFor('x.webmanifest'), 'application/manifest+json');
+    assert.equal(contentTypeFor('x.avif'), 'image/avif');
+    assert.equal(contentTypeFor('x.jxl'), 'image/jxl');
   });
 });

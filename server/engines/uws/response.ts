@@ -8,9 +8,8 @@
  */
 import type { HttpResponse } from 'uWebSockets.js';
 import type { Request, ResponseBody, ResponseHeaders } from '../../../app/interface.ts';
-import { statusLine } from '../../../wire/status-line.ts';
+import { bodyless, statusLine } from '../../../wire/status-line.ts';
 import { hasInvalidValueChar, isToken } from '../../../wire/syntax.ts';
-import { bodyless } from '../outgoing.ts';
 
 /** Header names already checked, so the regex runs once per distinct name, not per response. */
 const checkedNames = new Set<string>();
