@@ -119,9 +119,7 @@ for (const name of ENGINE_NAMES) {
 
 for (const name of ENGINE_NAMES) {
   it(`a pool worker survives every broken response and keeps its pid (${name})`, async (t) => {
-    let pool: PoolProcess | undefined;
-    t.after(() => pool?.stop());
-    pool = await PoolProcess.start(['--engine', name, '--workers', '1', '--app', 'test/fixtures/apps.ts#app', '--access-log', 'off']);
+    const pool = await PoolProcess.start(t, ['--engine', name, '--workers', '1', '--app', 'test/fixtures/apps.ts#app', '--access-log', 'off']);
     const pid = JSON.parse((await get(pool.port, '/pid')).body).pid;
     for (const path of [...BROKEN, '/stream-throws']) await rawRequest(pool.port, GET(path));
     const after = await get(pool.port, '/pid');

@@ -5,7 +5,7 @@
  */
 import cluster from 'node:cluster';
 import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { App } from '../../app/interface.ts';
 import type { Bind, Engine } from './engine.ts';
 import type { HostOptions } from './host.ts';
@@ -58,8 +58,14 @@ export class NodeHttpEngine implements Engine {
     });
   }
 
+  /**
+   * Close the listener only. Not http.Server.close(): since Node 19 it also closes every idle
+   * keep-alive connection at once, racing the requests clients are sending on them (drain()
+   * gives those connections a window instead), and it stops the timer that enforces the
+   * request timeouts on the connections that remain.
+   */
   stopAccepting(): void {
-    if (this.#server.listening) this.#server.close();
+    if (this.#server.listening) net.Server.prototype.close.call(this.#server);
   }
 
   drain(timeoutMs: number): Promise<boolean> {
@@ -97,5 +103,7 @@ export class NodeHttpEngine implements Engine {
   close(): void {
     this.stopAccepting();
     this.#server.closeAllConnections();
+    // Now http.Server.close() has nothing left to race; it stops the timeout timer.
+    this.#server.close();
   }
 }

@@ -45,6 +45,13 @@ const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
 /** How long a worker told to stop now (QUIT) or sent SIGABRT gets before SIGKILL. */
 const KILL_GRACE_MS = 1000;
+/**
+ * How long a booting worker may go without a heartbeat, at least (--timeout applies if longer).
+ * Starting a process and importing the app is heavy synchronous work: on a loaded machine it can
+ * take seconds before the first beat, and a worker killed for that is replaced by one that boots
+ * just as slowly, so the pool never gets ready. A worker stuck while booting is still killed, later.
+ */
+export const BOOT_GRACE_MS = 30_000;
 
 /** The pool master. `run()` resolves with the process exit code when the pool has stopped. */
 export class Arbiter {
@@ -252,8 +259,10 @@ export class Arbiter {
         record.killAt = now + KILL_GRACE_MS;
         continue;
       }
-      if (timeoutMs > 0 && !record.timedOut && record.state !== 'retiring' && now - record.lastBeat > timeoutMs) {
-        this.#error(`WORKER TIMEOUT (pid:${record.pid}): no heartbeat for ${((now - record.lastBeat) / 1000).toFixed(1)} s (event loop blocked?)`);
+      const allowedMs = record.state === 'booting' ? Math.max(timeoutMs, BOOT_GRACE_MS) : timeoutMs;
+      if (timeoutMs > 0 && !record.timedOut && record.state !== 'retiring' && now - record.lastBeat > allowedMs) {
+        const during = record.state === 'booting' ? ' while booting' : '';
+        this.#error(`WORKER TIMEOUT (pid:${record.pid}): no heartbeat for ${((now - record.lastBeat) / 1000).toFixed(1)} s${during} (event loop blocked?)`);
         record.timedOut = true;
         record.state = 'retiring';
         // SIGABRT first, as Gunicorn does (a core dump, where enabled, shows where it was stuck).
