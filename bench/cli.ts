@@ -6,7 +6,8 @@
  */
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseOptions, USAGE, UsageError } from './options.ts';
+import { optionsOrExit } from '../options/index.ts';
+import { BENCH_COMMAND, parseOptions } from './options.ts';
 import { PortInUseError } from './ports.ts';
 import { markdownReport, scenarioTables } from './report/markdown.ts';
 import { updateResultsFile } from './report/results-file.ts';
@@ -15,18 +16,7 @@ import { BenchInputError, runBench } from './run.ts';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
 
-let options;
-try {
-  options = parseOptions(argv);
-} catch (error) {
-  if (!(error instanceof UsageError)) throw error;
-  process.stderr.write(`bench: ${error.message}\n\n${USAGE}`);
-  process.exit(2);
-}
-if (options.help) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
+const { checked: options } = optionsOrExit(BENCH_COMMAND, argv, process.env, () => parseOptions(argv, process.env));
 
 const controller = new AbortController();
 let interrupted = false;

@@ -34,7 +34,7 @@ export interface LayerProcess {
 
 /** A configuration the bench can start. */
 export interface Configuration {
-  /** Stable name, used with --config and in result files. */
+  /** Stable name, used with --configurations and in result files. */
   name: string;
   /** What it is, for tables. */
   title: string;
@@ -70,7 +70,7 @@ const NO_ACCESS_LOG = ['--access-log', 'off'];
 
 /** The worker pool alone on `engine` with `workers` workers, listening on `port`. */
 function pool(engine: 'http' | 'uws', workers: number, port: number): LayerProcess {
-  return { layer: 'app', argv: ts(POOL_CLI, '--bind', `127.0.0.1:${port}`, '--workers', String(workers), '--engine', engine, ...NO_ACCESS_LOG), port };
+  return { layer: 'app', argv: ts(POOL_CLI, '--listen', `127.0.0.1:${port}`, '--workers', String(workers), '--engine', engine, ...NO_ACCESS_LOG), port };
 }
 
 function appAlone(engine: 'http' | 'uws', many: boolean): Configuration {
@@ -110,7 +110,7 @@ function stack(engine: 'http' | 'uws', many: boolean): Configuration {
           '--listen', `127.0.0.1:${c.ports.main}`,
           '--upstream', `127.0.0.1:${c.ports.upstream}`,
           '--static', `/static/=${c.staticRoot}`,
-          '--engine', engine,
+          '--front-engine', engine,
           ...NO_ACCESS_LOG,
         ),
         port: c.ports.main!,
@@ -131,9 +131,9 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     portRoles: ['main'],
     readyPath: '/api/ping/',
     settleMs: 0,
-    // DEV_WATCH empty: other sessions edit the tree while the bench runs, and a reload in the
+    // --no-reload: other sessions edit the tree while the bench runs, and a reload in the
     // middle of a measured window would measure the reload.
-    processes: (c) => [{ layer: 'app', argv: ts(DEV_CLI), env: { HOST: '127.0.0.1', PORT: String(c.ports.main), DEV_WATCH: '' }, port: c.ports.main! }],
+    processes: (c) => [{ layer: 'app', argv: ts(DEV_CLI, '--listen', `127.0.0.1:${c.ports.main}`, '--no-reload'), port: c.ports.main! }],
   },
   appAlone('http', false),
   appAlone('http', true),
@@ -158,7 +158,7 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     processes: (c) => [
       {
         layer: 'stack',
-        argv: ['sh', '-c', `"$0" "$@" && exec "$0" dist/stack/cli.js --host 127.0.0.1 --port ${c.ports.main}`, process.execPath, ...BUILD_ARGV],
+        argv: ['sh', '-c', `"$0" "$@" && exec "$0" dist/stack/cli.js --listen 127.0.0.1:${c.ports.main}`, process.execPath, ...BUILD_ARGV],
         port: c.ports.main!,
       },
     ],

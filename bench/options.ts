@@ -1,13 +1,12 @@
 /**
- * The bench's command line: parsing and validation only. Every mistake becomes a UsageError with
- * a message that says what was wrong; the CLI prints it with the usage and exits 2.
+ * The bench's command line, declared with the option system (options/) like every command:
+ * parsing, `--help`, and a ConfigError naming the option and the accepted form for every
+ * mistake. `--quick` changes the defaults of the options not given explicitly.
  */
-import { cpus } from 'node:os';
+import { type Command, ConfigError, duration, integer, list, oneOf, parseCommandLine, boolean, resolveOptions, text } from '../options/index.ts';
+import { WORKERS_OPTION } from '../server/options.ts';
 import { CONFIGURATIONS } from './configurations.ts';
 import { SCENARIOS } from './scenarios.ts';
-
-/** A command-line mistake. */
-export class UsageError extends Error {}
 
 /** An external base URL to measure with the same scenarios (--target name=URL). */
 export interface ExternalTarget {
@@ -45,193 +44,119 @@ export interface BenchOptions {
   foreignMaxPercent: number;
   /** Also put this run's report into bench/RESULTS.md between its markers. */
   updateResults: boolean;
-  help: boolean;
 }
 
-/** The usage text (--help). */
-export const USAGE = `Usage: npm run bench -- [options]
+const CONFIGURATION_NAMES = CONFIGURATIONS.map((c) => c.name);
+const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
 
-Starts each configuration, runs each scenario against it side by side for --rounds rounds
-(order rotated per round), stops everything, and writes JSON + Markdown + HTML to --out.
+const OPTIONS = {
+  configurations: list({ choices: CONFIGURATION_NAMES, default: undefined, defaultText: 'every one whose parts exist', help: 'Configurations to measure.' }),
+  scenario: list({ choices: SCENARIO_NAMES, default: SCENARIO_NAMES, defaultText: 'all', help: 'Scenarios to run.' }),
+  target: list({ metavar: 'NAME=URL', default: [], help: 'Also measure an external base URL (repeatable), e.g. django=http://127.0.0.1:8100.' }),
+  targetPath: list({ metavar: 'SCENARIO=/path', default: [], help: 'Where an external target serves a scenario (repeatable), e.g. static-100k=/static/lib-100k.js.' }),
+  user: text({ metavar: 'NAME', default: undefined, help: 'User for the auth scenarios on external targets (with --password).' }),
+  password: text({ default: undefined, help: 'Password for the auth scenarios on external targets (with --user).' }),
+  baseline: text({ metavar: 'NAME', default: undefined, defaultText: 'dev, else the first', help: 'Configuration the ratios are taken against.' }),
+  loader: oneOf(['autocannon', 'wrk'], { default: 'autocannon', help: 'Load generator: autocannon (in-process) or wrk (lighter: use it for real numbers).' }),
+  connections: integer({ min: 1, default: 64, help: 'Concurrent connections.' }),
+  loginConnections: integer({ min: 1, default: 4, help: 'Connections of the login scenario (hashing is CPU-bound).' }),
+  duration: duration({ short: 'd', min: 1000, default: 10_000, help: 'Measured time of each run.' }),
+  warmup: duration({ default: 2_000, help: 'Warm-up before the first measured run of each pair.' }),
+  pipelining: integer({ short: 'p', min: 1, default: 1, help: 'Pipelined requests per connection (autocannon only).' }),
+  rounds: integer({ min: 1, default: 3, help: 'Rounds (the order of configurations rotates per round).' }),
+  workers: { ...WORKERS_OPTION, help: 'Workers of the "-N" configurations.' },
+  quick: boolean({ default: false, help: 'A first look in under a minute: 1 round of 2 s, ping/hello/static-1k (explicit options still win).' }),
+  out: text({ metavar: 'DIR', default: 'bench/results', help: 'Where the JSON, Markdown and HTML reports go.' }),
+  portBase: integer({ min: 1024, max: 65535 - 64, default: undefined, defaultText: 'free ports chosen by the system', help: 'Use ports N, N+1, ….' }),
+  quietMax: integer({ min: 1, max: 100, default: 12, help: 'The box counts as quiet under this percentage of busy CPU.' }),
+  quietWait: duration({ default: 60_000, help: 'Wait at most this long for a quiet box, then measure anyway.' }),
+  retries: integer({ default: 2, help: 'Redo a run disturbed by other processes up to N times.' }),
+  updateResults: boolean({ default: false, help: 'Also write this run\'s report into bench/RESULTS.md (between its BENCH:BEGIN / BENCH:END markers; the prose around them is kept).' }),
+};
 
-Options:
-  --config a,b,c        configurations (default: every one whose parts exist). Known:
-                        ${CONFIGURATIONS.map((c) => c.name).join(', ')}
-  --scenario a,b        scenarios (default: all). Known:
-                        ${SCENARIOS.map((s) => s.name).join(', ')}
-  --target NAME=URL     also measure an external base URL (repeatable), e.g.
-                        --target django=http://127.0.0.1:8100
-  --target-path S=/p    where an external target serves scenario S (repeatable), e.g.
-                        --target-path static-100k=/static/lib-100k.js
-  --user U --password P credentials for auth scenarios on external targets
-  --baseline NAME       configuration the ratios are taken against (default: dev, else the first)
-  --loader L            autocannon (default, in-process) or wrk (lighter: use it for real numbers)
-  -c, --connections N   connections (default 64)
-  --login-connections N connections for the login scenario (default 4: hashing is CPU-bound)
-  -d, --duration S      measured seconds per run (default 10)
-  -w, --warmup S        warm-up seconds before the first measured run of each pair (default 2)
-  -p, --pipelining N    pipelined requests per connection (default 1; autocannon only)
-  --rounds N            rounds (default 3)
-  --workers N           workers of the "-N" configurations (default: ${cpus().length}, the cores)
-  --quick               a first look in under a minute: 1 round of 2 s, ping/hello/static-1k,
-                        a few configurations
-  --out DIR             where results go (default bench/results)
-  --port-base N         use ports N, N+1, … (default: free ports chosen by the system)
-  --quiet-max PCT       the box counts as quiet under PCT % busy (default 12)
-  --quiet-wait S        wait at most S seconds for a quiet box, then measure anyway (default 60)
-  --retries N           redo a run disturbed by other processes up to N times (default 2)
-  --update-results      also write this run's report into bench/RESULTS.md (between its
-                        BENCH:BEGIN / BENCH:END markers; the prose around them is kept)
-  -h, --help            this text
-`;
-
-function positiveInt(flag: string, value: string, min = 1): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag} must be an integer ≥ ${min}, not ${JSON.stringify(value)}`);
-  return n;
-}
-
-function seconds(flag: string, value: string, min: number): number {
-  const m = /^(\d+(?:\.\d+)?)s?$/.exec(value);
-  const n = m ? Number(m[1]) : Number.NaN;
-  if (!Number.isFinite(n) || n < min) throw new UsageError(`${flag} must be a number of seconds ≥ ${min}, not ${JSON.stringify(value)}`);
-  return n;
-}
-
-function list(flag: string, value: string, known: readonly string[]): string[] {
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) throw new UsageError(`${flag} needs at least one name`);
-  return names.map((name) => {
-    if (!known.includes(name)) throw new UsageError(`unknown ${flag.replace(/^--/, '')} ${JSON.stringify(name)}; known: ${known.join(', ')}`);
-    return name;
-  });
-}
+export const BENCH_COMMAND: Command<typeof OPTIONS> = {
+  name: 'npm run bench',
+  summary:
+    'Starts each configuration, runs each scenario against it side by side for --rounds rounds (order rotated per round), stops everything, and writes JSON + Markdown + HTML to --out. ' +
+    `Configurations: ${CONFIGURATION_NAMES.join(', ')}. Scenarios: ${SCENARIO_NAMES.join(', ')}.`,
+  options: OPTIONS,
+};
 
 function target(value: string, taken: Set<string>): ExternalTarget {
   const eq = value.indexOf('=');
-  if (eq <= 0) throw new UsageError(`--target needs NAME=URL, not ${JSON.stringify(value)}`);
+  if (eq <= 0) throw new ConfigError('--target', 'NAME=URL, e.g. django=http://127.0.0.1:8100', value);
   const name = value.slice(0, eq);
   const raw = value.slice(eq + 1);
-  if (!/^[a-z0-9][a-z0-9_-]*$/i.test(name)) throw new UsageError(`--target name ${JSON.stringify(name)}: use letters, digits, - and _`);
-  if (taken.has(name)) throw new UsageError(`--target name ${JSON.stringify(name)} is already a configuration or target name`);
+  if (!/^[a-z0-9][a-z0-9_-]*$/i.test(name)) throw new ConfigError('--target', 'a NAME of letters, digits, - and _', value);
+  if (taken.has(name)) throw new ConfigError('--target', `a NAME that is not already a configuration or target name (${name})`, value);
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new UsageError(`--target ${name}: ${JSON.stringify(raw)} is not a URL`);
+    throw new ConfigError('--target', 'NAME=URL with a URL such as http://127.0.0.1:8100', value);
   }
-  if (url.protocol !== 'http:') throw new UsageError(`--target ${name}: only http:// URLs can be measured, not ${url.protocol}`);
-  if (url.search || url.hash) throw new UsageError(`--target ${name}: give a base URL without query or fragment`);
+  if (url.protocol !== 'http:') throw new ConfigError('--target', 'an http:// URL (only those can be measured)', value);
+  if (url.search || url.hash) throw new ConfigError('--target', 'a base URL without query or fragment', value);
   taken.add(name);
   return { name, baseUrl: url.origin + url.pathname.replace(/\/+$/, '') };
 }
 
-/** Parse argv (without node and the script). Throws UsageError on any mistake. */
-export function parseOptions(argv: readonly string[]): BenchOptions {
-  const o: BenchOptions = {
-    configs: undefined,
-    scenarios: SCENARIOS.map((s) => s.name),
-    targets: [],
-    targetPaths: {},
-    user: undefined,
-    password: undefined,
-    baseline: undefined,
-    loader: 'autocannon',
-    connections: 64,
-    loginConnections: 4,
-    durationSeconds: 10,
-    warmupSeconds: 2,
-    pipelining: 1,
-    rounds: 3,
-    workers: cpus().length,
-    quick: false,
-    outDir: 'bench/results',
-    portBase: undefined,
-    quietMaxPercent: 12,
-    quietWindowMs: 1000,
-    quietWaitSeconds: 60,
-    retries: 2,
-    foreignMaxPercent: 15,
-    updateResults: false,
-    help: false,
-  };
-  const set = new Set<string>();
-  const names = new Set(CONFIGURATIONS.map((c) => c.name));
-  let i = 0;
-  const value = (flag: string): string => {
-    const v = argv[++i];
-    if (v === undefined || (v.startsWith('-') && v.length > 1 && !/^-\d/.test(v))) throw new UsageError(`${flag} needs a value`);
-    return v;
-  };
-  for (; i < argv.length; i++) {
-    let arg = argv[i]!;
-    let inline: string | undefined;
-    const eq = arg.indexOf('=');
-    if (arg.startsWith('--') && eq > 0) {
-      inline = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
+/** Parse argv (without node and the script) and the environment. Throws ConfigError on any mistake. */
+export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = {}): BenchOptions {
+  const { values: v, sources } = resolveOptions(BENCH_COMMAND, parseCommandLine(BENCH_COMMAND, argv), env);
+  const names = new Set(CONFIGURATION_NAMES);
+  const targetPaths: Record<string, string> = {};
+  for (const spec of v.targetPath) {
+    const at = spec.indexOf('=');
+    const scenario = spec.slice(0, at);
+    if (at <= 0 || !spec.slice(at + 1).startsWith('/') || !SCENARIO_NAMES.includes(scenario)) {
+      throw new ConfigError('--target-path', `SCENARIO=/path with a scenario among ${SCENARIO_NAMES.join(', ')}`, spec);
     }
-    const v = (flag: string) => (inline !== undefined ? inline : value(flag));
-    set.add(arg);
-    switch (arg) {
-      case '--config': case '--configs': o.configs = list('--config', v(arg), CONFIGURATIONS.map((c) => c.name)); break;
-      case '--scenario': case '--scenarios': o.scenarios = list('--scenario', v(arg), SCENARIOS.map((s) => s.name)); break;
-      case '--target': o.targets.push(target(v(arg), names)); break;
-      case '--target-path': {
-        const spec = v(arg);
-        const at = spec.indexOf('=');
-        const scenario = spec.slice(0, at);
-        if (at <= 0 || !spec.slice(at + 1).startsWith('/')) throw new UsageError(`--target-path needs SCENARIO=/path, not ${JSON.stringify(spec)}`);
-        list('--scenario', scenario, SCENARIOS.map((s) => s.name));
-        o.targetPaths[scenario] = spec.slice(at + 1);
-        break;
-      }
-      case '--user': o.user = v(arg); break;
-      case '--password': o.password = v(arg); break;
-      case '--baseline': o.baseline = v(arg); break;
-      case '--loader': {
-        const l = v(arg);
-        if (l !== 'autocannon' && l !== 'wrk') throw new UsageError(`--loader must be autocannon or wrk, not ${JSON.stringify(l)}`);
-        o.loader = l;
-        break;
-      }
-      case '-c': case '--connections': o.connections = positiveInt('--connections', v(arg)); break;
-      case '--login-connections': o.loginConnections = positiveInt('--login-connections', v(arg)); break;
-      case '-d': case '--duration': o.durationSeconds = seconds('--duration', v(arg), 1); break;
-      case '-w': case '--warmup': o.warmupSeconds = seconds('--warmup', v(arg), 0); break;
-      case '-p': case '--pipelining': o.pipelining = positiveInt('--pipelining', v(arg)); break;
-      case '--rounds': o.rounds = positiveInt('--rounds', v(arg)); break;
-      case '--workers': o.workers = positiveInt('--workers', v(arg)); break;
-      case '--quick': o.quick = true; break;
-      case '--out': o.outDir = v(arg); break;
-      case '--port-base': o.portBase = positiveInt('--port-base', v(arg), 1024); break;
-      case '--quiet-max': o.quietMaxPercent = seconds('--quiet-max', v(arg), 1); break;
-      case '--quiet-wait': o.quietWaitSeconds = seconds('--quiet-wait', v(arg), 0); break;
-      case '--retries': o.retries = positiveInt('--retries', v(arg), 0); break;
-      case '--update-results': o.updateResults = true; break;
-      case '-h': case '--help': o.help = true; break;
-      default:
-        throw new UsageError(arg.startsWith('-') ? `unknown option ${JSON.stringify(arg)}` : `unexpected argument ${JSON.stringify(arg)}`);
-    }
-    if (inline !== undefined && ['--quick', '--help', '--update-results'].includes(arg)) throw new UsageError(`${arg} takes no value`);
+    targetPaths[scenario] = spec.slice(at + 1);
   }
+  const o: BenchOptions = {
+    configs: v.configurations,
+    scenarios: v.scenario,
+    targets: v.target.map((t) => target(t, names)),
+    targetPaths,
+    user: v.user,
+    password: v.password,
+    baseline: v.baseline,
+    loader: v.loader,
+    connections: v.connections,
+    loginConnections: v.loginConnections,
+    durationSeconds: v.duration / 1000,
+    warmupSeconds: v.warmup / 1000,
+    pipelining: v.pipelining,
+    rounds: v.rounds,
+    workers: v.workers,
+    quick: v.quick,
+    outDir: v.out,
+    portBase: v.portBase,
+    quietMaxPercent: v.quietMax,
+    quietWindowMs: 1000,
+    quietWaitSeconds: v.quietWait / 1000,
+    retries: v.retries,
+    foreignMaxPercent: 15,
+    updateResults: v.updateResults,
+  };
   if (o.quick) {
     // Explicit options win over the quick defaults.
-    if (!set.has('--rounds')) o.rounds = 1;
-    if (!set.has('-d') && !set.has('--duration')) o.durationSeconds = 2;
-    if (!set.has('-w') && !set.has('--warmup')) o.warmupSeconds = 0.5;
-    if (!set.has('--scenario') && !set.has('--scenarios')) o.scenarios = ['ping', 'hello', 'static-1k'];
-    if (!set.has('--quiet-wait')) o.quietWaitSeconds = 2;
-    if (!set.has('--retries')) o.retries = 0;
+    const given = (key: keyof typeof OPTIONS) => sources[key].kind !== 'default';
+    if (!given('rounds')) o.rounds = 1;
+    if (!given('duration')) o.durationSeconds = 2;
+    if (!given('warmup')) o.warmupSeconds = 0.5;
+    if (!given('scenario')) o.scenarios = ['ping', 'hello', 'static-1k'];
+    if (!given('quietWait')) o.quietWaitSeconds = 2;
+    if (!given('retries')) o.retries = 0;
     o.quietWindowMs = 300;
   }
-  if (o.portBase !== undefined && o.portBase + 64 > 65535) throw new UsageError('--port-base leaves no room for the ports the bench needs');
-  if ((o.user === undefined) !== (o.password === undefined)) throw new UsageError('--user and --password go together');
-  if (o.pipelining > 1 && o.loader === 'wrk') throw new UsageError('--pipelining > 1 needs --loader autocannon (wrk pipelines only through per-request Lua)');
+  if ((o.user === undefined) !== (o.password === undefined)) throw new ConfigError(o.user === undefined ? '--user' : '--password', '--user and --password together');
+  if (o.pipelining > 1 && o.loader === 'wrk') throw new ConfigError('--pipelining', '1 with --loader wrk (wrk pipelines only through per-request Lua); use --loader autocannon', String(o.pipelining));
   if (o.loginConnections > o.connections) o.loginConnections = o.connections;
-  const allNames = [...(o.configs ?? CONFIGURATIONS.map((c) => c.name)), ...o.targets.map((t) => t.name)];
+  const allNames = [...(o.configs ?? CONFIGURATION_NAMES), ...o.targets.map((t) => t.name)];
   if (o.baseline !== undefined && !allNames.includes(o.baseline)) {
-    throw new UsageError(`--baseline ${JSON.stringify(o.baseline)} is not among the configurations of this run (${allNames.join(', ')})`);
+    throw new ConfigError('--baseline', `one of the configurations of this run (${allNames.join(', ')})`, o.baseline);
   }
   return o;
 }

@@ -33,7 +33,7 @@ import { rotated } from './stats.ts';
 /** Bad input found before anything was started (unreachable target, port in use, missing tool). */
 export class BenchInputError extends Error {}
 
-/** The configurations a quick run uses when --config is not given (those that exist). */
+/** The configurations a quick run uses when --configurations is not given (those that exist). */
 export const QUICK_CONFIGS = ['dev', 'stack-uws', 'app-uws-N', 'bare-uws'];
 
 /** What a finished run hands back. */

@@ -6,7 +6,7 @@
 import { type OptionTable } from './declare.ts';
 import { ConfigError } from './error.ts';
 import { helpText, printConfigText } from './help.ts';
-import { type Command, parseCommandLine, type Resolution, resolveOptions } from './resolve.ts';
+import { type Command, type CommandLine, parseCommandLine, type Resolution, resolveOptions } from './resolve.ts';
 
 /** Exit status of a configuration mistake (as with Gunicorn and Nginx's usage errors). */
 export const CONFIG_EXIT_CODE = 2;
@@ -28,7 +28,7 @@ export function optionsOrExit<T extends OptionTable, R = Resolution<T>>(
   argv: readonly string[] = process.argv.slice(2),
   env: NodeJS.ProcessEnv = process.env,
   check: (resolution: Resolution<T>) => R = (r) => r as unknown as R,
-): { resolution: Resolution<T>; checked: R } {
+): { resolution: Resolution<T>; checked: R; commandLine: CommandLine } {
   try {
     const commandLine = parseCommandLine(command, argv);
     if (commandLine.help) {
@@ -42,7 +42,7 @@ export function optionsOrExit<T extends OptionTable, R = Resolution<T>>(
       process.exit(0);
     }
     for (const name of resolution.ignoredEnv) process.stderr.write(`${command.name}: note: ${name} is not an option of this command (ignored)\n`);
-    return { resolution, checked };
+    return { resolution, checked, commandLine };
   } catch (error) {
     return exitOnConfigError(command, error);
   }

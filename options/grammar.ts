@@ -44,13 +44,17 @@ export function parseDuration(raw: unknown, bounds: Bounds = {}): number {
   return within(Math.round(ms * 1000) / 1000, bounds, accepted);
 }
 
-/** The shortest exact spelling: 30000 → "30s", 120000 → "2m", 1500 → "1500ms". */
+/**
+ * The largest exact unit that counts at least 2 (seconds below that): 30000 → "30s", 60000 →
+ * "60s", 120000 → "2m", 86400000 → "24h", 1500 → "1500ms".
+ */
 export function formatDuration(ms: number): string {
   if (ms === 0) return '0s';
-  for (const unit of ['d', 'h', 'm', 's'] as const) {
+  for (const unit of ['d', 'h', 'm'] as const) {
     const size = DURATION_UNITS[unit]!;
-    if (ms % size === 0) return `${ms / size}${unit}`;
+    if (ms % size === 0 && ms >= 2 * size) return `${ms / size}${unit}`;
   }
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;
 }
 

@@ -22,3 +22,4 @@ export * from './declare.ts';
 export * from './resolve.ts';
 export * from './help.ts';
 export * from './command-line.ts';
+export * from './vocabulary.ts';

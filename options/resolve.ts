@@ -255,11 +255,8 @@ export function resolveOptions<T extends OptionTable>(command: Command<T>, comma
   const positionals = commandLine.positionals;
   const { min, max } = command.positionals ?? { min: 0, max: 0 };
   if (positionals.length < min || positionals.length > max) {
-    const usage = command.positionals?.usage;
-    throw new ConfigError(
-      positionals.length > max ? JSON.stringify(positionals[max]) : 'arguments',
-      usage === undefined ? `options only (see \`${command.name} --help\`)` : `${command.name} -- ${usage}`,
-    );
+    const usage = command.positionals === undefined ? `options only (see \`${command.name} --help\`)` : `${command.name} -- ${command.positionals.usage}`;
+    throw new ConfigError(positionals.length > max ? JSON.stringify(positionals[max]) : 'missing argument', usage);
   }
   const ignoredEnv = Object.keys(env)
     .filter((name) => name.startsWith(ENV_PREFIX) && !known.has(name) && env[name] !== undefined)

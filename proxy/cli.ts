@@ -3,32 +3,23 @@
  *
  * Signals, as with Nginx and the app server's arbiter:
  *   SIGTERM / SIGINT  graceful shutdown: stop accepting, finish in-flight requests (up to
- *                     --shutdown-timeout), then exit 0. A second signal exits at once.
+ *                     --graceful-timeout), then exit 0. A second signal exits at once.
  *   SIGHUP            reload: re-read flags, environment and the config file; a bad new
  *                     configuration is reported and the running one kept. Reopens the access log.
  * Exit codes: 0 clean shutdown, 1 could not start (port in use, uWS binary missing), 2 bad configuration.
  * The configuration is printed to stderr at start; stdout carries only the access log.
  */
-import { ConfigError, describeConfig, helpText, loadConfig } from './config.ts';
+import { optionsOrExit } from '../options/index.ts';
+import { describeConfig, frontConfigOf, loadConfig } from './config.ts';
 import { startFront } from './front.ts';
+import { PROXY_COMMAND } from './options.ts';
 
 function say(line: string): void {
   process.stderr.write(line + '\n');
 }
 
 async function main(argv: string[]): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(helpText() + '\n');
-    return;
-  }
-  let config;
-  try {
-    config = loadConfig(argv);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    say(`front: ${error.message}`);
-    process.exit(2);
-  }
+  const { checked: config } = optionsOrExit(PROXY_COMMAND, argv, process.env, frontConfigOf);
   let front;
   try {
     front = await startFront(config);

@@ -11,14 +11,17 @@
  * (no new requests), then the app server (in-flight requests finish), then this process.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { nodeEntry, PROJECT_ROOT } from '../server/launch.ts';
-import { parseStackOptions, STACK_HELP, type StackOptions } from './options.ts';
+import { checkDataDir } from '../app/store/data-dir.ts';
+import { ConfigError, ENV_PREFIX, optionsOrExit, type ValuesOf } from '../options/index.ts';
+import { START_COMMAND } from './options.ts';
+
+type StackOptions = ValuesOf<typeof START_COMMAND.options>;
 import { Layer } from './layer.ts';
 import { checkPortFree, freeLoopbackPort, prepareDataDir } from './prepare.ts';
 import { waitUntilServing, type Address } from './probe.ts';
-import { loadTlsCredentials } from '../proxy/tls/credentials.ts';
+import { tlsOf } from '../proxy/config.ts';
 
 function log(line: string): void {
   console.log(`[stack] ${line}`);
@@ -35,32 +38,27 @@ function node(source: string, args: string[]): string[] {
   return [process.execPath, ...entry.execArgv, entry.script, ...args];
 }
 
-/** The front's TLS and compression flags, as given (absolute paths: the front runs from the project root). */
+/** The front's TLS and compression flags (absolute paths: the front runs from the project root). */
 function frontEdgeFlags(options: StackOptions): string[] {
   const flags: string[] = [];
-  if (options.tlsCert !== '') flags.push('--tls-cert', resolve(options.tlsCert), '--tls-key', resolve(options.tlsKey), '--hsts', options.hsts);
-  if (options.tlsChain !== '') flags.push('--tls-chain', resolve(options.tlsChain));
-  if (options.redirectHttp !== '') flags.push('--redirect-http', options.redirectHttp);
-  flags.push('--compress', options.compress, '--gzip-level', options.gzipLevel);
+  if (options.tlsCert !== undefined && options.tlsKey !== undefined) flags.push('--tls-cert', resolve(options.tlsCert), '--tls-key', resolve(options.tlsKey), '--hsts', options.hsts);
+  if (options.tlsChain !== undefined) flags.push('--tls-chain', resolve(options.tlsChain));
+  if (options.redirectHttp !== undefined) flags.push('--redirect-http', options.redirectHttp);
+  flags.push(options.compress ? '--compress' : '--no-compress', '--gzip-level', String(options.gzipLevel));
   return flags;
 }
 
-/** Check the TLS files before anything starts: one clear line and exit 1 if they cannot be used. */
-function checkTls(options: StackOptions): void {
-  if (options.tlsCert === '' && options.tlsKey === '' && options.tlsChain === '') return;
-  if (options.tlsCert === '' || options.tlsKey === '') fail('--tls-cert and --tls-key go together');
-  try {
-    loadTlsCredentials({ cert: resolve(options.tlsCert), key: resolve(options.tlsKey), chain: options.tlsChain === '' ? null : resolve(options.tlsChain) });
-  } catch (error) {
-    fail((error as Error).message);
-  }
+/** The listen address as host and port (the option system has checked its form). */
+function hostAndPort(listen: string): { host: string; port: number } {
+  const colon = listen.lastIndexOf(':');
+  return { host: listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(colon + 1)) };
 }
 
 async function main(options: StackOptions): Promise<void> {
-  checkTls(options);
+  const { host, port } = hostAndPort(options.listen);
   const dataDir = resolve(options.dataDir);
   await prepareDataDir(dataDir, (line) => console.log(line)).catch((error: Error) => fail(error.message));
-  await checkPortFree(options.host, options.port).catch((error: Error) => fail(error.message));
+  await checkPortFree(host, port).catch((error: Error) => fail(error.message));
 
   const runDir = join(dataDir, 'run');
   if (!existsSync(runDir)) mkdirSync(runDir, { mode: 0o700 });
@@ -69,17 +67,21 @@ async function main(options: StackOptions): Promise<void> {
   const appBind: Address =
     options.engine === 'http' ? { socketPath: join(runDir, `app-${process.pid}.sock`) } : { host: '127.0.0.1', port: await freeLoopbackPort() };
   const appBindText = 'socketPath' in appBind ? `unix:${appBind.socketPath}` : `${appBind.host}:${appBind.port}`;
-  const env = { ...process.env, DATA_DIR: dataDir };
-  const workers = options.workers ?? availableParallelism();
+  // The layers get every setting as a flag; this process's LAYERSTACK_* variables were its own
+  // (a layer would report them as not its options).
+  const env: NodeJS.ProcessEnv = { DATA_DIR: dataDir };
+  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith(ENV_PREFIX) && name !== 'DATA_DIR' && name !== 'HOST' && name !== 'PORT') env[name] = value;
+  const workers = options.workers;
 
   const appServer = new Layer(
     {
       name: 'app server',
       command: node('server/pool/cli.ts', [
-        '--bind', appBindText,
+        '--listen', appBindText,
         '--workers', String(workers),
         '--engine', options.engine,
         '--app', options.app,
+        '--graceful-timeout', `${options.gracefulTimeout}ms`,
         // The front logs every request (with the upstream's time), as Nginx would; the app server
         // adds its own time to Server-Timing so a reader sees each layer's share.
         '--access-log', 'off',
@@ -95,15 +97,16 @@ async function main(options: StackOptions): Promise<void> {
     {
       name: 'front',
       command: node('proxy/cli.ts', [
-        '--listen', `${options.host}:${options.port}`,
+        '--listen', options.listen,
         '--upstream', appBindText,
         '--static', `/static/=${join(PROJECT_ROOT, 'app/static')}`,
-        '--engine', options.frontEngine,
+        '--front-engine', options.frontEngine,
         ...frontEdgeFlags(options),
+        '--graceful-timeout', `${options.gracefulTimeout}ms`,
       ]),
       env,
       cwd: PROJECT_ROOT,
-      ready: () => waitUntilServing({ host: options.host, port: options.port, tls: options.tlsCert !== '' }, '/api/ping/'),
+      ready: () => waitUntilServing({ host, port, tls: options.tlsCert !== undefined }, '/api/ping/'),
     },
     log,
   );
@@ -113,8 +116,8 @@ async function main(options: StackOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping the front, then the app server`);
-    await front.stop(options.gracefulTimeoutMs);
-    await appServer.stop(options.gracefulTimeoutMs);
+    await front.stop(options.gracefulTimeout);
+    await appServer.stop(options.gracefulTimeout);
     log('stopped');
     process.exit(0);
   };
@@ -131,11 +134,11 @@ async function main(options: StackOptions): Promise<void> {
   }
   if (stopping) return;
 
-  const url = `${options.tlsCert !== '' ? 'https' : 'http'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
+  const url = `${options.tlsCert !== undefined ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   console.log(`
   layerstack production stack is up: ${url}/
 
-    front       pid ${front.pid}  ${options.host}:${options.port}  static /static/ → app/static/, the rest → app server  (engine ${options.frontEngine})
+    front       pid ${front.pid}  ${options.listen}  static /static/ → app/static/, the rest → app server  (engine ${options.frontEngine})
     app server  pid ${appServer.pid}  ${appBindText}  ${workers} worker(s), engine ${options.engine}
     data        ${dataDir}
 
@@ -148,15 +151,12 @@ async function main(options: StackOptions): Promise<void> {
 `);
 }
 
-let options: StackOptions;
-try {
-  options = parseStackOptions(process.argv.slice(2), process.env);
-} catch (error) {
-  console.error(`npm start: ${(error as Error).message}\n\n${STACK_HELP}`);
-  process.exit(2);
-}
-if (options.help) {
-  console.log(STACK_HELP);
-  process.exit(0);
-}
+const { checked: options } = optionsOrExit(START_COMMAND, process.argv.slice(2), process.env, (resolution) => {
+  const v = resolution.values;
+  // The certificate is checked before anything starts (the front would refuse it only later).
+  tlsOf(v.tlsCert, v.tlsKey, v.tlsChain);
+  if (v.redirectHttp !== undefined && v.tlsCert === undefined) throw new ConfigError('--redirect-http', '--tls-cert and --tls-key with it (it redirects to the HTTPS listener)');
+  checkDataDir(v.dataDir);
+  return v;
+});
 void main(options);

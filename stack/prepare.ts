@@ -30,8 +30,12 @@ export async function prepareDataDir(dataDir: string, print: (line: string) => v
   checkWritable(dataDir);
   // Unknown or malformed SIMPLE_JWT_* settings stop the stack here, before any worker starts.
   const settings = resolveSettings({}, process.env);
+  const databaseUrl = process.env.DATABASE_URL ?? '';
+  if (databaseUrl !== '' && settings.SIGNING_KEY === null) {
+    throw new Error('with DATABASE_URL set, set SIGNING_KEY too: every app host sharing the database must sign and verify with the same key');
+  }
   if (settings.SIGNING_KEY === null) loadOrCreateSigningKey(dataDir, settings.ALGORITHM);
-  const store = await openConfiguredStore({ databaseUrl: process.env.DATABASE_URL, dataDir });
+  const store = await openConfiguredStore({ databaseUrl, dataDir });
   try {
     await ensureAdmin(store, print);
   } finally {

@@ -1,7 +1,8 @@
-/** The bench's command line: defaults, --quick, and a clear UsageError for every mistake. */
+/** The bench's command line: defaults, --quick, and a ConfigError naming the option and the accepted form for every mistake. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseOptions, UsageError } from '../bench/options.ts';
+import { parseOptions } from '../bench/options.ts';
+import { ConfigError } from '../options/index.ts';
 
 describe('parseOptions', () => {
   it('has the documented defaults', () => {
@@ -18,11 +19,12 @@ describe('parseOptions', () => {
     const q = parseOptions(['--quick']);
     assert.deepEqual([q.rounds, q.durationSeconds, q.scenarios], [1, 2, ['ping', 'hello', 'static-1k']]);
     const q2 = parseOptions(['--quick', '-d', '1', '--scenario', 'cpu', '--rounds=2']);
+    assert.equal(parseOptions(['--quick', '--warmup', '0']).warmupSeconds, 0, 'an explicit value equal to the default still wins');
     assert.deepEqual([q2.rounds, q2.durationSeconds, q2.scenarios], [2, 1, ['cpu']]);
   });
 
   it('reads lists, targets and target paths', () => {
-    const o = parseOptions(['--config', 'dev,stack-uws', '--target', 'django=http://127.0.0.1:8100/', '--target-path', 'static-100k=/static/lib-100k.js', '--user', 'alice', '--password', 'x', '--baseline', 'django']);
+    const o = parseOptions(['--configurations', 'dev,stack-uws', '--target', 'django=http://127.0.0.1:8100/', '--target-path', 'static-100k=/static/lib-100k.js', '--user', 'alice', '--password', 'x', '--baseline', 'django']);
     assert.deepEqual(o.configs, ['dev', 'stack-uws']);
     assert.deepEqual(o.targets, [{ name: 'django', baseUrl: 'http://127.0.0.1:8100' }]);
     assert.deepEqual(o.targetPaths, { 'static-100k': '/static/lib-100k.js' });
@@ -30,27 +32,29 @@ describe('parseOptions', () => {
   });
 
   const bad: [string[], RegExp][] = [
-    [['--nope'], /unknown option "--nope"/],
-    [['extra'], /unexpected argument "extra"/],
-    [['--config', 'dev,prod'], /unknown config "prod"; known: dev,/],
-    [['--scenario', 'pong'], /unknown scenario "pong"/],
-    [['--config'], /--config needs a value/],
-    [['-c', '0'], /--connections must be an integer ≥ 1/],
-    [['-d', 'ten'], /--duration must be a number of seconds/],
-    [['--loader', 'ab'], /--loader must be autocannon or wrk/],
-    [['--target', 'django'], /--target needs NAME=URL/],
+    [['--nope'], /^--nope: expected an option from `npm run bench --help`$/],
+    [['extra'], /^"extra": expected options only/],
+    [['--configurations', 'dev,prod'], /^--configurations: expected a list of one of dev, .*; "prod" is not one of them, got "dev,prod"$/],
+    [['--scenario', 'pong'], /^--scenario: expected a list of one of ping, .*"pong" is not one of them/],
+    [['--configurations'], /^--configurations: expected a value/],
+    [['--connections', '0'], /^--connections: expected a whole number ≥ 1, got "0"$/],
+    [['-c', 'bench.json', '-x'], /^-x: expected an option from/],
+    [['-d', 'ten'], /^--duration: expected a duration such as 500ms, 30s or 2m \(a bare number is seconds\), at least 1s, got "ten"$/],
+    [['--workers', '0'], /^--workers: expected a whole number from 1 to 1024, got "0"$/],
+    [['--loader', 'ab'], /^--loader: expected one of autocannon, wrk, got "ab"$/],
+    [['--target', 'django'], /^--target: expected NAME=URL/],
     [['--target', 'dev=http://127.0.0.1:1'], /already a configuration or target name/],
-    [['--target', 'x=ftp://h/'], /only http:\/\/ URLs/],
-    [['--target', 'x=not a url'], /is not a URL/],
-    [['--target-path', 'static-1k'], /--target-path needs SCENARIO=\/path/],
-    [['--user', 'a'], /--user and --password go together/],
-    [['--loader', 'wrk', '-p', '4'], /--pipelining > 1 needs --loader autocannon/],
-    [['--baseline', 'stack-uws', '--config', 'dev'], /--baseline "stack-uws" is not among the configurations/],
-    [['--port-base', '80'], /--port-base must be an integer ≥ 1024/],
+    [['--target', 'x=ftp://h/'], /expected an http:\/\/ URL/],
+    [['--target', 'x=not a url'], /^--target: expected NAME=URL with a URL/],
+    [['--target-path', 'static-1k'], /^--target-path: expected SCENARIO=\/path/],
+    [['--user', 'a'], /^--password: expected --user and --password together$/],
+    [['--loader', 'wrk', '-p', '4'], /^--pipelining: expected 1 with --loader wrk/],
+    [['--baseline', 'stack-uws', '--configurations', 'dev'], /^--baseline: expected one of the configurations of this run \(dev\), got "stack-uws"$/],
+    [['--port-base', '80'], /^--port-base: expected a whole number from 1024 to 65471, got "80"$/],
   ];
   for (const [argv, message] of bad) {
     it(`refuses ${argv.join(' ')}`, () => {
-      assert.throws(() => parseOptions(argv), (e: unknown) => e instanceof UsageError && message.test(e.message));
+      assert.throws(() => parseOptions(argv), (e: unknown) => e instanceof ConfigError && message.test(e.message));
     });
   }
 });

@@ -97,7 +97,7 @@ describe('bench: a quick run against a configuration it starts', () => {
   const out = mkdtempSync(join(tmpdir(), 'bench-test-'));
   let outcome: CliOutcome;
   before(async () => {
-    outcome = await bench(['--quick', '--config', 'dev,bare-http', '--scenario', 'ping,hello,static-1k', '-d', '1', '-w', '0', '-c', '8', '--quiet-wait', '0', '--out', out]);
+    outcome = await bench(['--quick', '--configurations', 'dev,bare-http', '--scenario', 'ping,hello,static-1k', '-d', '1', '--warmup', '0', '--connections', '8', '--quiet-wait', '0', '--out', out]);
   });
   after(() => rmSync(out, { recursive: true, force: true }));
 
@@ -171,8 +171,8 @@ describe('bench: token chains against an external target', () => {
     const out = mkdtempSync(join(tmpdir(), 'bench-test-'));
     dirs.push(out);
     const o = await bench([
-      '--config', 'bare-http', '--scenario', 'refresh,hello', '--target', `fake=http://127.0.0.1:${port}`, '--user', 'u', '--password', 'p',
-      '--loader', loader, '-d', '1', '-w', '0', '-c', '4', '--rounds', '1', '--quiet-wait', '0', '--retries', '0', '--out', out,
+      '--configurations', 'bare-http', '--scenario', 'refresh,hello', '--target', `fake=http://127.0.0.1:${port}`, '--user', 'u', '--password', 'p',
+      '--loader', loader, '-d', '1', '--warmup', '0', '--connections', '4', '--rounds', '1', '--quiet-wait', '0', '--retries', '0', '--out', out,
     ]);
     return { o, results: readResults(out).json };
   };
@@ -202,22 +202,21 @@ describe('bench: token chains against an external target', () => {
 });
 
 describe('bench: bad input', () => {
-  it('an unknown option exits 2 with the usage', async () => {
+  it('an unknown option exits 2 with one line naming it', async () => {
     const o = await bench(['--frobnicate']);
     assert.equal(o.code, 2);
-    assert.match(o.stderr, /unknown option "--frobnicate"/);
-    assert.match(o.stderr, /Usage: npm run bench/);
+    assert.equal(o.stderr, 'npm run bench: --frobnicate: expected an option from `npm run bench --help`\n');
   });
 
   it('an unknown configuration name exits 2 and lists the known ones', async () => {
-    const o = await bench(['--config', 'dev,nope']);
+    const o = await bench(['--configurations', 'dev,nope']);
     assert.equal(o.code, 2);
-    assert.match(o.stderr, /unknown config "nope"; known: dev, /);
+    assert.match(o.stderr, /^npm run bench: --configurations: expected a list of one of dev, .*; "nope" is not one of them, got "dev,nope"\n$/);
   });
 
   it('an unreachable --target exits 2 before starting anything', async () => {
     const port = await freePort();
-    const o = await bench(['--config', 'bare-http', '--target', `gone=http://127.0.0.1:${port}`]);
+    const o = await bench(['--configurations', 'bare-http', '--target', `gone=http://127.0.0.1:${port}`]);
     assert.equal(o.code, 2);
     assert.match(o.stderr, /--target gone: http:\/\/127\.0\.0\.1:\d+ is unreachable \(connection refused\)/);
     assert.doesNotMatch(o.stderr, /starting bare-http/);
@@ -227,7 +226,7 @@ describe('bench: bad input', () => {
     const holder = createServer();
     const port = await listen(holder);
     t.after(() => holder.close());
-    const o = await bench(['--config', 'bare-http', '--port-base', String(port)]);
+    const o = await bench(['--configurations', 'bare-http', '--port-base', String(port)]);
     assert.equal(o.code, 2);
     assert.match(o.stderr, new RegExp(`port ${port} \\(for bare-http \\(main\\)\\) is already in use`));
     assert.doesNotMatch(o.stderr, /\n\s+at /, 'no stack trace');

@@ -40,8 +40,8 @@ before(async () => {
   writeApp('v1');
   port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  child = spawn(process.execPath, ['--import', 'tsx', 'server/dev/cli.ts'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', APP: `${appFile}#app`, DEV_WATCH: dir },
+  child = spawn(process.execPath, ['--import', 'tsx', 'server/dev/cli.ts', '--app', `${appFile}#app`, '--watch', dir], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d) => (output += d));

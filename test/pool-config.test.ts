@@ -1,6 +1,7 @@
 /**
  * The pool's configuration: flags, LAYERSTACK_* environment and a JSON file merge in that order of
- * priority; every mistake is a clear ConfigError; --help documents every option.
+ * priority; every mistake is a ConfigError naming the option and the accepted form; --help
+ * documents every option. (The grammar itself is tested in options.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,15 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { formatAccessLine } from '../server/access-log.ts';
-import { ConfigError, envName, helpText, limitsOf, OPTIONS, parseArgs, resolveConfig } from '../server/config.ts';
+import { ConfigError, envNamesOf, flagOf, helpText } from '../options/index.ts';
+import { limitsOf, loadServerConfig } from '../server/config.ts';
+import { SERVE_COMMAND } from '../server/options.ts';
 import { formatBind, parseBind } from '../server/engines/engine.ts';
 import { RequestHeaders } from '../app/headers.ts';
 
 describe('pool configuration', () => {
   it('uses defaults when nothing is given', () => {
-    const config = resolveConfig(parseArgs([]), {});
+    const config = loadServerConfig([], {});
     assert.equal(config.bind, '127.0.0.1:8001');
-    assert.equal(config.engine, 'http');
+    assert.equal(config.engine, 'uws', 'the app layer\'s production engine, as npm start runs it');
     assert.equal(config.timeout, 30);
     assert.equal(limitsOf(config).keepAliveTimeout, 75_000);
   });
@@ -25,38 +28,46 @@ describe('pool configuration', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pool-config-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'layerstack.json');
-    writeFileSync(file, JSON.stringify({ workers: 3, engine: 'uws', 'max-requests': 100, timeout: 5 }));
-    const config = resolveConfig(parseArgs(['-c', file, '--workers=5', '--server-timing']), { LAYERSTACK_TIMEOUT: '7', WEB_CONCURRENCY: '4' });
+    writeFileSync(file, JSON.stringify({ workers: 3, engine: 'http', 'max-requests': 100, timeout: 5, 'keep-alive-timeout': '20s' }));
+    const config = loadServerConfig(['-c', file, '--workers=5', '--server-timing'], { LAYERSTACK_TIMEOUT: '7', WEB_CONCURRENCY: '4' });
     assert.equal(config.workers, 5, 'flag beats env beats file');
-    assert.equal(config.timeout, 7, 'env beats file');
-    assert.equal(config.engine, 'uws', 'file beats default');
+    assert.equal(config.timeout, 7, 'env beats file; a bare number is seconds');
+    assert.equal(config.engine, 'http', 'file beats default');
     assert.equal(config.maxRequests, 100, 'file keys may be flag names');
+    assert.equal(config.keepAlive, 20);
     assert.equal(config.serverTiming, true);
-    assert.equal(resolveConfig(parseArgs(['--no-server-timing']), { LAYERSTACK_SERVER_TIMING: '1' }).serverTiming, false);
+    assert.equal(loadServerConfig(['--no-server-timing'], { LAYERSTACK_SERVER_TIMING: '1' }).serverTiming, false);
+    assert.equal(loadServerConfig([], { PORT: '9000' }).bind, '127.0.0.1:9000', 'PORT, as Gunicorn reads it');
+    assert.equal(loadServerConfig(['--header-timeout', '500ms'], {}).headerTimeout, 0.5, 'one duration grammar');
   });
 
-  it('refuses unknown or bad settings with a message naming them', (t) => {
-    assert.throws(() => parseArgs(['--wrokers', '2']), (e: Error) => e instanceof ConfigError && /unknown option --wrokers/.test(e.message));
-    assert.throws(() => parseArgs(['--workers']), /needs a value/);
-    assert.throws(() => parseArgs(['--workers', 'two']), /workers must be a whole number/);
-    assert.throws(() => parseArgs(['--engine', 'gevent']), /engine must be one of http, uws/);
-    assert.throws(() => resolveConfig(parseArgs(['--bind', 'localhost:99999']), {}), /above 65535/);
-    assert.throws(() => resolveConfig(parseArgs(['--engine', 'uws', '--workers', '2', '--bind', 'unix:/tmp/x.sock']), {}), /one worker only/);
-    assert.equal(resolveConfig(parseArgs(['--engine', 'uws', '--workers', '1', '--bind', 'unix:/tmp/x.sock']), {}).engine, 'uws');
-    assert.throws(() => resolveConfig(parseArgs([]), { LAYERSTACK_TIMEOUT: 'soon' }), /environment LAYERSTACK_TIMEOUT/);
+  it('refuses unknown or bad settings with one line naming the option and the accepted form', (t) => {
+    const refuses = (argv: string[], env: NodeJS.ProcessEnv, message: RegExp) =>
+      assert.throws(() => loadServerConfig(argv, env), (e: Error) => e instanceof ConfigError && message.test(e.message) && !e.message.includes('\n'), message.source);
+    refuses(['--wrokers', '2'], {}, /^--wrokers: expected an option from `npm run serve --help`$/);
+    refuses(['--workers'], {}, /^--workers: expected a value: a whole number from 1 to 1024$/);
+    refuses(['--workers', 'two'], {}, /^--workers: expected a whole number from 1 to 1024, got "two"$/);
+    refuses(['--workers', '0'], {}, /^--workers: expected a whole number from 1 to 1024, got "0"$/);
+    refuses(['--engine', 'gevent'], {}, /^--engine: expected one of http, uws, got "gevent"$/);
+    refuses(['--listen', 'localhost:99999'], {}, /^--listen: expected HOST:PORT .* or unix:\/path\/to\.sock/);
+    refuses(['--engine', 'uws', '--workers', '2', '--listen', 'unix:/tmp/x.sock'], {}, /expected one worker for a uws unix socket/);
+    assert.equal(loadServerConfig(['--engine', 'uws', '--workers', '1', '--listen', 'unix:/tmp/x.sock'], {}).engine, 'uws');
+    refuses([], { LAYERSTACK_TIMEOUT: 'soon' }, /^LAYERSTACK_TIMEOUT \(--timeout\): expected a duration such as 500ms, 30s or 2m/);
+    refuses(['--app', 'app.ts'], {}, /^--app: expected module\.ts#export/);
     const dir = mkdtempSync(join(tmpdir(), 'pool-config-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'bad.json');
     writeFileSync(file, '{"wrokers": 2}');
-    assert.throws(() => resolveConfig(parseArgs(['--config', file]), {}), /unknown setting "wrokers"/);
+    refuses(['--config', file], {}, /"wrokers": expected an option name from `npm run serve --help`/);
   });
 
-  it('documents every option, its environment variable and default in --help', () => {
-    const help = helpText();
-    for (const spec of OPTIONS) {
-      assert.ok(help.includes(`--${spec.flag}`), spec.flag);
-      assert.ok(help.includes(envName(spec)), envName(spec));
+  it('documents every option, its environment variables and default in --help', () => {
+    const help = helpText(SERVE_COMMAND);
+    for (const [key, option] of Object.entries(SERVE_COMMAND.options)) {
+      assert.ok(help.includes(`--${flagOf(key, option)}`), key);
+      for (const env of envNamesOf(key, option)) assert.ok(help.includes(env), env);
     }
+    assert.match(help, /WEB_CONCURRENCY/);
     assert.match(help, /READY <address>/);
   });
 
@@ -66,7 +77,7 @@ describe('pool configuration', () => {
     assert.deepEqual(parseBind('[::1]:8001'), { kind: 'tcp', host: '::1', port: 8001 });
     assert.deepEqual(parseBind('unix:/run/app.sock'), { kind: 'unix', path: '/run/app.sock' });
     assert.equal(formatBind(parseBind('[::1]:8001')), '[::1]:8001');
-    assert.throws(() => parseBind('nonsense'), /host:port or unix:\/path/);
+    assert.throws(() => parseBind('nonsense'));
   });
 
   it('writes combined access log lines with request time, escaping what the client sent', () => {

@@ -200,7 +200,7 @@ describe('pool signals', () => {
     writeFileSync(file, JSON.stringify({ workers: 1 }));
     const pool = await PoolProcess.start(t, [...FIXTURE, '--config', file]);
     assert.equal(pool.workers.length, 1);
-    writeFileSync(file, JSON.stringify({ workers: 2, engine: 'uws' }));
+    writeFileSync(file, JSON.stringify({ workers: 2, engine: 'http' }));
     const mark = pool.output.length;
     pool.signal('SIGHUP');
     await pool.waitFor(/changes to engine need a restart[\s\S]*listening at[\s\S]*listening at[\s\S]*reload complete/, 10_000, mark);
@@ -213,7 +213,7 @@ describe('pool signals', () => {
       t.after(() => rmSync(dir, { recursive: true, force: true }));
       const path = join(dir, 'app.sock');
       leaveStaleSocket(path);
-      const pool = await PoolProcess.start(t, [...FIXTURE, '--engine', engine, '--workers', String(workers), '--bind', `unix:${path}`]);
+      const pool = await PoolProcess.start(t, [...FIXTURE, '--engine', engine, '--workers', String(workers), '--listen', `unix:${path}`]);
       assert.equal(pool.address, `unix:${path}`);
       assert.equal((await getUnix(path, '/ping')).status, 200);
       const mark = pool.output.length;

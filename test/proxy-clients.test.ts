@@ -11,7 +11,7 @@ import { ENGINES, eventually, rawRequest, request, startTestFront, startUpstream
 describe('slow clients', () => {
   it('408 and close when the request head does not arrive in time (http engine)', async (t) => {
     const upstream = await startUpstream();
-    const front = await startTestFront('http', { upstream: [upstream.address], 'client-header-timeout': '200ms' });
+    const front = await startTestFront('http', { upstream: [upstream.address], 'header-timeout': '200ms' });
     t.after(async () => {
       await front.close();
       await upstream.close();
@@ -25,7 +25,7 @@ describe('slow clients', () => {
   for (const engine of ENGINES) {
     it(`408 and close when the body stalls between reads (${engine})`, async (t) => {
       const upstream = await startUpstream();
-      const front = await startTestFront(engine, { upstream: [upstream.address], 'client-body-timeout': '200ms' });
+      const front = await startTestFront(engine, { upstream: [upstream.address], 'body-timeout': '200ms' });
       t.after(async () => {
         await front.close();
         await upstream.close();

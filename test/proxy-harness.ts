@@ -89,7 +89,7 @@ export interface TestFront {
 
 /** Start a front with option overrides (names as the CLI flags); access log off unless given. */
 export async function startTestFront(engine: string, overrides: Record<string, string | number | boolean | string[]>): Promise<TestFront> {
-  const config = configFrom({ listen: '127.0.0.1:0', 'access-log': 'off', engine, ...overrides });
+  const config = configFrom({ listen: '127.0.0.1:0', 'access-log': 'off', 'front-engine': engine, ...overrides });
   const errors: string[] = [];
   const front = await startFront(config, (line) => errors.push(line));
   return { front, port: front.port, errors, close: () => front.close(2000) };

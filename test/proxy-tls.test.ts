@@ -13,7 +13,8 @@ import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError, configFrom } from '../proxy/config.ts';
+import { ConfigError } from '../options/index.ts';
+import { configFrom } from '../proxy/config.ts';
 import { ENGINES, eventually, rawRequest, request, startTestFront, startUpstream } from './proxy-harness.ts';
 import type { TestFront, TestUpstream } from './proxy-harness.ts';
 import { makeCertificate } from './support/certificates.ts';
@@ -76,7 +77,7 @@ for (const engine of ENGINES) {
         'tls-key': certificate.key,
         hsts: '31536000',
         'redirect-http': '127.0.0.1:0',
-        'client-header-timeout': '1s',
+        'header-timeout': '1s',
       };
       // uWS swaps in a new SSLApp on the same port on reload (SO_REUSEPORT), which needs a fixed port.
       if (engine === 'uws') options.listen = `127.0.0.1:${await freePort()}`;
@@ -154,9 +155,9 @@ for (const engine of ENGINES) {
         const before = await httpsGet(front.port, '/api/a', certificate.pem, agent);
         assert.equal(before.peerSubject, 'first.test');
         // Bad files on reload: the configuration is refused before anything changes.
-        assert.throws(() => configFrom({ ...options, 'access-log': 'off', engine, 'tls-cert': join(second.dir, 'missing.pem') }), ConfigError);
-        assert.throws(() => configFrom({ ...options, 'access-log': 'off', engine, 'tls-key': second.key }), /does not belong/);
-        const ignored = front.front.reload(configFrom({ ...options, 'access-log': 'off', engine, 'tls-cert': second.cert, 'tls-key': second.key }));
+        assert.throws(() => configFrom({ ...options, 'access-log': 'off', 'front-engine': engine, 'tls-cert': join(second.dir, 'missing.pem') }), ConfigError);
+        assert.throws(() => configFrom({ ...options, 'access-log': 'off', 'front-engine': engine, 'tls-key': second.key }), /does not belong/);
+        const ignored = front.front.reload(configFrom({ ...options, 'access-log': 'off', 'front-engine': engine, 'tls-cert': second.cert, 'tls-key': second.key }));
         assert.deepEqual(ignored.filter((l) => /TLS|redirect/.test(l)), []);
         // The kept-alive connection still works, with the certificate it started with.
         const same = await httpsGet(front.port, '/api/b', certificate.pem, agent);
@@ -192,9 +193,9 @@ describe('TLS certificate problems at start', () => {
     assert.throws(() => configFrom({ ...base, 'tls-cert': junk, 'tls-key': certificate.key }), /holds no PEM certificate/);
     assert.throws(() => configFrom({ ...base, 'tls-cert': certificate.cert, 'tls-key': junk }), /not a PEM private key/);
     assert.throws(() => configFrom({ ...base, 'tls-cert': certificate.cert, 'tls-key': other.key }), /does not belong to the certificate/);
-    assert.throws(() => configFrom({ ...base, 'tls-cert': certificate.cert }), /tls-cert needs --tls-key/);
-    assert.throws(() => configFrom({ ...base, 'redirect-http': '127.0.0.1:0' }), /needs --tls-cert/);
-    assert.throws(() => configFrom({ ...base, 'tls-cert': certificate.cert, 'tls-key': certificate.key, hsts: 'forever' }), /hsts/);
+    assert.throws(() => configFrom({ ...base, 'tls-cert': certificate.cert }), /--tls-cert: expected --tls-cert and --tls-key together$/);
+    assert.throws(() => configFrom({ ...base, 'redirect-http': '127.0.0.1:0' }), /--redirect-http: expected --tls-cert and --tls-key with it/);
+    assert.throws(() => configFrom({ ...base, 'tls-cert': certificate.cert, 'tls-key': certificate.key, hsts: 'forever' }), /--hsts: expected off, a max-age in seconds/);
     const good = configFrom({ ...base, 'tls-cert': certificate.cert, 'tls-key': certificate.key });
     assert.equal(new X509Certificate(good.tls!.certChain).subject, 'CN=good.test');
   });
@@ -207,6 +208,6 @@ describe('TLS certificate problems at start', () => {
     assert.equal(run.status, 2);
     const lines = run.stderr.trim().split('\n');
     assert.equal(lines.length, 1, run.stderr);
-    assert.match(lines[0]!, /^front: TLS key .* does not belong to the certificate/);
+    assert.match(lines[0]!, /^npm run proxy: --tls-cert \/ --tls-key: expected a readable PEM certificate and its key \(TLS key .* does not belong to the certificate/);
   });
 });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -58,7 +58,7 @@ async function startStack(args: string[] = []): Promise<void> {
   build();
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  child = spawn(process.execPath, ['dist/stack/cli.js', '--port', String(port), '--workers', '2', ...args], {
+  child = spawn(process.execPath, ['dist/stack/cli.js', '--listen', `127.0.0.1:${port}`, '--workers', '2', ...args], {
     env: { ...process.env, DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -147,8 +147,8 @@ describe('npm start (the production stack)', () => {
     const out = mkdtempSync(join(tmpdir(), 'stack-bench-'));
     try {
       const password = /Created user "admin" with password: (\S+)/.exec(output)![1]!;
-      const args = ['--quick', '--config', 'bare-http', '--target', `stack=${base}`, '--user', 'admin', '--password', password,
-        '--scenario', 'ping,hello,static-1k', '-d', '1', '-w', '0', '-c', '4', '--quiet-wait', '0', '--out', out];
+      const args = ['--quick', '--configurations', 'bare-http', '--target', `stack=${base}`, '--user', 'admin', '--password', password,
+        '--scenario', 'ping,hello,static-1k', '-d', '1', '--warmup', '0', '--connections', '4', '--quiet-wait', '0', '--out', out];
       const code = await new Promise<number | null>((resolve) => {
         const bench = spawn(process.execPath, ['--import', 'tsx', 'bench/cli.ts', ...args], { stdio: 'ignore' });
         bench.on('exit', (c) => resolve(c));
@@ -176,33 +176,37 @@ describe('npm start (the production stack)', () => {
     assert.equal(groupAlive(pgid), false, 'no process of the stack is left');
   });
 
-  it('refuses a port in use and an unknown option with a clear message', async () => {
+  it('refuses a port in use, an unknown option, a bad value and an unusable data directory with one line; --help has no side effects', async () => {
     const busy = await freePort();
     const blocker = (await import('node:net')).createServer().listen(busy, '127.0.0.1');
     await new Promise((r) => blocker.once('listening', r));
     try {
-      const run = (args: string[]) =>
+      const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
         new Promise<{ code: number | null; text: string }>((resolve) => {
-          const p = spawn(process.execPath, ['--import', 'tsx', 'stack/cli.ts', ...args], { env: { ...process.env, DATA_DIR: dataDir } });
+          const p = spawn(process.execPath, ['--import', 'tsx', 'stack/cli.ts', ...args], { env: { ...process.env, DATA_DIR: dataDir, ...env } });
           let text = '';
           p.stdout.on('data', (d) => (text += d));
           p.stderr.on('data', (d) => (text += d));
           p.on('exit', (code) => resolve({ code, text }));
         });
-      const inUse = await run(['--port', String(busy)]);
+      const inUse = await run([], { PORT: String(busy) });
       assert.notEqual(inUse.code, 0);
       assert.match(inUse.text, /already in use/);
       const unknown = await run(['--colour', 'blue']);
       assert.equal(unknown.code, 2);
-      assert.match(unknown.text, /unknown option "--colour"/);
-      const badDir = await new Promise<{ code: number | null; text: string }>((resolve) => {
-        const p = spawn(process.execPath, ['--import', 'tsx', 'stack/cli.ts', '--port', String(busy)], { env: { ...process.env, DATA_DIR: '/etc/hostname/layerstack-cannot-write' } });
-        let text = '';
-        p.stderr.on('data', (d) => (text += d));
-        p.on('exit', (code) => resolve({ code, text }));
-      });
-      assert.notEqual(badDir.code, 0);
-      assert.match(badDir.text, /cannot be written/);
+      assert.equal(unknown.text, 'npm start: --colour: expected an option from `npm start --help`\n');
+      const workers = await run(['--workers', 'abc']);
+      const zero = await run(['--workers', '0']);
+      assert.deepEqual([workers.code, zero.code], [2, 2]);
+      assert.equal(workers.text, 'npm start: --workers: expected a whole number from 1 to 1024, got "abc"\n');
+      assert.equal(zero.text, workers.text.replace('"abc"', '"0"'), 'one message with the accepted range');
+      const badDir = await run([], { DATA_DIR: '/etc/hostname/layerstack-cannot-write' });
+      assert.equal(badDir.code, 2);
+      assert.match(badDir.text, /^npm start: --data-dir \/etc\/hostname\/layerstack-cannot-write: expected a directory this user can create or write; \/etc\/hostname is not a directory\n$/);
+      const help = await run(['--help'], { DATA_DIR: join(dataDir, 'not-created-by-help') });
+      assert.equal(help.code, 0);
+      assert.match(help.text, /^Usage: npm start -- \[options\]/);
+      assert.equal(existsSync(join(dataDir, 'not-created-by-help')), false, '--help has no side effects');
     } finally {
       blocker.close();
     }

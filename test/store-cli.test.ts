@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -23,7 +23,7 @@ function cli(dir: string, script: string, args: string[], stdin: string): Promis
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', `app/store/${script}`, ...args], {
       cwd: ROOT,
-      env: { ...process.env, DATA_DIR: dir },
+      env: { ...process.env, LAYERSTACK_DATA_DIR: undefined, DATA_DIR: dir },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -65,7 +65,9 @@ describe('createuser, changepassword, setactive', () => {
       [['bad name'], 'another-secret-1\n', 1, /Enter a valid username/],
       [['dave'], 'short\n', 1, /too short/],
       [['dave'], 'two\nlines\n', 1, /several lines/],
-      [[], '', 2, /usage: npm run createuser -- <username>/],
+      [[], '', 2, /^npm run createuser: missing argument: expected npm run createuser -- <username>$/],
+      [['dave', 'eve'], '', 2, /^npm run createuser: "eve": expected npm run createuser -- <username>$/],
+      [['dave', '--active'], '', 2, /^npm run createuser: --active: expected an option from `npm run createuser --help`$/],
     ];
     const results = await Promise.all(cases.map(([args, stdin]) => cli(dir, 'cli-createuser.ts', args, stdin)));
     results.forEach((r, i) => {
@@ -94,9 +96,28 @@ describe('createuser, changepassword, setactive', () => {
       const activated = await cli(dir, 'cli-setactive.ts', ['erin', 'yes'], '');
       assert.deepEqual([activated.code, activated.stdout], [0, 'User "erin" is now active.']);
       assert.equal(store.users.byUsername('erin')!.isActive, true);
-      assert.equal((await cli(dir, 'cli-setactive.ts', ['erin', 'maybe'], '')).code, 2);
+      const maybe = await cli(dir, 'cli-setactive.ts', ['erin', 'maybe'], '');
+      assert.deepEqual([maybe.code, maybe.stderr], [2, 'npm run setactive: "maybe": expected yes or no (npm run setactive -- <username> yes|no)']);
     } finally {
       store.close();
     }
+  });
+});
+
+describe('the store tools\' command line', () => {
+  it('--help exits 0 without touching the data directory; an unusable data directory is one line and exit 2', async () => {
+    const missing = join(tmpdir(), `store-cli-never-created-${process.pid}`);
+    const [help, badDir, badFlag] = await Promise.all([
+      cli(missing, 'cli-createuser.ts', ['--help'], ''),
+      cli('/etc/hostname/layerstack', 'cli-createuser.ts', ['frank'], 'frank-secret-1\n'),
+      cli(missing, 'cli-changepassword.ts', ['frank', '--data-dir', '/proc/version/x'], ''),
+    ]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Usage: npm run createuser -- \[options\] <username>/);
+    assert.match(help.stdout, /--inactive, --no-inactive/);
+    assert.match(help.stdout, /--data-dir DIR[\s\S]*env: LAYERSTACK_DATA_DIR, DATA_DIR/);
+    assert.equal(existsSync(missing), false, '--help has no side effects');
+    assert.deepEqual([badDir.code, badDir.stderr], [2, 'npm run createuser: --data-dir /etc/hostname/layerstack: expected a directory this user can create or write; /etc/hostname is not a directory']);
+    assert.deepEqual([badFlag.code, badFlag.stderr], [2, 'npm run changepassword: --data-dir /proc/version/x: expected a directory this user can create or write; /proc/version is not a directory']);
   });
 });

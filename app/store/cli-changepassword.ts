@@ -4,19 +4,16 @@
  * so sessions started with the old password end when their access token expires.
  */
 import { CommandError, runCommand } from './command.ts';
+import { CHANGEPASSWORD_COMMAND } from './store-commands.ts';
 import { readNewPassword } from './password-input.ts';
 import { passwordProblem } from './password-rules.ts';
 import { hashPassword } from './passwords.ts';
 
-const USAGE = 'usage: npm run changepassword -- <username>';
-
-await runCommand(async (store, args) => {
-  if (args.length !== 1 || args[0]!.startsWith('-')) throw new CommandError(USAGE, 2);
-  const username = args[0]!;
-  const user = await store.users.byUsername(username);
+await runCommand(CHANGEPASSWORD_COMMAND, async (store, [username]) => {
+  const user = await store.users.byUsername(username!);
   if (user === undefined) throw new CommandError(`user "${username}" does not exist`);
   const password = await readNewPassword();
-  const weak = passwordProblem(password, username);
+  const weak = passwordProblem(password, username!);
   if (weak !== null) throw new CommandError(weak);
   await store.users.setPassword(user.id, await hashPassword(password));
   const revoked = await store.tokens.blacklistAllForUser(user.id, Math.floor(Date.now() / 1000));

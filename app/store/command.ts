@@ -1,11 +1,12 @@
 /**
- * What the store's command-line tools share: opening the store named by DATA_DIR, and turning
- * failures into a message on stderr and an exit status (1 for errors, 2 for usage) instead of a
- * stack trace.
+ * What the store's command-line tools share: their options (the data directory, in the shared
+ * vocabulary), opening the store in it, and turning failures into one line on stderr and an exit
+ * status (1 for errors, 2 for usage and configuration) instead of a stack trace.
  */
-import { resolveDataDir } from './data-dir.ts';
-import { openConfiguredStore } from './open.ts';
+import { ConfigError, exitOnConfigError, optionsOrExit, type Command, type OptionTable, type ValuesOf } from '../../options/index.ts';
+import { checkDataDir, DATA_DIR_OPTION } from './data-dir.ts';
 import { PasswordInputError } from './password-input.ts';
+import { openConfiguredStore } from './open.ts';
 import { StoreStartError, StoreUnavailableError } from './store-error.ts';
 import type { Store } from './store.ts';
 import { UsernameError } from './users.ts';
@@ -21,14 +22,35 @@ export class CommandError extends Error {
   }
 }
 
-/** Run a command against the store (DATABASE_URL, else DATA_DIR), then close it; sets process.exitCode. */
-export async function runCommand(body: (store: Store, args: string[]) => Promise<string>): Promise<void> {
+/** A store command: its own options plus --data-dir, and its positional arguments. */
+export function storeCommand<T extends OptionTable>(
+  name: string,
+  summary: string,
+  positionals: Command<T>['positionals'],
+  options: T,
+): Command<T & { dataDir: typeof DATA_DIR_OPTION }> {
+  return { name, summary, positionals, options: { ...options, dataDir: DATA_DIR_OPTION } };
+}
+
+/** Run a command against the store (DATABASE_URL, else the data directory), then close it; sets process.exitCode. */
+export async function runCommand<T extends OptionTable>(
+  command: Command<T & { dataDir: typeof DATA_DIR_OPTION }>,
+  body: (store: Store, args: readonly string[], options: ValuesOf<T>) => Promise<string>,
+): Promise<void> {
+  const { resolution } = optionsOrExit(command, process.argv.slice(2), process.env, (r) => {
+    checkDataDir((r.values as { dataDir: string }).dataDir);
+    return r;
+  });
   let store: Store | undefined;
   try {
-    store = await openConfiguredStore({ databaseUrl: process.env.DATABASE_URL, dataDir: resolveDataDir() });
-    const message = await body(store, process.argv.slice(2));
+    store = await openConfiguredStore({ databaseUrl: process.env.DATABASE_URL, dataDir: (resolution.values as { dataDir: string }).dataDir });
+    const message = await body(store, resolution.positionals, resolution.values as ValuesOf<T>);
     process.stdout.write(`${message}\n`);
   } catch (error) {
+    if (error instanceof ConfigError) {
+      await store?.close();
+      exitOnConfigError(command, error);
+    }
     const known = error instanceof CommandError || error instanceof UsernameError || error instanceof PasswordInputError || error instanceof StoreStartError;
     const message = error instanceof StoreUnavailableError ? error.logLine : known ? error.message : error instanceof Error ? error.stack : String(error);
     process.stderr.write(`error: ${message}\n`);

@@ -7,19 +7,24 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { watch, type FSWatcher } from 'node:fs';
-import { DEFAULT_APP_SPEC } from '../app-loader.ts';
+import { resolve } from 'node:path';
+import { checkDataDir } from '../../app/store/data-dir.ts';
+import { optionsOrExit } from '../../options/index.ts';
 import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
 import { nodeEntry } from '../launch.ts';
+import { DEV_COMMAND } from './options.ts';
 
-const host = process.env.HOST ?? '127.0.0.1';
-const port = Number(process.env.PORT ?? 8000);
-const spec = process.env.APP ?? DEFAULT_APP_SPEC;
-const watched = (process.env.DEV_WATCH ?? 'app,server,proxy').split(',').filter(Boolean);
-
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`PORT must be an integer from 0 to 65535, not ${JSON.stringify(process.env.PORT)}`);
-  process.exit(2);
-}
+// An unusable data directory is reported here, once: the serving process would fail to load
+// the app with it and the reloader would wait for a change that cannot help.
+const { checked: options } = optionsOrExit(DEV_COMMAND, process.argv.slice(2), process.env, (resolution) => {
+  checkDataDir(resolution.values.dataDir);
+  return resolution.values;
+});
+const colon = options.listen.lastIndexOf(':');
+const host = options.listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+const port = Number(options.listen.slice(colon + 1));
+const spec = options.app;
+const watched = options.reload ? options.watch : [];
 
 const child = nodeEntry('server/dev/serve.ts');
 cluster.setupPrimary({ exec: child.script, execArgv: child.execArgv });
@@ -30,7 +35,7 @@ console.log(`
   For production run \`npm start\` (front + worker pool).
 
   Serving ${spec} at http://${host}:${port}/  (static files: /static/ → app/static/)
-  Watching ${watched.join(', ')} for changes. Quit with CONTROL-C.
+  ${watched.length > 0 ? `Watching ${watched.join(', ')} for changes.` : 'Not watching for changes (--no-reload).'} Quit with CONTROL-C.
 `);
 
 let current: Worker | undefined;
@@ -47,7 +52,7 @@ function retire(worker: Worker): void {
 
 function spawn(reason: string): void {
   if (booting !== undefined) booting.process.kill('SIGKILL');
-  const worker = cluster.fork({ HOST: host, PORT: String(port), DEV_APP: spec });
+  const worker = cluster.fork({ HOST: host, PORT: String(port), DEV_APP: spec, DATA_DIR: resolve(options.dataDir) });
   booting = worker;
   worker.once('listening', () => {
     if (booting === worker) booting = undefined;

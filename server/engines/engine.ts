@@ -45,17 +45,17 @@ export async function createEngine(name: EngineName, app: App, options: HostOpti
   }
 }
 
-/** Parse `host:port`, `[v6]:port`, `:port`, `port` or `unix:/path` (Gunicorn's --bind syntax). */
+/** Parse `host:port`, `[v6]:port`, `:port`, `port` or `unix:/path` (the --listen syntax). */
 export function parseBind(text: string): Bind {
   if (text.startsWith('unix:')) {
     const path = text.slice(5);
-    if (path === '') throw new Error(`--bind ${JSON.stringify(text)}: a unix socket needs a path, e.g. unix:/tmp/app.sock`);
+    if (path === '') throw new Error(`--listen ${JSON.stringify(text)}: a unix socket needs a path, e.g. unix:/tmp/app.sock`);
     return { kind: 'unix', path };
   }
   const match = /^(?:\[([^\]]+)\]|([^:]*))?:?(\d+)$/.exec(text);
-  if (match === null) throw new Error(`--bind ${JSON.stringify(text)} is not host:port or unix:/path`);
+  if (match === null) throw new Error(`--listen ${JSON.stringify(text)} is not host:port or unix:/path`);
   const port = Number(match[3]);
-  if (port > 65535) throw new Error(`--bind ${JSON.stringify(text)}: port ${port} is above 65535`);
+  if (port > 65535) throw new Error(`--listen ${JSON.stringify(text)}: port ${port} is above 65535`);
   return { kind: 'tcp', host: match[1] ?? (match[2] || '127.0.0.1'), port };
 }
 

@@ -1,26 +1,25 @@
 /**
- * `npm run serve -- [options]`: the production app server. Parses the configuration (flags,
- * LAYERSTACK_* environment, optional JSON file), then hands over to the arbiter, the master
- * process that runs the workers. `--help` lists every option.
+ * `npm run serve -- [options]`: the production app server. Resolves the options (see
+ * server/options.ts and `--help`), checks the data directory, then hands over to the arbiter, the
+ * master process that runs the workers.
  */
+import { resolve } from 'node:path';
+import { checkDataDir } from '../../app/store/data-dir.ts';
+import { optionsOrExit } from '../../options/index.ts';
 import { Arbiter } from './arbiter.ts';
-import { type CommandLine, ConfigError, helpText, parseArgs, resolveConfig, type ServerConfig } from '../config.ts';
+import { reloadServerConfig, serverConfigOf } from '../config.ts';
+import { SERVE_COMMAND } from '../options.ts';
 
-let config: ServerConfig;
-let commandLine: CommandLine;
-try {
-  commandLine = parseArgs(process.argv.slice(2));
-  if (commandLine.help) {
-    console.log(helpText());
-    process.exit(0);
-  }
-  config = resolveConfig(commandLine);
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(`layerstack: ${error.message}`);
-  process.exit(2);
-}
+const argv = process.argv.slice(2);
+const { checked: config, commandLine } = optionsOrExit(SERVE_COMMAND, argv, process.env, (resolution) => {
+  const config = serverConfigOf(resolution);
+  checkDataDir(config.dataDir);
+  return config;
+});
+// The workers' app reads its data directory from the environment (app/store/data-dir.ts).
+process.env.DATA_DIR = resolve(config.dataDir);
+delete process.env.LAYERSTACK_DATA_DIR;
 
 // On HUP the file and the environment are read again; the command line stays as given.
-const code = await new Arbiter(config, () => resolveConfig(commandLine)).run();
+const code = await new Arbiter(config, () => reloadServerConfig(commandLine)).run();
 process.exit(code);

@@ -45,7 +45,10 @@ let loaded: HostedApp;
 try {
   loaded = await loadApp(settings.app);
 } catch (error) {
-  log('ERROR', `Worker failed to load the app ${settings.app}:\n${error instanceof Error ? error.stack : String(error)}`);
+  // A failure the operator fixes outside the code (the store's StoreStartError: a bad DATABASE_URL,
+  // an unreachable database) is one line; anything else is a bug, with its stack.
+  const operational = error instanceof Error && error.name === 'StoreStartError';
+  log('ERROR', `Worker failed to load the app ${settings.app}:${operational ? ` ${error.message}` : `\n${error instanceof Error ? error.stack : String(error)}`}`);
   exit(APP_LOAD_ERROR);
 }
 
