@@ -21,7 +21,7 @@ const IDLE_SWEEP_MS = 50;
  * connection sends its next request within this window and gets it answered with
  * `Connection: close`; only connections idle for the whole window are then closed.
  */
-export const DRAIN_IDLE_WINDOW_MS = 1000;
+export const DRAIN_IDLE_WINDOW_MS = 2000;
 
 /**
  * How long a draining cluster worker stays reachable after its last connection. Under
