@@ -110,7 +110,8 @@ function stack(engine: 'http' | 'uws', many: boolean): Configuration {
           '--listen', `127.0.0.1:${c.ports.main}`,
           '--upstream', `127.0.0.1:${c.ports.upstream}`,
           '--static', `/static/=${c.staticRoot}`,
-          '--front-engine', engine,
+          // The front's production client side (net) pairs with the uWS pool, as in `npm start`.
+          '--front-engine', engine === 'uws' ? 'net' : engine,
           ...NO_ACCESS_LOG,
         ),
         port: c.ports.main!,

@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import { ConfigError, formatDuration, parseCommandLine, type Resolution, resolveOptions } from '../options/index.ts';
 import { DEFAULT_LIMITS, shortestAppKeepAliveMs, UWS_IDLE_TIMEOUT_MS } from '../server/limits.ts';
+import { FRONT_MAX_HEADER_FIELDS, FRONT_MAX_REQUEST_LINE } from './front/core.ts';
 import type { ClientSettings, FrontSettings } from './front/core.ts';
 import type { CompressionSettings } from './compression/policy.ts';
 import { DEFAULT_FILE_CACHE_OPTIONS } from './static/file-cache.ts';
@@ -25,7 +26,7 @@ export { IMMUTABLE };
 /** The front's complete, validated configuration. */
 export interface FrontConfig {
   listen: { host: string; port: number };
-  engine: 'http' | 'uws';
+  engine: 'net' | 'http';
   upstreams: UpstreamAddress[];
   balance: BalanceStrategy;
   statics: StaticMount[];
@@ -133,6 +134,8 @@ export function frontConfigOf(resolution: FrontResolution): FrontConfig {
     client: {
       maxBodySize: v.maxBodySize,
       maxHeaderSize: v.maxHeaderSize,
+      maxRequestLine: FRONT_MAX_REQUEST_LINE,
+      maxHeaderFields: FRONT_MAX_HEADER_FIELDS,
       headerTimeoutMs: v.headerTimeout,
       bodyTimeoutMs: v.bodyTimeout,
       keepAliveTimeoutMs: v.keepAliveTimeout,

@@ -1,7 +1,7 @@
 /**
  * The front: static files first, then the reverse proxy — our Nginx.
  *
- *   client ──► engine (node:http | uWebSockets.js) ──► FrontCore.route()
+ *   client ──► engine (wire/http1 over node:net | node:http) ──► FrontCore.route()
  *                 ├─ static mapping ─► StaticFiles (FileCache in memory, large files from disk)
  *                 └─ otherwise ──────► ReverseProxy ─► Balancer ─► Upstream pool ─► app server
  *
@@ -14,7 +14,7 @@ import type { FrontConfig } from './config.ts';
 import { FrontCore } from './front/core.ts';
 import { createHttpListener } from './front/http-engine.ts';
 import type { FrontListener } from './front/listener.ts';
-import { createUwsListener } from './front/uws-engine.ts';
+import { createNetListener } from './front/net-engine.ts';
 import { FileCache } from './static/file-cache.ts';
 import { startRedirect } from './tls/redirect.ts';
 import type { RedirectListener } from './tls/redirect.ts';
@@ -39,13 +39,13 @@ export type ErrorLog = (line: string) => void;
 
 const stderrLog: ErrorLog = (line) => process.stderr.write(`[front] ${line}\n`);
 
-/** Start a front for `config`. Rejects if the port is taken or the uWS binary cannot load. */
+/** Start a front for `config`. Rejects if the port is taken. */
 export async function startFront(config: FrontConfig, errorLog: ErrorLog = stderrLog): Promise<RunningFront> {
   const cache = new FileCache(config.cache);
   const core = new FrontCore(settingsOf(config), cache, errorLog);
   let listener: FrontListener;
   try {
-    listener = config.engine === 'uws' ? createUwsListener(core) : createHttpListener(core);
+    listener = config.engine === 'http' ? createHttpListener(core) : createNetListener(core);
   } catch (error) {
     await core.close();
     throw error;

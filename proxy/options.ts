@@ -23,15 +23,15 @@ import { DEFAULT_COMPRESS_TYPES } from './compression/policy.ts';
 import { parseUpstreamAddress } from './upstream/upstream.ts';
 
 /** The front's client-side engines. */
-export const FRONT_ENGINE_NAMES = ['http', 'uws'] as const;
+export const FRONT_ENGINE_NAMES = ['net', 'http'] as const;
 
 /** The front's production engine, the same in every command that runs the front. */
-export const DEFAULT_FRONT_ENGINE = 'uws';
+export const DEFAULT_FRONT_ENGINE = 'net';
 
 export const FRONT_ENGINE_OPTION = oneOf(FRONT_ENGINE_NAMES, {
   flag: 'front-engine',
   default: DEFAULT_FRONT_ENGINE,
-  help: 'The front\'s client side: uws (uWebSockets.js, fastest; HTTP/1.1 only) or http (node:http).',
+  help: 'The front\'s client side: net (the project\'s own HTTP/1.1 server, wire/http1, over node:net: HTTP/1.0, pipelining, every refusal with its status) or http (node:http).',
 });
 
 /** Shorthand for `--cache-control PREFIX=immutable`: a year, never revalidated (hashed file names). */
@@ -83,7 +83,7 @@ export const FRONT_OPTIONS = {
   index: text({ metavar: 'FILE', default: 'index.html', help: 'Index file for folder URLs ("off": none); folders are never listed.' }),
   precompressed: boolean({ default: true, help: 'Serve FILE.br / FILE.gz to clients that accept them.' }),
   maxBodySize: size({ default: 1024 * 1024, help: 'Largest request body (client_max_body_size).', trips: '413 Content Too Large' }),
-  maxHeaderSize: size({ default: 16 * 1024, help: 'Largest request head (http engine; uWS has its own fixed limit).', trips: '431 Request Header Fields Too Large' }),
+  maxHeaderSize: size({ default: 16 * 1024, help: 'Largest request head, and of the head the front forwards with its own fields added (so the app server, whose limit is the same, can read it).', trips: '431 Request Header Fields Too Large' }),
   headerTimeout: duration({ min: 1, default: 30_000, help: 'Time to receive a request head (client_header_timeout; the slowloris guard).', trips: '408 Request Timeout, then the connection closes' }),
   bodyTimeout: duration({ default: 60_000, help: 'Time between two reads of a request body (client_body_timeout).', trips: '408 Request Timeout, then the connection closes' }),
   keepAliveTimeout: duration({ default: 75_000, help: 'Idle client keep-alive connections close after this (keepalive_timeout).', trips: 'the idle connection is closed' }),

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createAuth } from '../app/auth/create-auth.ts';
 import { KeyConfigError } from '../app/auth/keys.ts';
-import { DEFAULT_SETTINGS, SettingsError, headerFieldName, parseDuration, resolveSettings } from '../app/auth/settings.ts';
+import { DEFAULT_SETTINGS, headerFieldName, resolveSettings } from '../app/auth/settings.ts';
+import { ConfigError } from '../options/index.ts';
 import { loadOrCreateSigningKey, signingKeyPath } from '../app/auth/signing-key.ts';
 import { Router } from '../app/router.ts';
 import { TestClient } from '../app/testing.ts';
@@ -55,7 +56,7 @@ describe('settings', () => {
       assert.equal(resolveSettings({}, { SIGNING_KEY: 'plain', SIMPLE_JWT_SIGNING_KEY: 'prefixed' }).SIGNING_KEY, 'prefixed');
       assert.equal(resolveSettings({}, { SIMPLE_JWT_SIGNING_KEY_FILE: join(dir, 'key') }).SIGNING_KEY, 'from-a-file-0123456789-0123456789');
       assert.equal(resolveSettings({}, { SIMPLE_JWT_SIGNING_KEY: '-----BEGIN X-----\\nabc\\n-----END X-----' }).SIGNING_KEY, '-----BEGIN X-----\nabc\n-----END X-----');
-      assert.throws(() => resolveSettings({}, { SIMPLE_JWT_SIGNING_KEY_FILE: join(dir, 'missing') }), /SIMPLE_JWT_SIGNING_KEY_FILE: cannot read/);
+      assert.throws(() => resolveSettings({}, { SIMPLE_JWT_SIGNING_KEY_FILE: join(dir, 'missing') }), /SIMPLE_JWT_SIGNING_KEY_FILE: expected a readable key file \(ENOENT\), got ".*missing"/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -63,37 +64,41 @@ describe('settings', () => {
 
   it('refuses unknown, unsupported and invalid settings with a message naming them', () => {
     const cases: [Record<string, unknown>, Record<string, string>, RegExp][] = [
-      [{ ACCESS_TOKEN_LIFETIM: 5 }, {}, /ACCESS_TOKEN_LIFETIM: unknown setting "ACCESS_TOKEN_LIFETIM"; known settings: ACCESS_TOKEN_LIFETIME/],
-      [{}, { SIMPLE_JWT_ROTATE: 'true' }, /SIMPLE_JWT_ROTATE: unknown setting "ROTATE"/],
-      [{ SLIDING_TOKEN_LIFETIME: 60 }, {}, /simplejwt setting this server does not implement/],
-      [{ ALGORITHM: 'none' }, {}, /ALGORITHM must be one of HS256/],
-      [{ ALGORITHM: 'hs256' }, {}, /ALGORITHM must be one of/],
-      [{ ACCESS_TOKEN_LIFETIME: 0 }, {}, /longer than 0 seconds/],
-      [{ ACCESS_TOKEN_LIFETIME: -5 }, {}, /non-negative/],
-      [{}, { SIMPLE_JWT_ACCESS_TOKEN_LIFETIME: '5 minutes' }, /must be a duration/],
-      [{}, { SIMPLE_JWT_ROTATE_REFRESH_TOKENS: 'maybe' }, /must be true or false/],
-      [{ ROTATE_REFRESH_TOKENS: 'true' }, {}, /must be true or false/],
-      [{ AUTH_HEADER_TYPES: [] }, {}, /AUTH_HEADER_TYPES must be a non-empty list/],
-      [{ AUTH_HEADER_TYPES: ['Bear er'] }, {}, /AUTH_HEADER_TYPES/],
-      [{ AUTH_HEADER_NAME: 'Auth header' }, {}, /AUTH_HEADER_NAME/],
-      [{ USER_ID_FIELD: 'username' }, {}, /USER_ID_FIELD must be "id"/],
-      [{ TOKEN_TYPE_CLAIM: null }, {}, /cannot be null/],
-      [{ JTI_CLAIM: 'exp' }, {}, /registered JWT claim/],
-      [{ USER_ID_CLAIM: 'jti' }, {}, /must differ/],
-      [{ AUDIENCE: [1] }, {}, /AUDIENCE/],
-      [{ SIGNING_KEY: '' }, {}, /SIGNING_KEY is empty/],
-      [{ SIGNING_KEY: 42 }, {}, /SIGNING_KEY must be/],
+      [{ ACCESS_TOKEN_LIFETIM: 5 }, {}, /^ACCESS_TOKEN_LIFETIM: expected a known setting: ACCESS_TOKEN_LIFETIME, /],
+      [{}, { SIMPLE_JWT_ROTATE: 'true' }, /^SIMPLE_JWT_ROTATE: expected a known setting/],
+      [{ SLIDING_TOKEN_LIFETIME: 60 }, {}, /^SLIDING_TOKEN_LIFETIME: expected a setting this server implements \("SLIDING_TOKEN_LIFETIME" is a simplejwt setting it does not\)$/],
+      [{ ALGORITHM: 'none' }, {}, /^ALGORITHM: expected one of HS256, .*, got "none"$/],
+      [{ ALGORITHM: 'hs256' }, {}, /^ALGORITHM: expected one of/],
+      [{ ACCESS_TOKEN_LIFETIME: 0 }, {}, /^ACCESS_TOKEN_LIFETIME: expected a duration such as 500ms, 30s or 2m \(a bare number is seconds\), longer than 0, got 0$/],
+      [{ ACCESS_TOKEN_LIFETIME: -5 }, {}, /^ACCESS_TOKEN_LIFETIME: expected a duration .*, got -5$/],
+      [{}, { SIMPLE_JWT_ACCESS_TOKEN_LIFETIME: '5 minutes' }, /^SIMPLE_JWT_ACCESS_TOKEN_LIFETIME: expected a duration such as 500ms, 30s or 2m/],
+      [{}, { SIMPLE_JWT_LEEWAY: 'soon' }, /^SIMPLE_JWT_LEEWAY: expected a duration/],
+      [{}, { SIMPLE_JWT_ROTATE_REFRESH_TOKENS: 'maybe' }, /^SIMPLE_JWT_ROTATE_REFRESH_TOKENS: expected true or false \(also yes\/no, on\/off, 1\/0\), got "maybe"$/],
+      [{ ROTATE_REFRESH_TOKENS: 'true' }, {}, /^ROTATE_REFRESH_TOKENS: expected true or false, got "true"$/],
+      [{ AUTH_HEADER_TYPES: [] }, {}, /^AUTH_HEADER_TYPES: expected a non-empty list/],
+      [{ AUTH_HEADER_TYPES: ['Bear er'] }, {}, /^AUTH_HEADER_TYPES: expected/],
+      [{ AUTH_HEADER_NAME: 'Auth header' }, {}, /^AUTH_HEADER_NAME: expected a header name/],
+      [{ USER_ID_FIELD: 'username' }, {}, /^USER_ID_FIELD: expected "id"/],
+      [{ TOKEN_TYPE_CLAIM: null }, {}, /^TOKEN_TYPE_CLAIM: expected a claim name, not null/],
+      [{ JTI_CLAIM: 'exp' }, {}, /^JTI_CLAIM: expected a claim name other than the registered JWT claims/],
+      [{ USER_ID_CLAIM: 'jti' }, {}, /three different claim names/],
+      [{ AUDIENCE: [1] }, {}, /^AUDIENCE: expected null, a string or a non-empty list of strings, got \[1\]$/],
+      [{ SIGNING_KEY: '' }, {}, /^SIGNING_KEY: expected a key, or no setting at all/],
+      [{ SIGNING_KEY: 42 }, {}, /^SIGNING_KEY: expected a string, bytes/],
     ];
     for (const [config, env, message] of cases) {
-      assert.throws(() => resolveSettings(config, env), (e: unknown) => e instanceof SettingsError && message.test(e.message), String(message));
+      assert.throws(() => resolveSettings(config, env), (e: unknown) => e instanceof ConfigError && message.test(e.message), String(message));
     }
   });
 
-  it('maps AUTH_HEADER_NAME to a header field and parses durations', () => {
+  it('maps AUTH_HEADER_NAME to a header field and reads durations in the one duration grammar', () => {
     assert.equal(headerFieldName('HTTP_AUTHORIZATION'), 'authorization');
     assert.equal(headerFieldName('HTTP_X_AUTH_TOKEN'), 'x-auth-token');
     assert.equal(headerFieldName('X-Api-Token'), 'x-api-token');
-    assert.deepEqual(['90', '90s', '1.5m', '2h', '1d', 30].map((v) => parseDuration(v, 'X')), [90, 90, 90, 7200, 86400, 30]);
+    const lifetime = (value: string | number) => resolveSettings({ ACCESS_TOKEN_LIFETIME: value }).ACCESS_TOKEN_LIFETIME;
+    assert.deepEqual(['90', '90s', '1.5m', '2h', '1d', '500ms', 30].map(lifetime), [90, 90, 90, 7200, 86400, 0.5, 30]);
+    assert.equal(resolveSettings({}, { SIMPLE_JWT_REFRESH_TOKEN_LIFETIME: '12h' }).REFRESH_TOKEN_LIFETIME, 43200);
+    assert.equal(resolveSettings({}, { SIMPLE_JWT_ROTATE_REFRESH_TOKENS: 'on' }).ROTATE_REFRESH_TOKENS, true);
   });
 });
 

@@ -24,7 +24,7 @@ describe('loadConfig', () => {
   it('has working defaults', () => {
     const config = loadConfig(['--upstream', '127.0.0.1:8001'], {});
     assert.deepEqual(config.listen, { host: '127.0.0.1', port: 8000 });
-    assert.equal(config.engine, 'uws', 'the front\'s production engine, as npm start runs it');
+    assert.equal(config.engine, 'net', 'the front\'s production engine, as npm start runs it');
     assert.equal(config.client.maxBodySize, 1024 * 1024);
     assert.equal(config.upstreamIdleTimeoutMs, 4_000);
     assert.ok(config.upstreamIdleTimeoutMs < UWS_IDLE_TIMEOUT_MS, 'below the shortest app-server keep-alive (uWS)');
@@ -56,7 +56,7 @@ describe('loadConfig', () => {
       [['--upstream'], {}, /^--upstream: expected a value: a list of ADDRESS/],
       [['stray'], {}, /^"stray": expected options only/],
       [['--upstream', '127.0.0.1:1', '--read-timeout', '60 s'], {}, /^--read-timeout: expected a duration such as 500ms, 30s or 2m \(a bare number is seconds\), got "60 s"$/],
-      [['--upstream', '127.0.0.1:1', '--front-engine', 'nginx'], {}, /^--front-engine: expected one of http, uws, got "nginx"$/],
+      [['--upstream', '127.0.0.1:1', '--front-engine', 'nginx'], {}, /^--front-engine: expected one of net, http, got "nginx"$/],
       [['--upstream', '127.0.0.1:1', '--engine', 'uws'], {}, /^--engine: expected an option from/],
       [['--upstream', 'nowhere'], {}, /^--upstream: expected upstream addresses: HOST:PORT, \[IPv6\]:PORT or unix:\/absolute\/path\.sock, got "nowhere"$/],
       [['--upstream', '127.0.0.1:1'], { LAYERSTACK_UPSTREAM_IDLE_TIMEOUT: 'soon' }, /^LAYERSTACK_UPSTREAM_IDLE_TIMEOUT \(--upstream-idle-timeout\): expected a duration/],

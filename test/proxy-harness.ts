@@ -11,7 +11,7 @@ import { startFront } from '../proxy/front.ts';
 import type { RunningFront } from '../proxy/front.ts';
 
 /** The client-side engines every behaviour is checked on. */
-export const ENGINES = ['http', 'uws'] as const;
+export const ENGINES = ['net', 'http'] as const;
 
 /** One request as the upstream saw it. */
 export interface SeenRequest {

@@ -3,13 +3,16 @@
  * the environment (SIMPLE_JWT_<NAME>, the env twin of Django's SIMPLE_JWT dict; the environment
  * wins, so an operator has the last word). SIGNING_KEY is also read unprefixed, as Django's
  * SECRET_KEY would be, and SIMPLE_JWT_SIGNING_KEY_FILE / _VERIFYING_KEY_FILE name files holding
- * the keys. Durations are seconds, as simplejwt's timedeltas become seconds on the wire; in the
- * environment they may carry a unit: "300", "5m", "1d".
+ * the keys. Durations are seconds, as simplejwt's timedeltas become seconds on the wire, written
+ * in the project's one duration grammar (options/): a bare number is seconds, or "500ms", "5m",
+ * "12h", "1d"; booleans as every option's (true/false, yes/no, on/off, 1/0).
  *
  * Every value is checked here, once: a misspelt name or a value of the wrong kind stops start-up
- * with a message naming the setting, instead of surfacing as a 500 on the first login.
+ * with a ConfigError naming the setting (or its variable) and the accepted form, instead of
+ * surfacing as a 500 on the first login.
  */
 import { readFileSync } from 'node:fs';
+import { BOOLEAN_FORM, ConfigError, durationForm, parseBoolean, parseDuration as parseDurationMs } from '../../options/index.ts';
 import { ALGORITHMS, isAlgorithm, type Algorithm } from './algorithms.ts';
 import type { KeyMaterial } from './keys.ts';
 
@@ -93,23 +96,17 @@ const UNSUPPORTED = new Set([
 /** Claims the JWT layer owns; a simplejwt claim setting may not reuse them. */
 const REGISTERED_CLAIMS = new Set(['exp', 'iat', 'nbf', 'aud', 'iss', 'sub']);
 
-/** A setting with a bad name or value; the message names it and says what is expected. */
-export class SettingsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SettingsError';
-  }
-}
-
 type Name = keyof AuthSettings;
 const NAMES = Object.keys(DEFAULT_SETTINGS) as Name[];
 
 /**
  * Resolve the settings: defaults, then `config`, then `SIMPLE_JWT_*` variables from `env`.
- * Throws SettingsError for an unknown or unsupported name or an invalid value.
+ * Throws ConfigError for an unknown or unsupported name or an invalid value.
  */
 export function resolveSettings(config: Readonly<Record<string, unknown>> = {}, env: Readonly<Record<string, string | undefined>> = {}): AuthSettings {
   const merged: Record<string, unknown> = { ...DEFAULT_SETTINGS };
+  /** How each setting is named in an error: the environment variable it came from, else its name. */
+  const shown: Record<string, string> = {};
   for (const [name, value] of Object.entries(config)) {
     checkName(name, name);
     if (value !== undefined) merged[name] = value;
@@ -117,6 +114,7 @@ export function resolveSettings(config: Readonly<Record<string, unknown>> = {}, 
   const plainKey = env[SIGNING_KEY_ENV];
   if (plainKey !== undefined && plainKey !== '' && env[`${ENV_PREFIX}SIGNING_KEY`] === undefined && env[`${ENV_PREFIX}SIGNING_KEY_FILE`] === undefined) {
     merged.SIGNING_KEY = fromEnv('SIGNING_KEY', plainKey, SIGNING_KEY_ENV);
+    shown.SIGNING_KEY = SIGNING_KEY_ENV;
   }
   for (const [variable, raw] of Object.entries(env)) {
     if (!variable.startsWith(ENV_PREFIX) || raw === undefined) continue;
@@ -128,8 +126,9 @@ export function resolveSettings(config: Readonly<Record<string, unknown>> = {}, 
     }
     checkName(name, variable);
     merged[name] = fromEnv(name as Name, value, variable);
+    shown[name] = variable;
   }
-  return Object.freeze(validate(merged));
+  return Object.freeze(validate(merged, (name) => shown[name] ?? name));
 }
 
 /** The lower-cased header field an AUTH_HEADER_NAME setting designates ("HTTP_X_TOKEN" → "x-token"). */
@@ -138,31 +137,29 @@ export function headerFieldName(setting: string): string {
   return name.toLowerCase();
 }
 
-/** Parse "300", "300s", "5m", "2h", "1d" (or a number) into seconds. */
-export function parseDuration(value: unknown, setting: string): number {
-  let seconds: number;
-  if (typeof value === 'number') seconds = value;
-  else if (typeof value === 'string') {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$/.exec(value);
-    if (match === null) throw new SettingsError(`${setting} must be a duration such as "300", "5m", "12h" or "1d", got ${JSON.stringify(value)}`);
-    seconds = Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
-  } else throw new SettingsError(`${setting} must be a number of seconds, got ${describe(value)}`);
-  if (!Number.isFinite(seconds) || seconds < 0) throw new SettingsError(`${setting} must be a non-negative number of seconds, got ${seconds}`);
-  return seconds;
+/** A duration setting in seconds, in the one duration grammar; `positive`: 0 is refused. */
+function seconds(value: unknown, setting: string, positive = false): number {
+  const accepted = positive ? `${durationForm({})}, longer than 0` : durationForm({});
+  let ms: number;
+  try {
+    ms = parseDurationMs(value);
+  } catch {
+    throw new ConfigError(setting, accepted, value);
+  }
+  if (positive && ms <= 0) throw new ConfigError(setting, accepted, value);
+  return ms / 1000;
 }
 
 function checkName(name: string, shownAs: string): void {
-  if (UNSUPPORTED.has(name)) throw new SettingsError(`${shownAs}: "${name}" is a simplejwt setting this server does not implement`);
-  if (!(NAMES as string[]).includes(name)) {
-    throw new SettingsError(`${shownAs}: unknown setting "${name}"; known settings: ${NAMES.join(', ')}`);
-  }
+  if (UNSUPPORTED.has(name)) throw new ConfigError(shownAs, `a setting this server implements ("${name}" is a simplejwt setting it does not)`);
+  if (!(NAMES as string[]).includes(name)) throw new ConfigError(shownAs, `a known setting: ${NAMES.join(', ')}`);
 }
 
 function readKeyFile(variable: string, path: string): string {
   try {
     return readFileSync(path, 'utf8').trim();
   } catch (error) {
-    throw new SettingsError(`${variable}: cannot read ${path}: ${(error as Error).message}`);
+    throw new ConfigError(variable, `a readable key file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, path);
   }
 }
 
@@ -170,12 +167,12 @@ function fromEnv(name: Name, raw: string, variable: string): unknown {
   switch (name) {
     case 'ROTATE_REFRESH_TOKENS':
     case 'BLACKLIST_AFTER_ROTATION':
-    case 'UPDATE_LAST_LOGIN': {
-      const word = raw.trim().toLowerCase();
-      if (['1', 'true', 'yes', 'on'].includes(word)) return true;
-      if (['0', 'false', 'no', 'off'].includes(word)) return false;
-      throw new SettingsError(`${variable} must be true or false, got ${JSON.stringify(raw)}`);
-    }
+    case 'UPDATE_LAST_LOGIN':
+      try {
+        return parseBoolean(raw);
+      } catch {
+        throw new ConfigError(variable, BOOLEAN_FORM, raw);
+      }
     case 'AUTH_HEADER_TYPES':
       return raw.split(',').map((s) => s.trim());
     case 'AUDIENCE': {
@@ -192,100 +189,85 @@ function fromEnv(name: Name, raw: string, variable: string): unknown {
   }
 }
 
-function validate(s: Record<string, unknown>): AuthSettings {
+function validate(s: Record<string, unknown>, shown: (name: Name) => string): AuthSettings {
   const algorithm = s.ALGORITHM;
-  if (!isAlgorithm(algorithm)) throw new SettingsError(`ALGORITHM must be one of ${ALGORITHMS.join(', ')}, got ${describe(algorithm)}`);
+  if (!isAlgorithm(algorithm)) throw new ConfigError(shown('ALGORITHM'), `one of ${ALGORITHMS.join(', ')}`, algorithm);
   const settings: AuthSettings = {
-    ACCESS_TOKEN_LIFETIME: positive(parseDuration(s.ACCESS_TOKEN_LIFETIME, 'ACCESS_TOKEN_LIFETIME'), 'ACCESS_TOKEN_LIFETIME'),
-    REFRESH_TOKEN_LIFETIME: positive(parseDuration(s.REFRESH_TOKEN_LIFETIME, 'REFRESH_TOKEN_LIFETIME'), 'REFRESH_TOKEN_LIFETIME'),
-    ROTATE_REFRESH_TOKENS: bool(s.ROTATE_REFRESH_TOKENS, 'ROTATE_REFRESH_TOKENS'),
-    BLACKLIST_AFTER_ROTATION: bool(s.BLACKLIST_AFTER_ROTATION, 'BLACKLIST_AFTER_ROTATION'),
-    UPDATE_LAST_LOGIN: bool(s.UPDATE_LAST_LOGIN, 'UPDATE_LAST_LOGIN'),
+    ACCESS_TOKEN_LIFETIME: seconds(s.ACCESS_TOKEN_LIFETIME, shown('ACCESS_TOKEN_LIFETIME'), true),
+    REFRESH_TOKEN_LIFETIME: seconds(s.REFRESH_TOKEN_LIFETIME, shown('REFRESH_TOKEN_LIFETIME'), true),
+    ROTATE_REFRESH_TOKENS: bool(s.ROTATE_REFRESH_TOKENS, shown('ROTATE_REFRESH_TOKENS')),
+    BLACKLIST_AFTER_ROTATION: bool(s.BLACKLIST_AFTER_ROTATION, shown('BLACKLIST_AFTER_ROTATION')),
+    UPDATE_LAST_LOGIN: bool(s.UPDATE_LAST_LOGIN, shown('UPDATE_LAST_LOGIN')),
     ALGORITHM: algorithm,
-    SIGNING_KEY: keyMaterial(s.SIGNING_KEY, 'SIGNING_KEY'),
-    VERIFYING_KEY: keyMaterial(s.VERIFYING_KEY, 'VERIFYING_KEY'),
-    AUDIENCE: audience(s.AUDIENCE),
-    ISSUER: nullableString(s.ISSUER, 'ISSUER'),
-    LEEWAY: parseDuration(s.LEEWAY, 'LEEWAY'),
-    AUTH_HEADER_TYPES: headerTypes(s.AUTH_HEADER_TYPES),
-    AUTH_HEADER_NAME: headerName(s.AUTH_HEADER_NAME),
-    USER_ID_FIELD: userIdField(s.USER_ID_FIELD),
-    USER_ID_CLAIM: claimName(s.USER_ID_CLAIM, 'USER_ID_CLAIM'),
-    TOKEN_TYPE_CLAIM: claimName(s.TOKEN_TYPE_CLAIM, 'TOKEN_TYPE_CLAIM'),
-    JTI_CLAIM: claimName(s.JTI_CLAIM, 'JTI_CLAIM'),
+    SIGNING_KEY: keyMaterial(s.SIGNING_KEY, shown('SIGNING_KEY')),
+    VERIFYING_KEY: keyMaterial(s.VERIFYING_KEY, shown('VERIFYING_KEY')),
+    AUDIENCE: audience(s.AUDIENCE, shown('AUDIENCE')),
+    ISSUER: nullableString(s.ISSUER, shown('ISSUER')),
+    LEEWAY: seconds(s.LEEWAY, shown('LEEWAY')),
+    AUTH_HEADER_TYPES: headerTypes(s.AUTH_HEADER_TYPES, shown('AUTH_HEADER_TYPES')),
+    AUTH_HEADER_NAME: headerName(s.AUTH_HEADER_NAME, shown('AUTH_HEADER_NAME')),
+    USER_ID_FIELD: userIdField(s.USER_ID_FIELD, shown('USER_ID_FIELD')),
+    USER_ID_CLAIM: claimName(s.USER_ID_CLAIM, shown('USER_ID_CLAIM')),
+    TOKEN_TYPE_CLAIM: claimName(s.TOKEN_TYPE_CLAIM, shown('TOKEN_TYPE_CLAIM')),
+    JTI_CLAIM: claimName(s.JTI_CLAIM, shown('JTI_CLAIM')),
   };
   const claims = [settings.USER_ID_CLAIM, settings.TOKEN_TYPE_CLAIM, settings.JTI_CLAIM];
-  if (new Set(claims).size !== claims.length) throw new SettingsError(`USER_ID_CLAIM, TOKEN_TYPE_CLAIM and JTI_CLAIM must differ, got ${claims.join(', ')}`);
+  if (new Set(claims).size !== claims.length) throw new ConfigError('USER_ID_CLAIM, TOKEN_TYPE_CLAIM and JTI_CLAIM', 'three different claim names', claims.join(', '));
   return settings;
 }
 
-function positive(seconds: number, name: string): number {
-  if (seconds <= 0) throw new SettingsError(`${name} must be longer than 0 seconds`);
-  return seconds;
-}
-
 function bool(value: unknown, name: string): boolean {
-  if (typeof value !== 'boolean') throw new SettingsError(`${name} must be true or false, got ${describe(value)}`);
+  if (typeof value !== 'boolean') throw new ConfigError(name, 'true or false', value);
   return value;
 }
 
 function keyMaterial(value: unknown, name: string): KeyMaterial | null {
   if (value === null) return null;
   if (typeof value === 'string') {
-    if (value === '') throw new SettingsError(`${name} is empty; leave it unset to use the key kept in DATA_DIR`);
+    if (value === '') throw new ConfigError(name, 'a key, or no setting at all to use the key kept in the data directory', value);
     return value;
   }
   if (value instanceof Uint8Array || (typeof value === 'object' && value !== null)) return value as KeyMaterial;
-  throw new SettingsError(`${name} must be a string, bytes, a JWK object or a KeyObject, got ${describe(value)}`);
+  throw new ConfigError(name, 'a string, bytes, a JWK object or a KeyObject', value);
 }
 
-function audience(value: unknown): string | readonly string[] | null {
+function audience(value: unknown, name: string): string | readonly string[] | null {
   if (value === null || typeof value === 'string') return value === '' ? null : value;
   if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v !== '')) return Object.freeze([...value]);
-  throw new SettingsError(`AUDIENCE must be null, a string or a non-empty list of strings, got ${describe(value)}`);
+  throw new ConfigError(name, 'null, a string or a non-empty list of strings', value);
 }
 
 function nullableString(value: unknown, name: string): string | null {
   if (value === null) return null;
   if (typeof value === 'string' && value !== '') return value;
-  throw new SettingsError(`${name} must be null or a non-empty string, got ${describe(value)}`);
+  throw new ConfigError(name, 'null or a non-empty string', value);
 }
 
-function headerTypes(value: unknown): readonly string[] {
+function headerTypes(value: unknown, name: string): readonly string[] {
   const list = typeof value === 'string' ? [value] : value;
   if (!Array.isArray(list) || list.length === 0 || !list.every((t) => typeof t === 'string' && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(t))) {
-    throw new SettingsError(`AUTH_HEADER_TYPES must be a non-empty list of auth scheme names such as ["Bearer"], got ${describe(value)}`);
+    throw new ConfigError(name, 'a non-empty list of auth scheme names such as ["Bearer"]', value);
   }
   return Object.freeze([...(list as string[])]);
 }
 
-function headerName(value: unknown): string {
+function headerName(value: unknown, name: string): string {
   if (typeof value !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value)) {
-    throw new SettingsError(`AUTH_HEADER_NAME must be a header name such as "HTTP_AUTHORIZATION" or "Authorization", got ${describe(value)}`);
+    throw new ConfigError(name, 'a header name such as "HTTP_AUTHORIZATION" or "Authorization"', value);
   }
   return value;
 }
 
-function userIdField(value: unknown): 'id' {
-  if (value !== 'id') throw new SettingsError(`USER_ID_FIELD must be "id" (the user store's integer primary key), got ${describe(value)}`);
+function userIdField(value: unknown, name: string): 'id' {
+  if (value !== 'id') throw new ConfigError(name, '"id" (the user store\'s integer primary key)', value);
   return value;
 }
 
 function claimName(value: unknown, name: string): string {
   if (value === null) {
-    throw new SettingsError(`${name} cannot be null here: tokens are always typed and carry an id (RFC 8725 §3.11, and the blacklist needs the id)`);
+    throw new ConfigError(name, 'a claim name, not null: tokens are always typed and carry an id (RFC 8725 §3.11, and the blacklist needs the id)', null);
   }
-  if (typeof value !== 'string' || value === '') throw new SettingsError(`${name} must be a non-empty string, got ${describe(value)}`);
-  if (REGISTERED_CLAIMS.has(value)) throw new SettingsError(`${name} cannot be "${value}": that is a registered JWT claim`);
+  if (typeof value !== 'string' || value === '') throw new ConfigError(name, 'a non-empty string', value);
+  if (REGISTERED_CLAIMS.has(value)) throw new ConfigError(name, `a claim name other than the registered JWT claims (${[...REGISTERED_CLAIMS].join(', ')})`, value);
   return value;
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'undefined';
-  if (typeof value === 'string') return JSON.stringify(value);
-  try {
-    return `${Array.isArray(value) ? 'list' : typeof value} ${JSON.stringify(value)?.slice(0, 80)}`;
-  } catch {
-    return typeof value;
-  }
 }

@@ -2,7 +2,7 @@
  * What both client-side engines share: the routing decision (static mapping first, then the
  * proxy), the settings, the logs, and the in-flight count graceful shutdown waits for.
  *
- * Engines (http-engine.ts for node:http, uws-engine.ts for uWebSockets.js) own the sockets and
+ * Engines (net-engine.ts over wire/http1, http-engine.ts for node:http) own the sockets and
  * the wire format; everything they must agree on lives here, so the two behave the same.
  */
 import { randomUUID } from 'node:crypto';
@@ -25,12 +25,33 @@ import type { UpstreamAddress } from '../upstream/upstream.ts';
 import { AccessLog } from './access-log.ts';
 import type { AccessRecord } from './access-log.ts';
 
+/**
+ * Longest request line the front accepts → 414: the app server's default (Gunicorn's
+ * limit_request_line is 4094; ours, in server/limits.ts, 8190, as Nginx's 8 KiB buffers).
+ */
+export const FRONT_MAX_REQUEST_LINE = 8190;
+/**
+ * Most header fields the front accepts from a client → 431. The uWebSockets.js app engine
+ * reads about 50 fields (compiled in) and stalls past that; the front adds up to six of its own
+ * (Host, X-Forwarded-For, -Proto, -Host, X-Request-Id, Content-Length), so 40 leaves a margin.
+ * Real clients send 10–25.
+ */
+export const FRONT_MAX_HEADER_FIELDS = 40;
+
 /** Client-side limits and timeouts (Nginx's client_* directives). */
 export interface ClientSettings {
   /** Largest request body in bytes; past it 413 (client_max_body_size). */
   maxBodySize: number;
-  /** Largest request head in bytes (node:http engine; uWS has its own fixed limit). */
+  /** Largest request head in bytes → 431. */
   maxHeaderSize: number;
+  /** Longest request line in bytes → 414 (net engine; node:http counts it in the head). */
+  maxRequestLine: number;
+  /**
+   * Most header fields from a client → 431 (net engine). It sits below the app server's own
+   * limit by the fields the front adds (Host, X-Forwarded-For/-Proto/-Host, X-Request-Id,
+   * Content-Length), so what the front forwards the app server can always read.
+   */
+  maxHeaderFields: number;
   /** Milliseconds to receive the whole request head (client_header_timeout) → 408. */
   headerTimeoutMs: number;
   /** Milliseconds between two reads of the request body (client_body_timeout) → 408. */
@@ -82,6 +103,8 @@ export class FrontCore {
   extraHeaders: readonly string[];
   /** Requests being answered now. */
   inFlight = 0;
+  /** The route every proxied request takes (no allocation per request). */
+  readonly proxyRoute: Route = PROXY;
   /** Set by graceful shutdown: responses carry `Connection: close`. */
   closing = false;
   private drained: (() => void) | null = null;
@@ -184,6 +207,11 @@ export class FrontCore {
   upstreamHead(head: ClientRequestHead, body: Buffer | null, requestId: string): string {
     const length = body !== null ? body.length : BODY_METHODS.has(head.method) ? 0 : -1;
     return buildRequestHead(head, length, requestId, this.settings.forwarding);
+  }
+
+  /** Milliseconds since `start` on the performance clock. */
+  since(start: number): number {
+    return performance.now() - start;
   }
 
   /** A request started. */

@@ -185,6 +185,10 @@ function forward(core: FrontCore, req: IncomingMessage, res: ServerResponse, bod
   const method = req.method!;
   const headers = req.rawHeaders;
   const head = core.upstreamHead({ method, target: req.url!, headers, clientAddress: req.socket.remoteAddress ?? '' }, body, requestId);
+  const limit = core.settings.client.maxHeaderSize;
+  if (head.length > limit) {
+    return refuse(core, req, res, 431, '431 Request Header Fields Too Large', `Request header fields too large: with the forwarding fields the request head is larger than ${limit} bytes.`, receivedAt, requestId);
+  }
   const exchange = new NodeExchange(core, req, res, receivedAt, requestId);
   exchange.record = core.proxy!.forward(method, head, 'latin1', body, receivedAt, core.responseSink(exchange, method, headers));
 }
@@ -241,6 +245,20 @@ function handle(core: FrontCore, req: IncomingMessage, res: ServerResponse): voi
   core.begin();
   if (core.closing) res.shouldKeepAlive = false;
   const requestId = core.requestId(req.rawHeaders, req.socket.remoteAddress ?? '');
+  // What llhttp lets through but the net engine's parser refuses: other versions, too many
+  // fields (the app server behind must be able to read what is forwarded), a malformed Host.
+  if (req.httpVersion !== '1.1' && req.httpVersion !== '1.0') {
+    const supported = req.httpVersionMajor === 1 || req.httpVersionMajor > 1;
+    return refuse(core, req, res, supported ? 505 : 400, supported ? '505 HTTP Version Not Supported' : '400 Bad Request', `HTTP version ${req.httpVersion} is not supported; this server speaks HTTP/1.0 and HTTP/1.1.`, receivedAt, requestId);
+  }
+  const maxFields = core.settings.client.maxHeaderFields;
+  if (req.rawHeaders.length > maxFields * 2) {
+    return refuse(core, req, res, 431, '431 Request Header Fields Too Large', `Request header fields too large: more than ${maxFields} header fields.`, receivedAt, requestId);
+  }
+  const host = req.headers.host;
+  if (host !== undefined && !/^[A-Za-z0-9\-._~!$&'()*+,;=:[\]%]*$/.test(host)) {
+    return refuse(core, req, res, 400, '400 Bad Request', 'Bad request: invalid Host header.', receivedAt, requestId);
+  }
   const route = core.route(req.url!);
   if (route.kind === 'proxy') return proxyRequest(core, req, res, receivedAt, requestId);
   if (route.kind === 'reply') {

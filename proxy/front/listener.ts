@@ -5,7 +5,7 @@
 
 /** A client-side engine bound to a FrontCore. */
 export interface FrontListener {
-  readonly engine: 'http' | 'uws';
+  readonly engine: 'net' | 'http';
   /** Start listening; resolves with the actual port (useful with port 0). */
   listen(host: string, port: number): Promise<number>;
   /** Pick up changed client settings after a reload (what the engine can change live). */

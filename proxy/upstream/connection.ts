@@ -15,7 +15,7 @@
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { ChunkedDecoder } from './chunked-decoder.ts';
+import { ChunkedDecoder } from '../../wire/http1/chunked-decoder.ts';
 import { parseResponseHead } from './response-head.ts';
 import type { ResponseHead } from './response-head.ts';
 import type { Upstream } from './upstream.ts';
@@ -288,7 +288,7 @@ export class UpstreamConnection {
         // Small chunked responses usually arrive whole: decode, and send them with a length.
         const parts: Buffer[] = [];
         const ended = decoder.feed(buffer, bodyStart, (part) => parts.push(part));
-        if (typeof ended === 'string') return this.fail('invalid', ended);
+        if (typeof ended !== 'number') return this.fail('invalid', ended.reason);
         if (ended !== -1) {
           if (ended < buffer.length) this.reusable = false;
           return this.complete(head, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
@@ -335,7 +335,7 @@ export class UpstreamConnection {
     }
     if (this.phase === BODY_CHUNKED) {
       const ended = this.decoder!.feed(buffer, start, this.onDecoded);
-      if (typeof ended === 'string') return this.fail('broken', `chunked body: ${ended}`);
+      if (typeof ended !== 'number') return this.fail('broken', ended.reason);
       if (ended === -1) return;
       if (ended < buffer.length) this.reusable = false;
       return this.finish();

@@ -152,7 +152,7 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
 
   onComplete(head: ResponseHead, body: Buffer, now: number): void {
     const upstream = this.upstream!;
-    upstream.recordSuccess();
+    upstream.recordSuccess(now);
     this.settle();
     this.upstreamMs = now - this.firstStart;
     this.sink.onAbort = null;
@@ -177,7 +177,7 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
   }
 
   onEnd(): void {
-    this.upstream!.recordSuccess();
+    this.upstream!.recordSuccess(performance.now());
     this.settle();
     this.upstreamMs = performance.now() - this.firstStart;
     this.sink.onAbort = null;
@@ -203,8 +203,10 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
       this.sink.destroy();
       return;
     }
-    const out = upstream.recordFailure(performance.now());
-    proxy.log(`upstream ${upstream.label} ${failure}: ${detail}${out ? ' (now out of rotation)' : ''} — ${this.method}`);
+    // Answered others meanwhile: this request's failure says nothing about the server's health.
+    const counted = !upstream.answeredSince(this.attemptStart);
+    const out = counted && upstream.recordFailure(performance.now());
+    proxy.log(`upstream ${upstream.label} ${failure}: ${detail}${out ? ' (now out of rotation)' : counted ? '' : ' (not counted: it answered other requests meanwhile)'} — ${this.method}`);
     this.sink.onAbort = null;
     if (this.headSent) {
       // Part of the response already reached the client: it cannot be finished honestly.

@@ -26,6 +26,11 @@ export interface ClientRequestHead {
   headers: readonly string[];
   /** The client's IP address. */
   clientAddress: string;
+  /**
+   * The host the request is for, when the engine decided it: an absolute-form target's authority
+   * replaces the Host field (RFC 9112 §3.2.2). Absent: the first Host field.
+   */
+  host?: string;
 }
 
 /** Settings for the forwarding headers. */
@@ -106,7 +111,8 @@ export function buildRequestHead(head: ClientRequestHead, bodyLength: number, re
   const headers = head.headers;
   const listed = listedInConnection(headers);
   let out = head.method + ' ' + head.target + ' HTTP/1.1\r\n';
-  let host = '';
+  let host = head.host ?? '';
+  const hostDecided = host !== '';
   let priorFor = '';
   let priorProto = '';
   let priorHost = '';
@@ -120,7 +126,7 @@ export function buildRequestHead(head: ClientRequestHead, bodyLength: number, re
       if (listed !== null && kind !== HOST && listed.has(lower)) continue;
       switch (kind) {
         case HOST:
-          if (host === '') host = headers[i + 1]!;
+          if (!hostDecided && host === '') host = headers[i + 1]!;
           break;
         case XFF:
           priorFor = priorFor === '' ? headers[i + 1]! : priorFor + ', ' + headers[i + 1]!;

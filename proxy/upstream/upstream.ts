@@ -6,6 +6,12 @@
  * get a broken response count as failures. `maxFails` failures within `failTimeoutMs` take the
  * server out of rotation for `failTimeoutMs`; after that it gets traffic again, and one more
  * failure takes it straight back out. A success clears the count.
+ *
+ * A failure of one request after it was sent (a read timeout, a broken or invalid response)
+ * counts only if the server answered nothing else since that request went out: a server that
+ * keeps answering other requests is healthy, and the failure is most likely that request's own
+ * doing (a client's weird request, a slow endpoint). Otherwise one client could take every
+ * server out of rotation with a few such requests. Connect failures always count.
  */
 import type { UpstreamConnection } from './connection.ts';
 
@@ -54,6 +60,8 @@ export class Upstream {
   maxIdle = 64;
   /** Until when (performance clock, ms) the server is out of rotation; 0 = in. */
   downUntil = 0;
+  /** Performance-clock time of the last completed exchange (0: none yet). */
+  lastSuccessAt = 0;
   private fails = 0;
   private windowStart = 0;
 
@@ -89,8 +97,14 @@ export class Upstream {
   }
 
   /** A request went through: the failure count starts over. */
-  recordSuccess(): void {
+  recordSuccess(now: number): void {
     this.fails = 0;
+    this.lastSuccessAt = now;
+  }
+
+  /** Did the server complete some exchange after `sentAt`? (Then a failure since is not its health.) */
+  answeredSince(sentAt: number): boolean {
+    return this.lastSuccessAt > sentAt;
   }
 
   /** A pooled connection, or null (then the caller connects). */

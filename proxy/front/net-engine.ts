@@ -1,0 +1,198 @@
+/**
+ * The client side on the project's own HTTP/1.1 server (wire/http1/, over node:net): the default
+ * engine. The wire layer parses, checks limits and framing, buffers bodies, answers refusals and
+ * keeps responses in request order; this file only routes each complete request to the static
+ * files or the proxy and writes the answer.
+ *
+ * Why not uWebSockets.js, which was the default: its parser (v20.30, the last build that loads
+ * on glibc 2.36) holds HTTP/1.0 requests without an answer, cuts pipelined requests whose
+ * predecessor is answered asynchronously, closes malformed and oversized requests without a
+ * status and accepts malformed chunked bodies, all before any JavaScript runs, so none of it can
+ * be fixed from here. bench/RESULTS.md has the side-by-side measurement behind the choice.
+ */
+import { createReadStream } from 'node:fs';
+import { Http1Server } from '../../wire/http1/server.ts';
+import type { Http1Settings } from '../../wire/http1/connection.ts';
+import type { RequestHead } from '../../wire/http1/request-head.ts';
+import type { Http1Response } from '../../wire/http1/response.ts';
+import type { RequestFailure } from '../../wire/http1/failure.ts';
+import type { Http1Connection } from '../../wire/http1/connection.ts';
+import type { StaticReply } from '../static/static-files.ts';
+import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
+import type { FrontCore } from './core.ts';
+import type { FrontListener } from './listener.ts';
+import { tlsServerOptions, watchHandshakes } from '../tls/server.ts';
+
+/** The wire settings for the front's client settings. */
+export function wireSettings(core: FrontCore): Http1Settings {
+  const client = core.settings.client;
+  return {
+    maxHeaderSize: client.maxHeaderSize,
+    maxRequestLine: client.maxRequestLine,
+    maxHeaderFields: client.maxHeaderFields,
+    maxBodySize: client.maxBodySize,
+    headerTimeoutMs: client.headerTimeoutMs,
+    bodyTimeoutMs: client.bodyTimeoutMs,
+    keepAliveTimeoutMs: client.keepAliveTimeoutMs,
+    sendTimeoutMs: client.sendTimeoutMs,
+  };
+}
+
+/** Case-insensitive lookup in a flat header list ('' when absent). */
+function headerValue(headers: readonly string[], lowerCaseName: string): string {
+  const n = lowerCaseName.length;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name.length === n && name.toLowerCase() === lowerCaseName) return headers[i + 1]!;
+  }
+  return '';
+}
+
+/** Log the request when its response is over. */
+function account(core: FrontCore, head: RequestHead, res: Http1Response, exchange: NetExchange | null, requestId: string): void {
+  res.onFinish = () => {
+    if (!core.accessLog.enabled) return core.end(null);
+    const headers = head.headers;
+    const proxied = exchange?.proxied ?? null;
+    core.end({
+      client: res.connection.remoteAddress,
+      method: head.method,
+      target: head.target,
+      httpVersion: head.minor === 0 ? '1.0' : '1.1',
+      status: res.aborted ? 499 : res.status,
+      bytes: res.bytes,
+      referer: headerValue(headers, 'referer'),
+      userAgent: headerValue(headers, 'user-agent'),
+      upstream: proxied?.upstreamLabel ?? '-',
+      upstreamMs: proxied?.upstreamMs ?? -1,
+      requestMs: core.since(res.receivedAt),
+      requestId,
+    });
+  };
+}
+
+/** Write a StaticReply: in memory, or streamed from disk with backpressure. */
+function sendReply(core: FrontCore, res: Http1Response, reply: StaticReply, requestId: string): void {
+  const reason = reply.statusLine.slice(4);
+  if (reply.status === 400) res.keepAlive = false;
+  const headers = core.decorate(reply.headers.slice(), requestId);
+  if (reply.file === null || res.method === 'HEAD') return res.send(reply.status, reason, headers, reply.body, reply.length);
+  res.start(reply.status, reason, headers, reply.length);
+  const stream = createReadStream(reply.file, { start: reply.start, end: reply.end, highWaterMark: 256 * 1024 });
+  res.onAbort = () => stream.destroy();
+  stream.on('data', (chunk) => {
+    if (!res.write(chunk as Buffer, true)) {
+      stream.pause();
+      res.whenWritable(() => stream.resume());
+    }
+  });
+  stream.on('end', () => res.end());
+  stream.on('error', (error) => {
+    core.errorLog(`static file ${reply.file}: ${error.message}`);
+    res.destroy();
+  });
+}
+
+/** A proxied request's response side: the proxy's ClientSink over an Http1Response. */
+class NetExchange implements ClientSink {
+  proxied: ProxyRecord | null = null;
+
+  constructor(
+    private readonly core: FrontCore,
+    private readonly res: Http1Response,
+    private readonly requestId: string,
+  ) {}
+
+  get aborted(): boolean {
+    return this.res.aborted;
+  }
+
+  get onAbort(): (() => void) | null {
+    return this.res.onAbort;
+  }
+
+  set onAbort(callback: (() => void) | null) {
+    this.res.onAbort = callback;
+  }
+
+  complete(status: number, reason: string, headers: string[], body: Buffer, length: number): void {
+    this.res.send(status, reason, this.core.decorate(headers, this.requestId), body, length);
+  }
+
+  start(status: number, reason: string, headers: string[], length: number): void {
+    this.res.start(status, reason, this.core.decorate(headers, this.requestId), length);
+  }
+
+  write(chunk: Buffer): boolean {
+    return this.res.write(chunk);
+  }
+
+  whenWritable(resume: () => void): void {
+    this.res.whenWritable(resume);
+  }
+
+  end(): void {
+    this.res.end();
+  }
+
+  destroy(): void {
+    this.res.destroy();
+  }
+}
+
+function handle(core: FrontCore, head: RequestHead, body: Buffer | null, res: Http1Response): void {
+  core.begin();
+  const clientAddress = res.connection.remoteAddress;
+  const requestId = core.requestId(head.headers, clientAddress);
+  const route = head.target === '*' ? (core.proxy !== null ? core.proxyRoute : core.route('*')) : core.route(head.target);
+  if (route.kind === 'proxy') {
+    const upstreamHead = core.upstreamHead({ method: head.method, target: head.target, headers: head.headers, clientAddress, host: head.host }, body, requestId);
+    const exchange = new NetExchange(core, res, requestId);
+    account(core, head, res, exchange, requestId);
+    const limit = core.settings.client.maxHeaderSize;
+    if (upstreamHead.length > limit) {
+      // Within the limit from the client, past it with the front's own fields: the app server,
+      // whose limit is the same, could not read it (each layer's limits sit inside the next's).
+      res.keepAlive = false;
+      const text = Buffer.from(`Request header fields too large: with the forwarding fields the request head is larger than ${limit} bytes.\n`);
+      return res.send(431, '', core.decorate(['Content-Type', 'text/plain; charset=utf-8'], requestId), text);
+    }
+    exchange.proxied = core.proxy!.forward(head.method, upstreamHead, 'latin1', body, res.receivedAt, core.responseSink(exchange, head.method, head.headers));
+    return;
+  }
+  account(core, head, res, null, requestId);
+  if (route.kind === 'reply') return sendReply(core, res, route.reply, requestId);
+  const reply = core.statics.respond(route.mount, route.path, head.method, (name) => headerValue(head.headers, name), res.receivedAt);
+  sendReply(core, res, reply, requestId);
+}
+
+/** The project's own HTTP/1.1 client side for `core`. */
+export function createNetListener(core: FrontCore): FrontListener {
+  let credentials = core.settings.tls;
+  const server = new Http1Server(wireSettings(core), {
+    onRequest: (head, body, res) => handle(core, head, body, res),
+    onRefused: (failure: RequestFailure, head: RequestHead | null, connection: Http1Connection) => {
+      const what = head === null ? '' : ` ${head.method} ${head.target}`;
+      const requestId = core.requestId(head?.headers ?? [], connection.remoteAddress);
+      core.errorLog(`refused ${failure.status} (${failure.kind})${what} from ${connection.remoteAddress} (request ${requestId}): ${failure.reason}`);
+      let extra = 'X-Request-Id: ' + requestId + '\r\n';
+      for (let i = 0; i < core.extraHeaders.length; i += 2) extra += `${core.extraHeaders[i]}: ${core.extraHeaders[i + 1]}\r\n`;
+      return extra;
+    },
+  }, credentials === null ? null : tlsServerOptions(credentials, core.settings.client.headerTimeoutMs));
+  if (server.tlsServer !== null) watchHandshakes(server.tlsServer, core.errorLog);
+  return {
+    engine: 'net',
+    listen: (host, port) => server.listen(host, port),
+    applySettings: () => {
+      server.configure(wireSettings(core));
+      const next = core.settings.tls;
+      if (next !== null && next !== credentials) {
+        server.setSecureContext(next.options); // new handshakes only: open connections keep theirs
+        credentials = next;
+      }
+    },
+    stopAccepting: () => server.stopAccepting(),
+    closeAll: () => server.closeAll(),
+  };
+}

@@ -1,0 +1,418 @@
+/**
+ * One client connection of an HTTP/1.1 server over node:net: the state machine that reads
+ * requests, buffers their bodies, hands each complete request to the handler, and answers what
+ * must be refused.
+ *
+ *   IDLE ──head──► BODY ──body──► BUSY ──response done──► IDLE (keep-alive) or CLOSING
+ *     │                                                    (Connection: close, HTTP/1.0, refusal)
+ *     └── malformed, too large, timed out: status + Connection: close ──► CLOSING
+ *
+ * Requests are handled one at a time, in order: bytes pipelined behind a request wait in the
+ * buffer until its response is done, so responses go out in request order (RFC 9112 §9.3.2) and
+ * nothing behind a refused request or a `Connection: close` is ever read as a request. A
+ * refusal is written, then the connection is half-closed and what the client still sends is
+ * read and dropped for a moment (Nginx's lingering close), so the refusal is not lost to a
+ * reset. Timeouts are deadlines checked by the server's sweep, not a timer per request.
+ */
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { STATUS_CODES } from 'node:http';
+import { ChunkedDecoder } from './chunked-decoder.ts';
+import { requestFailure } from './failure.ts';
+import type { RequestFailure, RequestFailureKind } from './failure.ts';
+import { parseRequestHead } from './request-head.ts';
+import type { RequestHead } from './request-head.ts';
+import { Http1Response } from './response.ts';
+
+/** Limits and timeouts of the HTTP/1.1 server (each documents what the client sees when it trips). */
+export interface Http1Settings {
+  /** Largest request head in bytes (request line and fields) → 431. */
+  maxHeaderSize: number;
+  /** Longest request line in bytes → 414. */
+  maxRequestLine: number;
+  /** Most header fields → 431. */
+  maxHeaderFields: number;
+  /** Largest request body in bytes → 413 (before the body is read when the length is declared). */
+  maxBodySize: number;
+  /** Milliseconds to receive a whole request head, from its first byte (or the connection's start) → 408. */
+  headerTimeoutMs: number;
+  /** Milliseconds between two reads of a request body → 408 (a slow but steady upload is never cut). */
+  bodyTimeoutMs: number;
+  /** Milliseconds an idle keep-alive connection is kept → closed without a word. */
+  keepAliveTimeoutMs: number;
+  /** Milliseconds a response may wait for the client to read → connection cut. */
+  sendTimeoutMs: number;
+}
+
+/** What a server built on this module implements. */
+export interface Http1Handler {
+  /**
+   * A complete request, body buffered (`body` null when there is none). Answer through `res`,
+   * now or later, exactly once; no other request of this connection is read until then.
+   */
+  onRequest(head: RequestHead, body: Buffer | null, res: Http1Response): void;
+  /**
+   * A request is refused before a handler saw it (for logs); returns extra header lines for the
+   * refusal (`Name: value\r\n`…, or ''), such as a request id.
+   */
+  onRefused(failure: RequestFailure, head: RequestHead | null, connection: Http1Connection): string;
+}
+
+/** What the connection needs from its server. */
+export interface Http1Host {
+  readonly settings: Http1Settings;
+  readonly handler: Http1Handler;
+  /** Set during graceful shutdown: every response closes its connection. */
+  readonly draining: boolean;
+  forget(connection: Http1Connection): void;
+}
+
+const IDLE = 0;
+const BODY = 1;
+const BUSY = 2;
+const CLOSING = 3;
+
+/** How long a refused connection keeps reading (and dropping) what the client still sends. */
+const LINGER_MS = 2000;
+/** Bytes of unread pipelined input (or unsent output) past which reading pauses. */
+const BACKLOG_LIMIT = 256 * 1024;
+/** Bytes decoded to find the end of a head; larger heads take a second, bounded decode. */
+const HEAD_SCAN = 4096;
+
+/** Failures a request line alone can show. */
+const REQUEST_LINE_KINDS: ReadonlySet<RequestFailureKind> = new Set(['request-line', 'method', 'target', 'version', 'version-unsupported', 'target-too-long', 'line-ending', 'method-not-allowed']);
+
+/** The deadline `ms` from now; 0 means no limit. */
+function after(ms: number): number {
+  return ms > 0 ? performance.now() + ms : Infinity;
+}
+
+export class Http1Connection {
+  /** The client's address, asked of the kernel once per connection. */
+  readonly remoteAddress: string;
+  /** Performance-clock time by which the current phase must end (Infinity: none). */
+  deadline: number;
+  private state = IDLE;
+  private buffer: Buffer | null = null;
+  private head: RequestHead | null = null;
+  private current: Http1Response | null = null;
+  private bodyParts: Buffer[] = [];
+  private bodySize = 0;
+  private decoder: ChunkedDecoder | null = null;
+  private dispatching = false;
+  private peerEnded = false;
+  private paused = false;
+  private drainWaiters: (() => void)[] = [];
+  private sendDeadline = Infinity;
+  private bodyPartsPush = (part: Buffer): void => {
+    this.bodyParts.push(part);
+    this.bodySize += part.length;
+  };
+
+  constructor(
+    readonly socket: Socket,
+    private readonly host: Http1Host,
+  ) {
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.deadline = after(host.settings.headerTimeoutMs);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('drain', () => this.onDrainEvent());
+    socket.on('error', () => {}); // 'close' follows
+    socket.on('close', () => this.onClose());
+  }
+
+  /** Graceful shutdown asked every response to close its connection. */
+  get draining(): boolean {
+    return this.host.draining;
+  }
+
+  /** Waiting for a request with nothing half-received: safe to close now. */
+  get idle(): boolean {
+    return this.state === IDLE && (this.buffer === null || this.buffer.length === 0);
+  }
+
+  /** Close at once if idle (graceful shutdown); otherwise the current response will close it. */
+  closeIfIdle(): void {
+    if (this.idle) this.socket.destroy();
+  }
+
+  /** The sweep: apply whichever deadline has passed. */
+  checkDeadline(now: number): void {
+    if (this.sendDeadline <= now) {
+      this.socket.destroy();
+      return;
+    }
+    if (this.deadline > now) return;
+    const settings = this.host.settings;
+    if (this.state === IDLE) {
+      if (this.buffer === null || this.buffer.length === 0) this.socket.destroy(); // keep-alive ran out
+      else this.refuse(requestFailure('header-timeout', `Request timeout: the request head did not arrive within ${settings.headerTimeoutMs} ms.`));
+    } else if (this.state === BODY) {
+      this.refuse(requestFailure('body-timeout', `Request timeout: no body data for ${settings.bodyTimeoutMs} ms.`));
+    } else if (this.state === CLOSING) {
+      this.socket.destroy();
+    }
+  }
+
+  /** The response wrote more than the socket took at once: the send timeout runs until 'drain'. */
+  waitingForDrain(): void {
+    const ms = this.host.settings.sendTimeoutMs;
+    if (ms > 0 && this.sendDeadline === Infinity) this.sendDeadline = performance.now() + ms;
+  }
+
+  onDrain(resume: () => void): void {
+    if (!this.socket.writableNeedDrain) {
+      queueMicrotask(resume);
+      return;
+    }
+    this.waitingForDrain();
+    this.drainWaiters.push(resume);
+  }
+
+  /** Called by the response when it is complete. */
+  responseDone(res: Http1Response): void {
+    if (res !== this.current) return;
+    this.current = null;
+    if (this.socket.writableNeedDrain) this.waitingForDrain();
+    if (!res.keepAlive) return this.closeGracefully();
+    this.state = IDLE;
+    this.deadline = after(this.buffer !== null && this.buffer.length > 0 ? this.host.settings.headerTimeoutMs : this.host.settings.keepAliveTimeoutMs);
+    if (!this.dispatching) this.readRequests();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === CLOSING) return; // lingering: read and drop
+    this.buffer = this.buffer === null || this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    if (this.state === BUSY) {
+      if (this.buffer.length > BACKLOG_LIMIT) this.pauseReading();
+      return;
+    }
+    if (this.state === IDLE) {
+      const headerDeadline = after(this.host.settings.headerTimeoutMs);
+      if (this.deadline > headerDeadline) this.deadline = headerDeadline; // a new request began: header timeout from now
+    }
+    if (this.state === BODY) this.readBody();
+    if (this.state === IDLE) this.readRequests();
+  }
+
+  private onEnd(): void {
+    this.peerEnded = true;
+    if (this.state === CLOSING) return void this.socket.destroy();
+    if (this.state === BODY) return this.refuse(requestFailure('incomplete', 'Bad request: the connection ended in the middle of the request body.'));
+    if (this.state === IDLE) return this.readRequests();
+    // BUSY: a client that closes while its request is being answered has gone away, as Nginx
+    // reads it (499, "client prematurely closed connection"): stop the work done for it.
+    this.socket.destroy();
+  }
+
+  private onDrainEvent(): void {
+    this.sendDeadline = Infinity;
+    const waiters = this.drainWaiters;
+    if (waiters.length > 0) {
+      this.drainWaiters = [];
+      for (const resume of waiters) resume();
+    }
+    if (this.paused && this.state === IDLE) {
+      this.paused = false;
+      this.socket.resume();
+      this.readRequests();
+    }
+  }
+
+  private onClose(): void {
+    this.state = CLOSING;
+    const res = this.current;
+    this.current = null;
+    res?.abort();
+    this.host.forget(this);
+  }
+
+  private pauseReading(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  /** Parse and dispatch every complete request in the buffer, one at a time. */
+  private readRequests(): void {
+    while (this.state === IDLE) {
+      const buffer = this.buffer;
+      if (buffer === null || buffer.length === 0) {
+        if (this.peerEnded) this.closeGracefully();
+        return;
+      }
+      if (this.socket.writableLength > BACKLOG_LIMIT) {
+        // The client pipelines faster than it reads its responses: wait until it catches up.
+        this.pauseReading();
+        return;
+      }
+      if (this.paused) {
+        this.paused = false;
+        this.socket.resume();
+      }
+      if (!this.readHead(buffer)) return;
+    }
+  }
+
+  /** Try to read one request head from `buffer`; false when more bytes are needed (or it was refused). */
+  private readHead(buffer: Buffer): boolean {
+    const settings = this.host.settings;
+    const scan = Math.min(buffer.length, HEAD_SCAN);
+    let text = buffer.toString('latin1', 0, scan);
+    let start = 0;
+    while (text.charCodeAt(start) === 13 && text.charCodeAt(start + 1) === 10) start += 2;
+    let end = text.indexOf('\r\n\r\n', start);
+    if (end === -1 && buffer.length > scan) {
+      text = buffer.toString('latin1', 0, Math.min(buffer.length, settings.maxHeaderSize + start + 4));
+      end = text.indexOf('\r\n\r\n', start);
+    }
+    if (end === -1) {
+      if (start === buffer.length) {
+        this.buffer = null; // only empty lines so far
+        if (this.peerEnded) this.closeGracefully();
+        return false;
+      }
+      const failure = this.incompleteHeadFailure(text, start, buffer.length - start);
+      if (failure !== null) this.refuse(failure);
+      else if (this.peerEnded) this.refuse(requestFailure('incomplete', 'Bad request: the connection ended in the middle of the request head.'));
+      return false;
+    }
+    if (end - start > settings.maxHeaderSize) {
+      this.refuse(requestFailure('head-too-large', `Request header fields too large: the request head is larger than ${settings.maxHeaderSize} bytes.`));
+      return false;
+    }
+    const parsed = parseRequestHead(text, start, end, settings);
+    if ('failed' in parsed) {
+      this.refuse(parsed);
+      return false;
+    }
+    const consumed = end + 4;
+    const receivedAt = performance.now();
+    if (parsed.contentLength > settings.maxBodySize) {
+      this.refuse(requestFailure('body-too-large', `Payload too large: the body is ${parsed.contentLength} bytes, the limit is ${settings.maxBodySize}.`), parsed);
+      return false;
+    }
+    this.head = parsed;
+    if (parsed.contentLength <= 0 && !parsed.chunked) {
+      this.buffer = consumed === buffer.length ? null : buffer.subarray(consumed);
+      this.dispatch(parsed, null, receivedAt);
+      return true;
+    }
+    if (parsed.contentLength > 0 && buffer.length - consumed >= parsed.contentLength) {
+      // The usual small body that came with its head.
+      const bodyEnd = consumed + parsed.contentLength;
+      this.buffer = bodyEnd === buffer.length ? null : buffer.subarray(bodyEnd);
+      this.dispatch(parsed, buffer.subarray(consumed, bodyEnd), receivedAt);
+      return true;
+    }
+    this.state = BODY;
+    this.bodyParts = [];
+    this.bodySize = 0;
+    this.decoder = parsed.chunked ? new ChunkedDecoder(settings.maxBodySize) : null;
+    this.buffer = consumed === buffer.length ? null : buffer.subarray(consumed);
+    this.deadline = after(settings.bodyTimeoutMs);
+    if (parsed.expectContinue && this.buffer === null) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+    this.readBody();
+    return this.state === IDLE;
+  }
+
+  /** Why an unfinished head can already be refused (too long, bare LF), or null to wait for more. */
+  private incompleteHeadFailure(text: string, start: number, length: number): RequestFailure | null {
+    const settings = this.host.settings;
+    const lineEnd = text.indexOf('\n', start);
+    if (lineEnd === -1 ? length > settings.maxRequestLine : lineEnd - start > settings.maxRequestLine + 1) {
+      return requestFailure('target-too-long', `URI too long: the request line is longer than ${settings.maxRequestLine} bytes.`);
+    }
+    if (length > settings.maxHeaderSize) {
+      return requestFailure('head-too-large', `Request header fields too large: the request head is larger than ${settings.maxHeaderSize} bytes.`);
+    }
+    for (let lf = lineEnd; lf !== -1; lf = text.indexOf('\n', lf + 1)) {
+      if (text.charCodeAt(lf - 1) !== 13) return requestFailure('line-ending', 'Bad request: a line of the request head ends with a bare LF.');
+    }
+    if (lineEnd !== -1) {
+      // The request line is complete: refuse a bad one now rather than wait for fields that may never come.
+      const line = parseRequestHead(text, start, lineEnd - 1, settings);
+      if ('failed' in line && REQUEST_LINE_KINDS.has(line.kind)) return line;
+    }
+    return null;
+  }
+
+  /** Move buffered bytes into the body; dispatch when it is complete. */
+  private readBody(): void {
+    const buffer = this.buffer;
+    if (buffer === null || buffer.length === 0) {
+      if (this.peerEnded) this.refuse(requestFailure('incomplete', 'Bad request: the connection ended in the middle of the request body.'));
+      return;
+    }
+    const settings = this.host.settings;
+    const head = this.head!;
+    this.deadline = after(settings.bodyTimeoutMs);
+    if (this.decoder === null) {
+      const need = head.contentLength - this.bodySize;
+      if (buffer.length < need) {
+        this.bodyPartsPush(buffer);
+        this.buffer = null;
+        return;
+      }
+      this.bodyPartsPush(buffer.subarray(0, need));
+      this.buffer = need === buffer.length ? null : buffer.subarray(need);
+    } else {
+      const ended = this.decoder.feed(buffer, 0, this.bodyPartsPush);
+      if (typeof ended !== 'number') return this.refuse(ended, head);
+      if (ended === -1) {
+        this.buffer = null;
+        return;
+      }
+      this.buffer = ended === buffer.length ? null : buffer.subarray(ended);
+      this.decoder = null;
+    }
+    const parts = this.bodyParts;
+    const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.bodySize);
+    this.bodyParts = [];
+    this.dispatch(head, body, performance.now());
+  }
+
+  private dispatch(head: RequestHead, body: Buffer | null, receivedAt: number): void {
+    this.state = BUSY;
+    this.head = null;
+    this.deadline = Infinity;
+    const res = new Http1Response(this, head.method, head.minor, head.keepAlive, receivedAt);
+    this.current = res;
+    this.dispatching = true;
+    try {
+      this.host.handler.onRequest(head, body, res);
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  /** Answer `failure` and close (the rest of the connection cannot be trusted). */
+  private refuse(failure: RequestFailure, head: RequestHead | null = null): void {
+    if (this.state === CLOSING) return;
+    const body = failure.reason + '\n';
+    const noBody = head !== null && head.method === 'HEAD';
+    const extra = this.host.handler.onRefused(failure, head, this);
+    this.socket.write(
+      `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${noBody ? '' : body}`,
+      'latin1',
+    );
+    this.closeGracefully();
+  }
+
+  /** Half-close after the last response; keep reading (and dropping) briefly so it is not lost to a reset. */
+  private closeGracefully(): void {
+    if (this.state === CLOSING) return;
+    this.state = CLOSING;
+    this.buffer = null;
+    this.bodyParts = [];
+    this.deadline = performance.now() + LINGER_MS;
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    this.socket.end();
+    if (this.peerEnded) this.socket.once('finish', () => this.socket.destroy());
+  }
+}

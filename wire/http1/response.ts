@@ -1,0 +1,211 @@
+/**
+ * Writing one HTTP/1.1 response on an Http1Connection: a whole response at once (`send`), or a
+ * head and then a streamed body (`start`, `write`, `end`) with backpressure.
+ *
+ * The connection decides the framing the client can read: Content-Length when the length is
+ * known, chunked for HTTP/1.1 otherwise, and for HTTP/1.0 a body delimited by closing the
+ * connection. HEAD responses and 1xx/204/304 never carry a body, whatever the caller passes
+ * (RFC 9110 §9.3.2, §15.3.5, §15.4.5). Header names and values are written as latin1: one byte
+ * per character, so obs-text passed on from an upstream keeps its bytes.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { Http1Connection } from './connection.ts';
+
+/** 'HTTP/1.1 200 OK\r\n' for every standard status, made once. */
+const STATUS_LINES: string[] = [];
+for (const [code, phrase] of Object.entries(STATUS_CODES)) STATUS_LINES[Number(code)] = `HTTP/1.1 ${code} ${phrase}\r\n`;
+
+/** The status line for `status` with `reason` ('' or the standard phrase: the cached line). */
+export function statusLine(status: number, reason: string): string {
+  if (reason === '' || reason === STATUS_CODES[status]) return STATUS_LINES[status] ?? `HTTP/1.1 ${status} \r\n`;
+  return `HTTP/1.1 ${status} ${reason}\r\n`;
+}
+
+let dateSecond = 0;
+let dateLine = '';
+/** `Date: …\r\n`, formatted at most once a second. */
+function dateHeader(): string {
+  const now = Date.now();
+  const second = now - (now % 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateLine = 'Date: ' + new Date(second).toUTCString() + '\r\n';
+  }
+  return dateLine;
+}
+
+/** Bodies up to this size are copied into one buffer with the head (one write, caller's buffer free at once). */
+const COPY_LIMIT = 64 * 1024;
+const CRLF = '\r\n';
+
+const OPEN = 0;
+const STREAMING = 1;
+const DONE = 2;
+
+/** The response to one request. Exactly one of `send` or `start`…`end` (or `destroy`) per response. */
+export class Http1Response {
+  /** True once the client has gone away before the response was complete. */
+  aborted = false;
+  /** Called once if the client goes away before the response is complete. */
+  onAbort: (() => void) | null = null;
+  /** Called once when the response is over: complete, cut, or the client gone (`aborted`). */
+  onFinish: ((res: Http1Response) => void) | null = null;
+  /** Set false before answering to close the connection after this response. */
+  keepAlive: boolean;
+  /** Status sent (0 until then), and body bytes sent, for the access log. */
+  status = 0;
+  bytes = 0;
+  private state = OPEN;
+  private chunked = false;
+  private bodyless = false;
+  private remaining = -1;
+
+  constructor(
+    readonly connection: Http1Connection,
+    /** The request's method (HEAD responses carry no body). */
+    readonly method: string,
+    /** The request's minor version: 0 for HTTP/1.0. */
+    readonly minor: number,
+    keepAlive: boolean,
+    /** performance.now() when the request head was complete. */
+    readonly receivedAt: number,
+  ) {
+    this.keepAlive = keepAlive;
+  }
+
+  /** Has the response been completed (or the connection cut)? */
+  get finished(): boolean {
+    return this.state === DONE;
+  }
+
+  /** True once the head has gone out. */
+  get headersSent(): boolean {
+    return this.state !== OPEN;
+  }
+
+  private head(status: number, reason: string, headers: readonly string[], length: number): string {
+    let head = statusLine(status, reason);
+    for (let i = 0; i < headers.length; i += 2) head += headers[i]! + ': ' + headers[i + 1]! + CRLF;
+    head += dateHeader();
+    if (length >= 0) head += 'Content-Length: ' + length + CRLF;
+    else if (this.chunked) head += 'Transfer-Encoding: chunked\r\n';
+    if (!this.keepAlive || this.connection.draining) {
+      this.keepAlive = false;
+      head += 'Connection: close\r\n';
+    } else if (this.minor === 0) head += 'Connection: keep-alive\r\n';
+    return head + CRLF;
+  }
+
+  /**
+   * Send a whole response. `headers` is a flat name, value list without framing fields. `length`
+   * is the Content-Length to announce (default: the body's size; for HEAD, the size a GET would
+   * get; -1: none, for 1xx/204/304). The body is copied when small, so the caller's buffer may be
+   * reused at once; a larger one must stay unchanged until written.
+   */
+  send(status: number, reason: string, headers: readonly string[], body: Buffer | null, length = body === null ? 0 : body.length): void {
+    if (this.state !== OPEN) return;
+    this.state = DONE;
+    this.status = status;
+    const noBody = this.method === 'HEAD' || status === 204 || status === 304 || status < 200;
+    if (status === 204 || status === 304 || status < 200) length = -1;
+    const head = this.head(status, reason, headers, length);
+    const socket = this.connection.socket;
+    if (noBody || body === null || body.length === 0) {
+      socket.write(head, 'latin1');
+    } else if (body.length <= COPY_LIMIT) {
+      const out = Buffer.allocUnsafe(head.length + body.length);
+      out.write(head, 0, 'latin1');
+      body.copy(out, head.length);
+      socket.write(out);
+      this.bytes = body.length;
+    } else {
+      socket.cork();
+      socket.write(head, 'latin1');
+      socket.write(body);
+      socket.uncork();
+      this.bytes = body.length;
+    }
+    this.finish();
+    this.connection.responseDone(this);
+  }
+
+  /**
+   * Start a streamed response: `length` is the body size, or -1 when unknown (chunked for
+   * HTTP/1.1 clients, closed after the body for HTTP/1.0 ones).
+   */
+  start(status: number, reason: string, headers: readonly string[], length: number): void {
+    if (this.state !== OPEN) return;
+    this.state = STREAMING;
+    this.status = status;
+    this.bodyless = this.method === 'HEAD' || status === 204 || status === 304 || status < 200;
+    if (status === 204 || status === 304 || status < 200) length = -1;
+    else if (length < 0 && !this.bodyless) {
+      if (this.minor === 1) this.chunked = true;
+      else this.keepAlive = false;
+    }
+    this.remaining = length;
+    this.connection.socket.write(this.head(status, reason, headers, length), 'latin1');
+  }
+
+  /**
+   * Send body bytes of a streamed response; false means the client is slow (wait for
+   * `whenWritable`). `stable`: the caller will not change `chunk` later (else it is copied).
+   */
+  write(chunk: Buffer, stable = false): boolean {
+    if (this.state !== STREAMING || this.bodyless || chunk.length === 0) return true;
+    const socket = this.connection.socket;
+    const data = stable ? chunk : Buffer.from(chunk);
+    this.bytes += data.length;
+    let ok: boolean;
+    if (this.chunked) {
+      socket.cork();
+      socket.write(data.length.toString(16) + CRLF, 'latin1');
+      socket.write(data);
+      ok = socket.write(CRLF, 'latin1');
+      socket.uncork();
+    } else {
+      ok = socket.write(data);
+    }
+    if (!ok) this.connection.waitingForDrain();
+    return ok;
+  }
+
+  /** Call `resume` once the client has taken what was written. */
+  whenWritable(resume: () => void): void {
+    this.connection.onDrain(resume);
+  }
+
+  /** The streamed body is complete. */
+  end(): void {
+    if (this.state !== STREAMING) return;
+    this.state = DONE;
+    if (this.chunked) this.connection.socket.write('0\r\n\r\n', 'latin1');
+    this.finish();
+    this.connection.responseDone(this);
+  }
+
+  /** Cut the connection: a response that broke midway cannot be finished honestly. */
+  destroy(): void {
+    if (this.state === DONE) return;
+    this.state = DONE;
+    this.connection.socket.destroy();
+    this.finish();
+  }
+
+  /** The client went away (called by the connection). */
+  abort(): void {
+    if (this.state === DONE) return;
+    this.state = DONE;
+    this.aborted = true;
+    const onAbort = this.onAbort;
+    this.onAbort = null;
+    onAbort?.();
+    this.finish();
+  }
+
+  private finish(): void {
+    const onFinish = this.onFinish;
+    this.onFinish = null;
+    onFinish?.(this);
+  }
+}
