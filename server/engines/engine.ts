@@ -30,7 +30,7 @@ export interface Engine {
 export type EngineFactory = (app: App, options: HostOptions) => Engine | Promise<Engine>;
 
 /** The engines the pool offers, by the name `--engine` takes. */
-export const ENGINE_NAMES = ['http', 'uws'] as const;
+export const ENGINE_NAMES = ['http', 'uws', 'wire'] as const;
 
 /** An engine name accepted by `--engine`. */
 export type EngineName = (typeof ENGINE_NAMES)[number];
@@ -42,6 +42,8 @@ export async function createEngine(name: EngineName, app: App, options: HostOpti
       return new (await import('./node-http-engine.ts')).NodeHttpEngine(app, options);
     case 'uws':
       return new (await import('./uws/engine.ts')).UwsEngine(app, options);
+    case 'wire':
+      return new (await import('./wire/engine.ts')).WireEngine(app, options);
   }
 }
 
