@@ -11,7 +11,7 @@ import { BENCH_COMMAND, parseOptions } from './options.ts';
 import { PortInUseError } from './ports.ts';
 import { markdownReport, scenarioTables } from './report/markdown.ts';
 import { updateResultsFile } from './report/results-file.ts';
-import { BenchInputError, runBench } from './run.ts';
+import { BenchInputError, Interrupted, runBench } from './run.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
@@ -35,8 +35,14 @@ try {
   process.stdout.write(`\n${scenarioTables(r).join('\n')}\n`);
   const goals = r.goals.filter((g) => g.status !== 'not measured');
   if (goals.length) {
-    process.stdout.write('Speed goals measured in this run:\n');
-    for (const g of goals) process.stdout.write(`  [${g.status.toUpperCase()}] issue ${g.issue}: ${g.goal}: ${g.measured}${g.note ? ` (${g.note})` : ''}\n`);
+    process.stdout.write('Goals measured in this run:\n');
+    for (const g of goals) process.stdout.write(`  [${g.status.toUpperCase()}] ${g.goal}: ${g.measured}${g.note ? ` (${g.note})` : ''}\n`);
+    process.stdout.write('\n');
+  }
+  for (const note of r.meta.notes) process.stdout.write(`Note: ${note}\n`);
+  if (r.conclusion.length) {
+    process.stdout.write(`\nProduction (front + ${r.meta.workers} app server workers) vs development (the dev server) on this machine, loader ${r.meta.loader}:\n`);
+    for (const line of r.conclusion) process.stdout.write(`  [${line.verdict === 'better' ? 'production better' : line.verdict === 'worse' ? 'production WORSE' : line.verdict}] ${line.text}.\n`);
     process.stdout.write('\n');
   }
   for (const f of Object.values(outcome.files)) {
@@ -50,10 +56,10 @@ try {
   if (outcome.invalid) {
     process.stderr.write('\nbench: INVALID RESULTS: some runs had errors or non-2xx responses, or a scenario failed its check request (see above and the report).\n');
   }
-  if (outcome.startFailures.length) process.stderr.write(`bench: configurations that failed to start: ${outcome.startFailures.join(', ')}\n`);
+  for (const f of outcome.startFailures) process.stderr.write(`bench: configuration ${f.name} failed to start: ${f.reason}\n`);
   process.exit(outcome.invalid || outcome.startFailures.length ? 1 : 0);
 } catch (error) {
-  if (interrupted) {
+  if (interrupted || error instanceof Interrupted) {
     process.stderr.write('bench: interrupted; every configuration was stopped.\n');
     process.exit(130);
   }

@@ -4,8 +4,8 @@
  * so its CPU and memory can be read from /proc and it can be stopped as a whole. Adding a
  * configuration (or fixing how a layer is started once its CLI exists) is one entry here.
  */
+import { join } from 'node:path';
 import type { Capability } from './scenarios.ts';
-import { BUILD_ARGV } from '../server/launch.ts';
 import { nginxCommand } from './peers/nginx.ts';
 
 /** What a configuration's processes are started with. */
@@ -20,6 +20,8 @@ export interface LaunchContext {
   workers: number;
   /** Folder served at /static/ (app/static). */
   staticRoot: string;
+  /** A folder the dev server watches, so the deploy scenario can change code in it. */
+  watchDir: string;
 }
 
 /** One process of a configuration. */
@@ -45,6 +47,10 @@ export interface Configuration {
   requiresFiles: readonly string[];
   /** Programs that must be installed. */
   requiresPrograms: readonly string[];
+  /** Runs compiled JavaScript from dist/ (the bench builds it once before starting anything). */
+  compiled: boolean;
+  /** How new code is deployed under load: the dev server reloads on a change, the app server on SIGHUP. */
+  deploy?: 'touch-watched' | 'sighup-app';
   /** Port roles to reserve. */
   portRoles: readonly string[];
   /** GET path that answers 200 once the configuration serves. */
@@ -56,13 +62,24 @@ export interface Configuration {
 
 /** Run a TypeScript CLI of the project (node + tsx loader, as `tsx file.ts`, without tsx's extra wrapper process). */
 const ts = (file: string, ...args: string[]): string[] => [process.execPath, '--import', 'tsx', file, ...args];
+/**
+ * Run a CLI of the project compiled, as `npm start` runs every process of the stack (server/launch.ts):
+ * no tsx loader, so memory and start-up are what a deployment sees.
+ */
+const js = (file: string, ...args: string[]): string[] => [process.execPath, join('dist', file.replace(/\.ts$/, '.js')), ...args];
 
 const POOL_CLI = 'server/pool/cli.ts';
 const FRONT_CLI = 'proxy/cli.ts';
 const DEV_CLI = 'server/dev/cli.ts';
 const START_CLI = 'stack/cli.ts';
-const APP_CAPS: readonly Capability[] = ['ping', 'app', 'auth'];
-const ALL_CAPS: readonly Capability[] = ['ping', 'app', 'auth', 'static'];
+const APP_CAPS: readonly Capability[] = ['ping', 'app', 'auth', 'faults'];
+const ALL_CAPS: readonly Capability[] = ['ping', 'app', 'auth', 'static', 'faults'];
+
+/**
+ * The demo app with its fault routes (crash, block): the bench's configurations, and nothing
+ * else, name this factory; every deployed stack serves the plain createDemoApp().
+ */
+export const BENCH_APP_SPEC = 'app/demo.ts#createDemoAppWithFaults()';
 
 // Access logs off in every layer, as in the Nginx peers (access_log off): the bench measures
 // serving, not log writing. Logging's cost is its own question (see docs/benchmarks.md).
@@ -70,7 +87,11 @@ const NO_ACCESS_LOG = ['--access-log', 'off'];
 
 /** The worker pool alone on `engine` with `workers` workers, listening on `port`. */
 function pool(engine: 'http' | 'uws', workers: number, port: number): LayerProcess {
-  return { layer: 'app', argv: ts(POOL_CLI, '--listen', `127.0.0.1:${port}`, '--workers', String(workers), '--engine', engine, ...NO_ACCESS_LOG), port };
+  return {
+    layer: 'app',
+    argv: js(POOL_CLI, '--listen', `127.0.0.1:${port}`, '--workers', String(workers), '--engine', engine, '--app', BENCH_APP_SPEC, '--server-timing', ...NO_ACCESS_LOG),
+    port,
+  };
 }
 
 function appAlone(engine: 'http' | 'uws', many: boolean): Configuration {
@@ -82,6 +103,8 @@ function appAlone(engine: 'http' | 'uws', many: boolean): Configuration {
     capabilities: APP_CAPS,
     requiresFiles: [POOL_CLI],
     requiresPrograms: [],
+    compiled: true,
+    deploy: 'sighup-app',
     portRoles: ['main'],
     readyPath: '/api/ping/',
     settleMs: 1500,
@@ -93,11 +116,13 @@ function stack(engine: 'http' | 'uws', many: boolean): Configuration {
   const label = engine === 'uws' ? 'uWebSockets.js' : 'node:http';
   return {
     name: `stack-${engine}${many ? '' : '-1'}`,
-    title: `prod stack on ${label}: front + pool (${many ? 'N workers' : '1 worker'})`,
+    title: `prod stack: front + app server on ${label} (${many ? 'N workers' : '1 worker'})`,
     kind: 'stack',
     capabilities: ALL_CAPS,
     requiresFiles: [POOL_CLI, FRONT_CLI],
     requiresPrograms: [],
+    compiled: true,
+    deploy: 'sighup-app',
     portRoles: ['main', 'upstream'],
     readyPath: '/api/ping/',
     settleMs: 1500,
@@ -105,7 +130,7 @@ function stack(engine: 'http' | 'uws', many: boolean): Configuration {
       pool(engine, many ? c.workers : 1, c.ports.upstream!),
       {
         layer: 'front',
-        argv: ts(
+        argv: js(
           FRONT_CLI,
           '--listen', `127.0.0.1:${c.ports.main}`,
           '--upstream', `127.0.0.1:${c.ports.upstream}`,
@@ -129,12 +154,16 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     capabilities: ALL_CAPS,
     requiresFiles: [DEV_CLI],
     requiresPrograms: [],
+    compiled: false,
+    deploy: 'touch-watched',
     portRoles: ['main'],
     readyPath: '/api/ping/',
     settleMs: 0,
-    // --no-reload: other sessions edit the tree while the bench runs, and a reload in the
-    // middle of a measured window would measure the reload.
-    processes: (c) => [{ layer: 'app', argv: ts(DEV_CLI, '--listen', `127.0.0.1:${c.ports.main}`, '--no-reload'), port: c.ports.main! }],
+    // As `npm run dev` runs it (through tsx), but watching only a private folder: others may edit
+    // the tree while the bench runs, and only the deploy scenario's change should reload it.
+    processes: (c) => [
+      { layer: 'app', argv: ts(DEV_CLI, '--listen', `127.0.0.1:${c.ports.main}`, '--app', BENCH_APP_SPEC, '--watch', c.watchDir), port: c.ports.main! },
+    ],
   },
   appAlone('http', false),
   appAlone('http', true),
@@ -149,20 +178,15 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     name: 'start',
     title: '`npm start` as shipped (supervisor + front + pool, uWS)',
     kind: 'stack',
-    capabilities: ALL_CAPS,
+    capabilities: ['ping', 'app', 'auth', 'static'],
     requiresFiles: [START_CLI],
     requiresPrograms: [],
+    compiled: true,
     portRoles: ['main'],
     readyPath: '/api/ping/',
     settleMs: 1500,
-    // Like `npm start`: compile into dist/, then run the JavaScript; `exec` keeps the process group the bench measures.
-    processes: (c) => [
-      {
-        layer: 'stack',
-        argv: ['sh', '-c', `"$0" "$@" && exec "$0" dist/stack/cli.js --listen 127.0.0.1:${c.ports.main}`, process.execPath, ...BUILD_ARGV],
-        port: c.ports.main!,
-      },
-    ],
+    // `npm start` is `npm run build` and then this; the bench builds once before starting anything.
+    processes: (c) => [{ layer: 'stack', argv: js(START_CLI, '--listen', `127.0.0.1:${c.ports.main}`), port: c.ports.main! }],
   },
   {
     name: 'nginx-static',
@@ -171,6 +195,7 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     capabilities: ['static'],
     requiresFiles: [],
     requiresPrograms: ['nginx'],
+    compiled: false,
     portRoles: ['main'],
     readyPath: '/static/hello.txt',
     settleMs: 0,
@@ -185,6 +210,7 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     capabilities: ALL_CAPS,
     requiresFiles: [POOL_CLI],
     requiresPrograms: ['nginx'],
+    compiled: true,
     portRoles: ['main', 'upstream'],
     readyPath: '/api/ping/',
     settleMs: 1000,
@@ -204,6 +230,7 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     capabilities: ['ping'],
     requiresFiles: [],
     requiresPrograms: [],
+    compiled: false,
     portRoles: ['main'],
     readyPath: '/api/ping/',
     settleMs: 0,
@@ -216,6 +243,7 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     capabilities: ['ping'],
     requiresFiles: [],
     requiresPrograms: [],
+    compiled: false,
     portRoles: ['main'],
     readyPath: '/api/ping/',
     settleMs: 0,

@@ -61,21 +61,45 @@ export interface GroupSample {
   rssBytes: number;
   /** Resident memory of each member, in bytes, keyed by pid. */
   members: Record<number, number>;
+  /** CPU seconds of each member, keyed by pid. */
+  memberCpu: Record<number, number>;
 }
 
 /** Sample the given process groups in one pass over /proc. */
 export function sampleGroups(pgids: readonly number[]): Map<number, GroupSample> {
   const wanted = new Set(pgids);
   const out = new Map<number, GroupSample>();
-  for (const id of pgids) out.set(id, { cpuSeconds: 0, rssBytes: 0, members: {} });
+  for (const id of pgids) out.set(id, { cpuSeconds: 0, rssBytes: 0, members: {}, memberCpu: {} });
   for (const p of allProcesses()) {
     if (!wanted.has(p.pgrp)) continue;
     const s = out.get(p.pgrp)!;
     s.cpuSeconds += p.ticks / CLOCK_TICKS;
     s.rssBytes += p.rssPages * PAGE_SIZE;
     s.members[p.pid] = p.rssPages * PAGE_SIZE;
+    s.memberCpu[p.pid] = p.ticks / CLOCK_TICKS;
   }
   return out;
+}
+
+/**
+ * What a process does in its configuration, read from its command line: the front (ours or
+ * Nginx), the pool's master or one of its workers, the dev server's reloader or its serving
+ * process, the stack's supervisor. `layer` is the answer when the command line says nothing more.
+ */
+export function processRole(pid: number, layer: string): string {
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return layer;
+  }
+  if (/proxy\/cli\.[jt]s|nginx/.test(cmdline)) return 'front';
+  if (/pool\/worker\.[jt]s/.test(cmdline)) return 'workers';
+  if (/pool\/cli\.[jt]s/.test(cmdline)) return 'master';
+  if (/dev\/serve\.[jt]s/.test(cmdline)) return 'dev process';
+  if (/dev\/cli\.[jt]s/.test(cmdline)) return 'reloader';
+  if (/stack\/cli\.[jt]s/.test(cmdline)) return 'supervisor';
+  return layer;
 }
 
 /** Whether any process is still in group `pgid`. */

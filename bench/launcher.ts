@@ -28,6 +28,8 @@ export interface RunningConfiguration {
   baseUrl: string;
   layers: RunningLayer[];
   ports: Record<string, number>;
+  /** The folder the configuration watches for code changes (the dev server's deploy). */
+  watchDir: string | undefined;
 }
 
 /** A configuration that failed to start; the message quotes its log. */
@@ -85,11 +87,19 @@ async function waitListening(layer: RunningLayer, port: number, name: string, de
 
 /**
  * Start `config`. Resolves once its ready path answers 200 and the settle time has passed;
- * on failure, stops what it started and rejects with a StartError quoting the log.
+ * on failure, stops what it started and rejects with a StartError quoting the log. The
+ * configuration is pushed to `registry` before its first process starts, so whoever stops
+ * everything on Ctrl-C also stops a configuration that is still starting.
  */
-export async function startConfiguration(config: Configuration, ctx: LaunchContext, env: NodeJS.ProcessEnv): Promise<RunningConfiguration> {
-  mkdirSync(ctx.runDir, { recursive: true });
-  const running: RunningConfiguration = { config, baseUrl: `http://127.0.0.1:${ctx.ports.main}`, layers: [], ports: ctx.ports };
+export async function startConfiguration(
+  config: Configuration,
+  ctx: LaunchContext,
+  env: NodeJS.ProcessEnv,
+  registry: RunningConfiguration[] = [],
+): Promise<RunningConfiguration> {
+  mkdirSync(ctx.watchDir, { recursive: true });
+  const running: RunningConfiguration = { config, baseUrl: `http://127.0.0.1:${ctx.ports.main}`, layers: [], ports: ctx.ports, watchDir: ctx.watchDir };
+  registry.push(running);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   try {
     const specs = config.processes(ctx);
@@ -118,6 +128,7 @@ export async function startConfiguration(config: Configuration, ctx: LaunchConte
     return running;
   } catch (error) {
     await stopConfiguration(running);
+    registry.splice(registry.indexOf(running), 1);
     throw error;
   }
 }

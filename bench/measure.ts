@@ -4,7 +4,7 @@
  * external target on this machine it can only be estimated as everything that is not ours.
  * A window disturbed by other processes is redone (up to --retries) and flagged if it stays so.
  */
-import { boxTicks, busyPercent, foreignCpu, foreignDelta, sampleGroups, type GroupSample } from './cpu.ts';
+import { boxTicks, busyPercent, foreignCpu, foreignDelta, processRole, sampleGroups, type GroupSample } from './cpu.ts';
 import type { Loader, LoadPlan, LoadResult, ProgressCallback } from './loaders/load-plan.ts';
 import type { Participant } from './participants.ts';
 import { waitForQuiet, type QuietPolicy } from './quiet.ts';
@@ -90,10 +90,17 @@ function toRecord(
   after: Map<number, GroupSample>,
 ): RunRecord {
   const cpuByLayer: Record<string, number> = {};
+  const cpuByRole: Record<string, number> = {};
   const rssByLayer: Record<string, number> = {};
   let cpu = 0;
   let rss = 0;
   for (const g of groups) {
+    const was = before.get(g.pgid)?.memberCpu ?? {};
+    for (const [pid, seconds] of Object.entries(after.get(g.pgid)?.memberCpu ?? {})) {
+      // A process born during the window (a replaced worker) counts from zero.
+      const role = processRole(Number(pid), g.layer);
+      cpuByRole[role] = (cpuByRole[role] ?? 0) + Math.max(0, seconds - (was[Number(pid)] ?? 0));
+    }
     // A process that exited during the window takes its CPU with it: a small undercount, never an overcount.
     const used = Math.max(0, (after.get(g.pgid)?.cpuSeconds ?? 0) - (before.get(g.pgid)?.cpuSeconds ?? 0));
     cpuByLayer[g.layer] = (cpuByLayer[g.layer] ?? 0) + used;
@@ -116,6 +123,7 @@ function toRecord(
     serverCpuSeconds: cpu,
     serverCpuEstimated: false,
     cpuByLayer,
+    cpuByRole,
     cpuUsPerRequest: r.requests > 0 ? (cpu / r.requests) * 1e6 : Number.NaN,
     rssBytes: rss,
     rssByLayer,

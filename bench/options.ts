@@ -6,6 +6,7 @@
 import { type Command, ConfigError, duration, integer, list, oneOf, parseCommandLine, boolean, resolveOptions, text } from '../options/index.ts';
 import { WORKERS_OPTION } from '../server/options.ts';
 import { CONFIGURATIONS } from './configurations.ts';
+import { FAULT_SCENARIOS } from './faults/scenarios.ts';
 import { SCENARIOS } from './scenarios.ts';
 
 /** An external base URL to measure with the same scenarios (--target name=URL). */
@@ -24,7 +25,7 @@ export interface BenchOptions {
   user: string | undefined;
   password: string | undefined;
   baseline: string | undefined;
-  loader: 'autocannon' | 'wrk';
+  loader: 'auto' | 'autocannon' | 'wrk';
   connections: number;
   loginConnections: number;
   durationSeconds: number;
@@ -47,17 +48,26 @@ export interface BenchOptions {
 }
 
 const CONFIGURATION_NAMES = CONFIGURATIONS.map((c) => c.name);
-const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
+/** Every scenario name: the throughput scenarios, then the fault scenarios. */
+export const SCENARIO_NAMES: readonly string[] = [...SCENARIOS.map((s) => s.name), ...FAULT_SCENARIOS.map((s) => s.name)];
+
+/** What a quick run measures when --scenario is not given: a short version of every scenario but the JWT-heavy ones. */
+export const QUICK_SCENARIOS: readonly string[] = ['ping', 'hello', 'static-1k', 'static-100k', 'static-1m', 'cpu', ...FAULT_SCENARIOS.map((s) => s.name)];
 
 const OPTIONS = {
   configurations: list({ choices: CONFIGURATION_NAMES, default: undefined, defaultText: 'every one whose parts exist', help: 'Configurations to measure.' }),
-  scenario: list({ choices: SCENARIO_NAMES, default: SCENARIO_NAMES, defaultText: 'all', help: 'Scenarios to run.' }),
+  scenario: list({
+    choices: [...SCENARIO_NAMES],
+    default: [...SCENARIO_NAMES],
+    defaultText: 'all',
+    help: `Scenarios to run. Throughput: ${SCENARIOS.map((s) => s.name).join(', ')}. Faults (on dev, stack-uws, app-uws-N): ${FAULT_SCENARIOS.map((s) => s.name).join(', ')}.`,
+  }),
   target: list({ metavar: 'NAME=URL', default: [], help: 'Also measure an external base URL (repeatable), e.g. django=http://127.0.0.1:8100.' }),
   targetPath: list({ metavar: 'SCENARIO=/path', default: [], help: 'Where an external target serves a scenario (repeatable), e.g. static-100k=/static/lib-100k.js.' }),
   user: text({ metavar: 'NAME', default: undefined, help: 'User for the auth scenarios on external targets (with --password).' }),
   password: text({ default: undefined, help: 'Password for the auth scenarios on external targets (with --user).' }),
   baseline: text({ metavar: 'NAME', default: undefined, defaultText: 'dev, else the first', help: 'Configuration the ratios are taken against.' }),
-  loader: oneOf(['autocannon', 'wrk'], { default: 'autocannon', help: 'Load generator: autocannon (in-process) or wrk (lighter: use it for real numbers).' }),
+  loader: oneOf(['auto', 'autocannon', 'wrk'], { default: 'auto', help: 'Load generator: auto (wrk when installed, else autocannon), wrk (light), or autocannon (in-process, heavier).' }),
   connections: integer({ min: 1, default: 64, help: 'Concurrent connections.' }),
   loginConnections: integer({ min: 1, default: 4, help: 'Connections of the login scenario (hashing is CPU-bound).' }),
   duration: duration({ short: 'd', min: 1000, default: 10_000, help: 'Measured time of each run.' }),
@@ -65,8 +75,11 @@ const OPTIONS = {
   pipelining: integer({ short: 'p', min: 1, default: 1, help: 'Pipelined requests per connection (autocannon only).' }),
   rounds: integer({ min: 1, default: 3, help: 'Rounds (the order of configurations rotates per round).' }),
   workers: { ...WORKERS_OPTION, help: 'Workers of the "-N" configurations.' },
-  quick: boolean({ default: false, help: 'A first look in under a minute: 1 round of 2 s, ping/hello/static-1k (explicit options still win).' }),
-  out: text({ metavar: 'DIR', default: 'bench/results', help: 'Where the JSON, Markdown and HTML reports go.' }),
+  quick: boolean({
+    default: false,
+    help: 'The whole story in about a minute: 1 round of 1 s per throughput scenario and 4 s per fault scenario on dev, stack-uws, app-uws-1 and nginx-proxy, ending with a plain-language conclusion (explicit options still win).',
+  }),
+  out: text({ metavar: 'DIR', env: [], default: 'bench/results', help: 'Where the JSON, Markdown and HTML reports go.' }),
   portBase: integer({ min: 1024, max: 65535 - 64, default: undefined, defaultText: 'free ports chosen by the system', help: 'Use ports N, N+1, ….' }),
   quietMax: integer({ min: 1, max: 100, default: 12, help: 'The box counts as quiet under this percentage of busy CPU.' }),
   quietWait: duration({ default: 60_000, help: 'Wait at most this long for a quiet box, then measure anyway.' }),
@@ -78,7 +91,7 @@ export const BENCH_COMMAND: Command<typeof OPTIONS> = {
   name: 'npm run bench',
   summary:
     'Starts each configuration, runs each scenario against it side by side for --rounds rounds (order rotated per round), stops everything, and writes JSON + Markdown + HTML to --out. ' +
-    `Configurations: ${CONFIGURATION_NAMES.join(', ')}. Scenarios: ${SCENARIO_NAMES.join(', ')}.`,
+    `Configurations: ${CONFIGURATION_NAMES.join(', ')}. Scenarios: ${SCENARIO_NAMES.join(', ')}. Ends with production vs development in plain words.`,
   options: OPTIONS,
 };
 
@@ -144,12 +157,12 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = {
     // Explicit options win over the quick defaults.
     const given = (key: keyof typeof OPTIONS) => sources[key].kind !== 'default';
     if (!given('rounds')) o.rounds = 1;
-    if (!given('duration')) o.durationSeconds = 2;
-    if (!given('warmup')) o.warmupSeconds = 0.5;
-    if (!given('scenario')) o.scenarios = ['ping', 'hello', 'static-1k'];
-    if (!given('quietWait')) o.quietWaitSeconds = 2;
+    if (!given('duration')) o.durationSeconds = 1;
+    if (!given('warmup')) o.warmupSeconds = 0.3;
+    if (!given('scenario')) o.scenarios = [...QUICK_SCENARIOS];
+    if (!given('quietWait')) o.quietWaitSeconds = 0;
     if (!given('retries')) o.retries = 0;
-    o.quietWindowMs = 300;
+    o.quietWindowMs = 200;
   }
   if ((o.user === undefined) !== (o.password === undefined)) throw new ConfigError(o.user === undefined ? '--user' : '--password', '--user and --password together');
   if (o.pipelining > 1 && o.loader === 'wrk') throw new ConfigError('--pipelining', '1 with --loader wrk (wrk pipelines only through per-request Lua); use --loader autocannon', String(o.pipelining));

@@ -2,6 +2,7 @@
  * The shape of a bench run's results, as written to JSON and read by the Markdown and HTML
  * reports and the goal checks; and the summary of runs (medians, paired ratios).
  */
+import type { FaultRecord } from './faults/run-faults.ts';
 import type { Latency } from './loaders/load-plan.ts';
 import { median, pairedRatio, type PairedRatio } from './stats.ts';
 
@@ -24,6 +25,8 @@ export interface RunRecord {
   serverCpuEstimated: boolean;
   /** CPU seconds per layer ('front', 'app'). */
   cpuByLayer: Record<string, number>;
+  /** CPU seconds per process role ('front', 'master', 'workers', 'dev process', …: see cpu.ts processRole). */
+  cpuByRole: Record<string, number>;
   /** Server CPU microseconds per response. */
   cpuUsPerRequest: number;
   /** Server resident memory at the end of the window, bytes (summed over its processes). */
@@ -58,10 +61,12 @@ export interface ConfigurationInfo {
   title: string;
   kind: string;
   baseUrl: string;
+  /** Runs compiled JavaScript from dist/, as `npm start` does. */
+  compiled: boolean;
   /** The command lines it was started with (empty for external targets). */
   commands: { layer: string; argv: string[] }[];
-  /** Resident memory right after start, before any load: per process (bytes), per layer. */
-  idleRss: { layer: string; pid: number; bytes: number }[];
+  /** Resident memory right after start, before any load: per process (bytes), with its layer and role. */
+  idleRss: { layer: string; role: string; pid: number; bytes: number }[];
 }
 
 /** A configuration × scenario over all rounds. */
@@ -78,6 +83,8 @@ export interface Summary {
   non2xx: number;
   cpuUsPerRequest: number;
   cpuUsPerRequestByLayer: Record<string, number>;
+  /** Server CPU µs per request by process role (median over rounds). */
+  cpuUsPerRequestByRole: Record<string, number>;
   serverCpuEstimated: boolean;
   rssBytes: number;
   /** Largest resident memory seen after a run, per layer (front, app, …). */
@@ -89,9 +96,15 @@ export interface Summary {
   vsBaseline: PairedRatio | undefined;
 }
 
-/** The result of checking one speed goal from the issues. */
+/** Server-Timing of one trivial route on one configuration: mean µs per entry (app, upstream, proxy). */
+export interface TimingSample {
+  config: string;
+  scenario: string;
+  meansUs: Record<string, number>;
+}
+
+/** The result of checking one goal, named by what it measures. */
 export interface GoalResult {
-  issue: number;
   goal: string;
   status: 'pass' | 'fail' | 'not measured' | 'invalid';
   measured: string;
@@ -105,6 +118,11 @@ export interface BenchResults {
     finishedAt: string;
     command: string;
     loader: string;
+    /** Why that loader was used. */
+    loaderReason: string;
+    quick: boolean;
+    /** Foreign CPU (percent of one core) above which a window counts as disturbed. */
+    foreignMaxPercent: number;
     connections: number;
     loginConnections: number;
     pipelining: number;
@@ -124,7 +142,21 @@ export interface BenchResults {
   applicability: Applicability[];
   runs: RunRecord[];
   summaries: Summary[];
+  /** The fault scenarios, one record per scenario × configuration. */
+  faults: FaultRecord[];
+  /** Server-Timing samples of the trivial routes (the app's own time in the layer breakdown). */
+  timings: TimingSample[];
   goals: GoalResult[];
+  /** The plain-language conclusion, one line per scenario. */
+  conclusion: ConclusionLine[];
+}
+
+/** One line of the conclusion: a scenario, what production did against development, and the figure. */
+export interface ConclusionLine {
+  scenario: string;
+  /** better / worse / same / not measured: production against the dev server. */
+  verdict: 'better' | 'worse' | 'same' | 'not measured';
+  text: string;
 }
 
 /** Summarise the runs of every configuration × scenario, with paired ratios to `baseline`. */
@@ -145,6 +177,7 @@ export function summarise(runs: readonly RunRecord[], rounds: number, baseline: 
   for (const list of groups.values()) {
     const first = list[0]!;
     const layers = new Set(list.flatMap((r) => Object.keys(r.cpuByLayer)));
+    const roles = new Set(list.flatMap((r) => Object.keys(r.cpuByRole ?? {})));
     const base = groups.get(`${baseline}\u0000${first.scenario}`);
     out.push({
       config: first.config,
@@ -165,6 +198,9 @@ export function summarise(runs: readonly RunRecord[], rounds: number, baseline: 
       cpuUsPerRequest: median(list.map((r) => r.cpuUsPerRequest)),
       cpuUsPerRequestByLayer: Object.fromEntries(
         [...layers].map((l) => [l, median(list.map((r) => ((r.cpuByLayer[l] ?? 0) / Math.max(r.requests, 1)) * 1e6))]),
+      ),
+      cpuUsPerRequestByRole: Object.fromEntries(
+        [...roles].map((l) => [l, median(list.map((r) => ((r.cpuByRole?.[l] ?? 0) / Math.max(r.requests, 1)) * 1e6))]),
       ),
       serverCpuEstimated: first.serverCpuEstimated,
       rssBytes: Math.max(...list.map((r) => r.rssBytes)),

@@ -7,7 +7,7 @@ import type { AuthSession } from './auth.ts';
 import type { TokenChain } from './loaders/load-plan.ts';
 
 /** What a configuration must serve for a scenario to make sense on it. */
-export type Capability = 'ping' | 'app' | 'auth' | 'static';
+export type Capability = 'ping' | 'app' | 'auth' | 'static' | 'faults';
 
 /** The request a scenario sends, ready for a loader (path relative to the configuration's base URL). */
 export interface ScenarioRequest {
@@ -114,7 +114,12 @@ export const SCENARIOS: readonly Scenario[] = [
   get('static-1k', 'static 1 KB (hello.txt)', 'static', '/static/hello.txt'),
   get('static-100k', 'static 100 KB (bundle.js)', 'static', '/static/bundle.js'),
   get('static-1m', 'static 1 MB (blob.bin)', 'static', '/static/blob.bin'),
-  get('cpu', 'GET /api/cpu/ (~5 ms CPU)', 'app', '/api/cpu/'),
+  {
+    ...get('cpu', 'GET /api/cpu/ (~5 ms CPU)', 'app', '/api/cpu/'),
+    // A few requests in flight per core are enough to keep every worker busy; 64 queued 5 ms
+    // requests would only measure the queue (and on a busy machine none would finish in a short window).
+    connections: (o) => Math.min(o.connections, 16),
+  },
 ];
 
 /** Look a scenario up by name. */

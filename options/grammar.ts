@@ -116,7 +116,11 @@ export function parseEnum<C extends string>(raw: unknown, choices: readonly C[])
   return word as C;
 }
 
-/** Where an address option points: a TCP host and port, or a unix socket path. */
+/**
+ * The one address type of the project: where a layer listens or where the front finds an
+ * upstream. It lives here, in the bottom layer, so the option system, the app server, the front
+ * and the stack all parse and print addresses the same way.
+ */
 export type ParsedAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
 export interface AddressRules {
@@ -136,7 +140,9 @@ export function parseAddress(raw: unknown, rules: AddressRules = {}): ParsedAddr
   if (typeof raw !== 'string') throw new Rejected(accepted);
   const text = raw.trim();
   if (text.startsWith('unix:')) {
-    if (!rules.unix || text.length === 5) throw new Rejected(accepted);
+    // Absolute only: the layers start in different folders, so a relative path would name a
+    // different socket in the server and in the front that connects to it.
+    if (!rules.unix || text.charCodeAt(5) !== 47 /* / */) throw new Rejected(accepted);
     return { kind: 'unix', path: text.slice(5) };
   }
   const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text);

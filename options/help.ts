@@ -10,7 +10,8 @@ import { type Command, CONFIG_ENV, envNamesOf, flagOf, type Resolution, type Sou
 export function defaultTextOf(option: AnyOption): string {
   if (option.defaultText !== undefined) return option.defaultText;
   const value = typeof option.default === 'function' ? (option.default as () => unknown)() : option.default;
-  return value === undefined ? 'none' : value === '' ? '""' : option.format(value);
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) return 'none';
+  return value === '' ? '""' : option.format(value);
 }
 
 /** `-w, --workers N` / `    --server-timing, --no-server-timing`. */

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { ConfigError, formatDuration, parseCommandLine, type Resolution, resolveOptions } from '../options/index.ts';
-import { DEFAULT_LIMITS, shortestAppKeepAliveMs, UWS_IDLE_TIMEOUT_MS } from '../server/limits.ts';
+import { DEFAULT_LIMITS, shortestAppKeepAliveMs, UWS_IDLE_TIMEOUT_MS } from '../wire/limits.ts';
 import { FRONT_MAX_HEADER_FIELDS, FRONT_MAX_REQUEST_LINE } from './front/core.ts';
 import type { ClientSettings, FrontSettings } from './front/core.ts';
 import type { CompressionSettings } from './compression/policy.ts';
@@ -17,8 +17,7 @@ import type { FileCacheOptions } from './static/file-cache.ts';
 import type { StaticMount } from './static/static-files.ts';
 import type { BalanceStrategy } from './upstream/balancer.ts';
 import { TrustedClients } from './upstream/trust.ts';
-import { addressLabel, parseUpstreamAddress } from './upstream/upstream.ts';
-import type { UpstreamAddress } from './upstream/upstream.ts';
+import { formatAddress, type ParsedAddress, parseAddress } from '../options/grammar.ts';
 import { FRONT_OPTIONS, IMMUTABLE, PROXY_COMMAND } from './options.ts';
 
 export { IMMUTABLE };
@@ -27,7 +26,7 @@ export { IMMUTABLE };
 export interface FrontConfig {
   listen: { host: string; port: number };
   engine: 'net' | 'http';
-  upstreams: UpstreamAddress[];
+  upstreams: ParsedAddress[];
   balance: BalanceStrategy;
   statics: StaticMount[];
   client: ClientSettings;
@@ -109,7 +108,7 @@ export function frontConfigOf(resolution: FrontResolution): FrontConfig {
     if (mount === undefined) throw new ConfigError('--cache-control', `a prefix given to --static (have: ${statics.map((s) => s.prefix).join(', ') || 'none'})`, entry);
     mount.cacheControl = value === 'immutable' ? IMMUTABLE : value;
   }
-  const upstreams = v.upstream.map(parseUpstreamAddress);
+  const upstreams = v.upstream.map((item) => parseAddress(item, { unix: true }));
   if (statics.length === 0 && upstreams.length === 0) throw new ConfigError('--static / --upstream', 'something to serve: at least one --static PREFIX=FOLDER or --upstream ADDRESS');
   try {
     new TrustedClients(v.trusted);
@@ -249,7 +248,7 @@ export function describeConfig(config: FrontConfig, port = config.listen.port): 
     lines.push(`  static   ${s.prefix} → ${s.root} (cache-control: ${s.cacheControl ?? 'none'}, index: ${s.index ?? 'off'}, precompressed: ${s.precompressed ? 'on' : 'off'})`);
   }
   if (config.upstreams.length > 0) {
-    lines.push(`  proxy    → ${config.upstreams.map(addressLabel).join(', ')} (${config.balance}, keepalive ${config.upstreamKeepalive}, max-fails ${config.maxFails}, fail-timeout ${seconds(config.failTimeoutMs)})`);
+    lines.push(`  proxy    → ${config.upstreams.map(formatAddress).join(', ')} (${config.balance}, keepalive ${config.upstreamKeepalive}, max-fails ${config.maxFails}, fail-timeout ${seconds(config.failTimeoutMs)})`);
     lines.push(`  upstream connect ${seconds(config.connectTimeoutMs)}, read ${seconds(config.readTimeoutMs)}, idle ${seconds(config.upstreamIdleTimeoutMs)} (app server keep-alive: ${seconds(DEFAULT_LIMITS.keepAliveTimeout)} on node:http, ${seconds(UWS_IDLE_TIMEOUT_MS)} on uWS)`);
   } else lines.push('  proxy    off (no --upstream): other paths answer 404');
   const c = config.client;

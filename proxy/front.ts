@@ -18,6 +18,7 @@ import { createNetListener } from './front/net-engine.ts';
 import { FileCache } from './static/file-cache.ts';
 import { startRedirect } from './tls/redirect.ts';
 import type { RedirectListener } from './tls/redirect.ts';
+import { LogWriter } from '../wire/log-writer.ts';
 
 /** A running front. */
 export interface RunningFront {
@@ -37,7 +38,9 @@ export interface RunningFront {
 /** Where the front writes errors and refusals; stderr by default. */
 export type ErrorLog = (line: string) => void;
 
-const stderrLog: ErrorLog = (line) => process.stderr.write(`[front] ${line}\n`);
+let stderrWriter: LogWriter | undefined;
+/** The default error log: stderr through the one LogWriter (bounded, never throws). */
+const stderrLog: ErrorLog = (line) => (stderrWriter ??= new LogWriter('-', process.stderr, { what: 'error log' })).write(`[front] ${line}`);
 
 /** Start a front for `config`. Rejects if the port is taken. */
 export async function startFront(config: FrontConfig, errorLog: ErrorLog = stderrLog): Promise<RunningFront> {

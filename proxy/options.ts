@@ -15,12 +15,12 @@ import {
   list,
   listenOption,
   oneOf,
+  parseAddress,
   Rejected,
   size,
   text,
 } from '../options/index.ts';
 import { DEFAULT_COMPRESS_TYPES } from './compression/policy.ts';
-import { parseUpstreamAddress } from './upstream/upstream.ts';
 
 /** The front's client-side engines. */
 export const FRONT_ENGINE_NAMES = ['net', 'http'] as const;
@@ -41,7 +41,7 @@ const UPSTREAM_FORM = 'HOST:PORT, [IPv6]:PORT or unix:/absolute/path.sock';
 
 function upstreamItem(item: string): string {
   try {
-    parseUpstreamAddress(item);
+    parseAddress(item, { unix: true });
   } catch {
     throw new Rejected(`upstream addresses: ${UPSTREAM_FORM}`);
   }

@@ -3,9 +3,9 @@
  * workers run with (durations in seconds, as Gunicorn counts them), plus the checks that involve
  * several options. Parsing, precedence and `--help` belong to the option system (options/).
  */
-import { ConfigError, type CommandLine, formatDuration, parseCommandLine, type Resolution, resolveOptions } from '../options/index.ts';
-import { type EngineName, parseBind } from './engines/engine.ts';
-import type { Limits } from './limits.ts';
+import { ConfigError, type CommandLine, formatDuration, parseAddress, parseCommandLine, type Resolution, resolveOptions } from '../options/index.ts';
+import type { EngineName } from './engines/engine.ts';
+import type { Limits } from '../wire/limits.ts';
 import { SERVE_COMMAND } from './options.ts';
 
 /** Every setting of the pool, after parsing. Durations are in seconds, sizes in bytes. */
@@ -59,7 +59,7 @@ export function serverConfigOf(resolution: ServeResolution): ServerConfig {
     keepAlive: v.keepAliveTimeout / 1000,
     sendTimeout: v.sendTimeout / 1000,
   };
-  const bind = parseBind(config.bind);
+  const bind = parseAddress(config.bind, { unix: true, portZero: true });
   if (bind.kind === 'unix' && config.engine === 'uws' && config.workers > 1) {
     // uWS workers share a port through SO_REUSEPORT, which unix sockets do not have (a second
     // uWS listener takes the path over).

@@ -8,7 +8,7 @@ import { DATA_DIR_OPTION } from '../app/store/data-dir.ts';
 import { ACCESS_LOG_OPTION, boolean, type Command, duration, GRACEFUL_TIMEOUT_OPTION, integer, listenOption, oneOf, size, text } from '../options/index.ts';
 import { DEFAULT_APP_SPEC } from './app-loader.ts';
 import { ENGINE_NAMES } from './engines/engine.ts';
-import { DEFAULT_LIMITS } from './limits.ts';
+import { DEFAULT_LIMITS } from '../wire/limits.ts';
 
 /** The app layer's production engine, the same in every command that runs the app server. */
 export const DEFAULT_APP_ENGINE = 'uws';

@@ -19,7 +19,8 @@ import { START_COMMAND } from './options.ts';
 
 type StackOptions = ValuesOf<typeof START_COMMAND.options>;
 import { Layer } from './layer.ts';
-import { checkPortFree, freeLoopbackPort, prepareDataDir } from './prepare.ts';
+import { checkPortFree, prepareDataDir } from './prepare.ts';
+import { freePort } from '../wire/free-port.ts';
 import { waitUntilServing, type Address } from './probe.ts';
 import { tlsOf } from '../proxy/config.ts';
 
@@ -65,7 +66,7 @@ async function main(options: StackOptions): Promise<void> {
   // node:http workers share a unix socket through node:cluster; uWS workers share a port through
   // SO_REUSEPORT, which only TCP has, so they get a private loopback port instead.
   const appBind: Address =
-    options.engine === 'http' ? { socketPath: join(runDir, `app-${process.pid}.sock`) } : { host: '127.0.0.1', port: await freeLoopbackPort() };
+    options.engine === 'http' ? { socketPath: join(runDir, `app-${process.pid}.sock`) } : { host: '127.0.0.1', port: await freePort() };
   const appBindText = 'socketPath' in appBind ? `unix:${appBind.socketPath}` : `${appBind.host}:${appBind.port}`;
   // The layers get every setting as a flag; this process's LAYERSTACK_* variables were its own
   // (a layer would report them as not its options).

@@ -13,7 +13,7 @@ const OPTIONS = {
   upstream: { ...F.upstream, default: ['127.0.0.1:8001'], help: 'App server(s) Nginx proxies to (repeatable; several hosts are balanced): the app server\'s --listen.' },
   staticRoot: text({ metavar: 'DIR', default: 'app/static', help: 'Folder served at /static/.' }),
   runDir: text({ metavar: 'DIR', default: 'data/nginx', help: 'Folder of Nginx\'s pid file, logs and temporary files (created).' }),
-  out: text({ metavar: 'FILE', default: undefined, defaultText: 'stdout', help: 'Write the configuration to FILE.' }),
+  out: text({ metavar: 'FILE', env: [], default: undefined, defaultText: 'stdout', help: 'Write the configuration to FILE.' }),
   balance: F.balance,
   maxBodySize: F.maxBodySize,
   maxHeaderSize: F.maxHeaderSize,

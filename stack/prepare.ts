@@ -53,15 +53,3 @@ export function checkPortFree(host: string, port: number): Promise<void> {
     server.listen(port, host, () => server.close(() => resolve()));
   });
 }
-
-/** A loopback TCP port that the kernel reports free right now (for a layer's private address). */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

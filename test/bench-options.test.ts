@@ -7,7 +7,7 @@ import { ConfigError } from '../options/index.ts';
 describe('parseOptions', () => {
   it('has the documented defaults', () => {
     const o = parseOptions([]);
-    assert.equal(o.loader, 'autocannon');
+    assert.equal(o.loader, 'auto');
     assert.equal(o.connections, 64);
     assert.equal(o.durationSeconds, 10);
     assert.equal(o.rounds, 3);
@@ -17,10 +17,11 @@ describe('parseOptions', () => {
 
   it('--quick shortens everything, but explicit options win', () => {
     const q = parseOptions(['--quick']);
-    assert.deepEqual([q.rounds, q.durationSeconds, q.scenarios], [1, 2, ['ping', 'hello', 'static-1k']]);
-    const q2 = parseOptions(['--quick', '-d', '1', '--scenario', 'cpu', '--rounds=2']);
+    assert.deepEqual([q.rounds, q.durationSeconds], [1, 1]);
+    assert.deepEqual(q.scenarios, ['ping', 'hello', 'static-1k', 'static-100k', 'static-1m', 'cpu', 'slow-clients', 'crash', 'blocking', 'deploy']);
+    const q2 = parseOptions(['--quick', '-d', '3', '--scenario', 'cpu', '--rounds=2']);
     assert.equal(parseOptions(['--quick', '--warmup', '0']).warmupSeconds, 0, 'an explicit value equal to the default still wins');
-    assert.deepEqual([q2.rounds, q2.durationSeconds, q2.scenarios], [2, 1, ['cpu']]);
+    assert.deepEqual([q2.rounds, q2.durationSeconds, q2.scenarios], [2, 3, ['cpu']]);
   });
 
   it('reads lists, targets and target paths', () => {
@@ -41,7 +42,7 @@ describe('parseOptions', () => {
     [['-c', 'bench.json', '-x'], /^-x: expected an option from/],
     [['-d', 'ten'], /^--duration: expected a duration such as 500ms, 30s or 2m \(a bare number is seconds\), at least 1s, got "ten"$/],
     [['--workers', '0'], /^--workers: expected a whole number from 1 to 1024, got "0"$/],
-    [['--loader', 'ab'], /^--loader: expected one of autocannon, wrk, got "ab"$/],
+    [['--loader', 'ab'], /^--loader: expected one of auto, autocannon, wrk, got "ab"$/],
     [['--target', 'django'], /^--target: expected NAME=URL/],
     [['--target', 'dev=http://127.0.0.1:1'], /already a configuration or target name/],
     [['--target', 'x=ftp://h/'], /expected an http:\/\/ URL/],

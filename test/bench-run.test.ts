@@ -6,7 +6,7 @@
  * 2 with a message. The checks are on structure and counts, never on speed.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -25,9 +25,9 @@ interface CliOutcome {
   stderr: string;
 }
 
-function bench(args: string[], timeoutMs = 60_000): Promise<CliOutcome> {
+function bench(args: string[], timeoutMs = 120_000, env: NodeJS.ProcessEnv = process.env): Promise<CliOutcome> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'bench/cli.ts', ...args], { cwd: ROOT, timeout: timeoutMs, killSignal: 'SIGINT' }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', 'bench/cli.ts', ...args], { cwd: ROOT, timeout: timeoutMs, killSignal: 'SIGINT', env }, (error, stdout, stderr) => {
       const code = error ? ((error as { code?: number }).code ?? -1) : 0;
       resolve({ code: typeof code === 'number' ? code : -1, stdout, stderr });
     });
@@ -93,11 +93,27 @@ async function listen(server: Server): Promise<number> {
   return port;
 }
 
+/** Processes that carry `marker` in their environment (everything a bench run started inherits it). */
+function markedProcesses(marker: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${name}/environ`, 'latin1').includes(marker)) found.push(Number(name));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
 describe('bench: a quick run against a configuration it starts', () => {
   const out = mkdtempSync(join(tmpdir(), 'bench-test-'));
+  const marker = `BENCH_TEST_MARK=${randomBytes(8).toString('hex')}`;
   let outcome: CliOutcome;
   before(async () => {
-    outcome = await bench(['--quick', '--configurations', 'dev,bare-http', '--scenario', 'ping,hello,static-1k', '-d', '1', '--warmup', '0', '--connections', '8', '--quiet-wait', '0', '--out', out]);
+    const env = { ...process.env, BENCH_TEST_MARK: marker.split('=')[1] };
+    outcome = await bench(['--quick', '--configurations', 'dev,bare-http', '--scenario', 'ping,hello,static-1k,crash', '-d', '1', '--warmup', '0', '--connections', '8', '--quiet-wait', '0', '--out', out], 150_000, env);
   });
   after(() => rmSync(out, { recursive: true, force: true }));
 
@@ -110,7 +126,8 @@ describe('bench: a quick run against a configuration it starts', () => {
 
   it('writes JSON with runs, summaries and the skipped scenario', () => {
     const { json } = readResults(out);
-    assert.equal(json.meta.loader, 'autocannon');
+    assert.equal(json.meta.loader, HAS_WRK ? 'wrk' : 'autocannon', 'the lighter loader when it is installed');
+    assert.match(outcome.stderr, new RegExp(`loader: ${json.meta.loader} \\(`), 'it says which loader it used');
     assert.equal(json.meta.rounds, 1);
     assert.deepEqual(json.configurations.map((c) => c.name), ['dev', 'bare-http']);
     assert.equal(json.meta.baseline, 'dev');
@@ -132,20 +149,81 @@ describe('bench: a quick run against a configuration it starts', () => {
     assert.ok(json.summaries.find((s) => s.config === 'bare-http')!.vsBaseline!.median > 0);
   });
 
+  it('runs the crash scenario on the dev server: two crashes marked, a timeline, the server serving again', () => {
+    const { json } = readResults(out);
+    assert.deepEqual(json.faults.map((f) => `${f.scenario}×${f.config}`), ['crash×dev']);
+    const f = json.faults[0]!;
+    assert.deepEqual(f.marks.map((m) => m.label), ['uncaught exception', 'process.exit']);
+    assert.ok(f.normal.requests > 0);
+    assert.equal(f.timeline.length, f.durationMs / f.bucketMs);
+    assert.equal(f.recoveryMs.length, 2);
+    assert.equal(f.notRecovered, false);
+    // bare-http has no fault routes: the scenario does not pretend to run there.
+    assert.equal(json.applicability.some((a) => a.scenario === 'crash' && a.config === 'bare-http'), false);
+    assert.match(outcome.stdout, /Production \(front \+ \d+ app server workers\) vs development/);
+    assert.match(outcome.stdout, /\[not measured\] Crashing route: not measured on both the dev server and stack-uws/);
+  });
+
   it('writes Markdown and a self-contained HTML report with charts', () => {
     const { md, html } = readResults(out);
     assert.match(md, /^# Benchmark run /);
     assert.match(md, /### GET \/api\/ping\//);
     assert.match(md, /skipped on bare-http/);
     assert.match(html, /^<!doctype html>/);
-    assert.match(html, /<svg[^>]*aria-label="requests per second/);
-    assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/, 'no scripts, no external resources');
+    assert.match(html, /<svg[^>]*aria-label="throughput"/);
+    assert.match(html, /<h2>Fault timelines/);
+    assert.doesNotMatch(html, /<script|<link|<img|<iframe|(src|href)=["']?https?:|url\(\s*["']?https?:|@import/i, 'no scripts, nothing fetched from the network');
   });
 
   it('left no process of the configurations behind', () => {
     const { json } = readResults(out);
     for (const c of json.configurations) {
       for (const p of c.idleRss) assert.equal(existsSync(`/proc/${p.pid}`), false, `${c.name} process ${p.pid} still running`);
+    }
+    assert.deepEqual(markedProcesses(marker), [], 'nothing the run started (the restarted dev process included) is left');
+  });
+});
+
+describe('bench: stopping everything it started', () => {
+  it('Ctrl-C in the middle of a run stops every configuration and exits 130', async () => {
+    const marker = `BENCH_TEST_MARK=${randomBytes(8).toString('hex')}`;
+    const out = mkdtempSync(join(tmpdir(), 'bench-test-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/cli.ts', '--configurations', 'dev,app-uws-1', '--scenario', 'ping', '-d', '60', '--warmup', '0', '--connections', '4', '--quiet-wait', '0', '--out', out], {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_TEST_MARK: marker.split('=')[1] },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      // Interrupt once both configurations run and a measured window has begun.
+      for (let i = 0; i < 600 && !/\[round 1\/\d+\]|ping × dev/.test(stderr) && markedProcesses(marker).length < 3; i++) await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.ok(markedProcesses(marker).length >= 3, `configurations running before the interrupt:\n${stderr}`);
+      child.kill('SIGINT');
+      assert.equal(await exited, 130, stderr);
+      assert.match(stderr, /interrupted; every configuration was stopped/);
+      assert.deepEqual(markedProcesses(marker), []);
+    } finally {
+      child.kill('SIGKILL');
+      for (const pid of markedProcesses(marker)) process.kill(pid, 'SIGKILL');
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('a configuration that fails to start is named with the reason; the others are measured', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'bench-test-'));
+    try {
+      // A setting the app server refuses: its master exits before listening.
+      const o = await bench(['--configurations', 'dev,app-uws-1', '--scenario', 'ping', '-d', '1', '--warmup', '0', '--connections', '4', '--quiet-wait', '0', '--rounds', '1', '--out', out], 120_000, { ...process.env, LAYERSTACK_TIMEOUT: 'soon' });
+      assert.equal(o.code, 1, o.stderr);
+      assert.match(o.stderr, /bench: configuration app-uws-1 failed to start: .*exited/);
+      const { json } = readResults(out);
+      assert.deepEqual(json.runs.map((r) => r.config), ['dev']);
+      assert.match(json.unavailable.find((u) => u.name === 'app-uws-1')!.reason, /failed to start/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
     }
   });
 });

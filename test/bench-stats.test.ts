@@ -8,7 +8,7 @@ function run(config: string, scenario: string, round: number, rps: number, extra
   return {
     round, config, scenario, requests: rps * 10, seconds: 10, rps, mbps: 1,
     latencyMs: { p50: 1, p97_5: 2, p99: 3, max: 9 }, errors: 0, non2xx: 0,
-    serverCpuSeconds: 1, serverCpuEstimated: false, cpuByLayer: { app: 1 }, cpuUsPerRequest: 1e6 / (rps * 10),
+    serverCpuSeconds: 1, serverCpuEstimated: false, cpuByLayer: { app: 1 }, cpuByRole: { workers: 1 }, cpuUsPerRequest: 1e6 / (rps * 10),
     rssBytes: 1e6, rssByLayer: { app: 1e6 }, loaderCpuPercent: 50, boxBusyPercent: 90, foreignCpuPercent: 0,
     quietWaitMs: 0, notQuiet: false, attempts: 1, contaminated: false, invalid: false, ...extra,
   };

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createEngine, ENGINE_NAMES, type Engine } from '../server/engines/engine.ts';
-import { DEFAULT_LIMITS, type Limits } from '../server/limits.ts';
+import { DEFAULT_LIMITS, type Limits } from '../wire/limits.ts';
 import type { Request } from '../app/interface.ts';
 import { app, SECRET, streams } from './fixtures/apps.ts';
 import { get, PoolProcess } from './fixtures/pool.ts';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createEngine, ENGINE_NAMES, type EngineName } from '../server/engines/engine.ts';
-import { DEFAULT_LIMITS } from '../server/limits.ts';
+import { DEFAULT_LIMITS } from '../wire/limits.ts';
 import { app, SECRET } from './fixtures/apps.ts';
 import { type CleanupOwner, PoolProcess } from './fixtures/pool.ts';
 import { RawConnection, rawRequest } from './fixtures/raw-http.ts';

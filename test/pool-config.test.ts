@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { formatAccessLine } from '../server/access-log.ts';
+import { formatAccessLine } from '../wire/access-log.ts';
+import { accessRecordOf } from '../server/engines/host.ts';
 import { ConfigError, envNamesOf, flagOf, helpText } from '../options/index.ts';
 import { limitsOf, loadServerConfig } from '../server/config.ts';
 import { SERVE_COMMAND } from '../server/options.ts';
-import { formatBind, parseBind } from '../server/engines/engine.ts';
 import { RequestHeaders } from '../app/headers.ts';
 
 describe('pool configuration', () => {
@@ -71,18 +71,9 @@ describe('pool configuration', () => {
     assert.match(help, /READY <address>/);
   });
 
-  it('parses and prints bind addresses', () => {
-    assert.deepEqual(parseBind('0.0.0.0:80'), { kind: 'tcp', host: '0.0.0.0', port: 80 });
-    assert.deepEqual(parseBind(':8001'), { kind: 'tcp', host: '127.0.0.1', port: 8001 });
-    assert.deepEqual(parseBind('[::1]:8001'), { kind: 'tcp', host: '::1', port: 8001 });
-    assert.deepEqual(parseBind('unix:/run/app.sock'), { kind: 'unix', path: '/run/app.sock' });
-    assert.equal(formatBind(parseBind('[::1]:8001')), '[::1]:8001');
-    assert.throws(() => parseBind('nonsense'));
-  });
-
   it('writes combined access log lines with request time, escaping what the client sent', () => {
     const line = formatAccessLine(
-      {
+      accessRecordOf({
         method: 'GET',
         target: '/a"b\n',
         httpVersion: '1.1',
@@ -91,9 +82,9 @@ describe('pool configuration', () => {
         durationMs: 1.5,
         client: { address: '127.0.0.1', port: 5000 },
         headers: RequestHeaders.from({ 'user-agent': 'evil"\r\nagent', referer: 'http://x/' }),
-      },
+      }),
       Date.UTC(2026, 10, 29, 12, 0, 0),
     );
-    assert.equal(line, '127.0.0.1 - - [29/Nov/2026:12:00:00 +0000] "GET /a\\x22b\\x0a HTTP/1.1" 200 11 "http://x/" "evil\\x22\\x0d\\x0aagent" 0.001500');
+    assert.equal(line, '127.0.0.1 - - [29/Nov/2026:12:00:00 +0000] "GET /a\\x22b\\x0a HTTP/1.1" 200 11 "http://x/" "evil\\x22\\x0d\\x0aagent" request_time=0.002');
   });
 });

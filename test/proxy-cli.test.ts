@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../options/index.ts';
 import { IMMUTABLE, loadConfig } from '../proxy/config.ts';
 import { eventually, request, startUpstream } from './proxy-harness.ts';
-import { UWS_IDLE_TIMEOUT_MS } from '../server/limits.ts';
+import { UWS_IDLE_TIMEOUT_MS } from '../wire/limits.ts';
 
 const project = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = mkdtempSync(join(tmpdir(), 'front-cli-'));

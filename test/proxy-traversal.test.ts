@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileUnderRoot, normalizeUrlPath, resolveFilePath } from '../proxy/static/resolve.ts';
+import { fileUnderRoot, normalizeUrlPath, resolveFilePath } from '../wire/static-path.ts';
 import { ENGINES, rawRequest, startTestFront, startUpstream } from './proxy-harness.ts';
 import type { TestFront, TestUpstream } from './proxy-harness.ts';
 

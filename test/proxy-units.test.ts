@@ -4,14 +4,9 @@
  * trusted-client lists, balancing and passive health.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { AccessLog } from '../proxy/front/access-log.ts';
 import { checkFraming } from '../proxy/front/framing.ts';
 import { chooseCoding } from '../proxy/static/encoding.ts';
-import { contentTypeFor } from '../proxy/static/mime.ts';
 import { parseRange } from '../proxy/static/range.ts';
 import { etagFor, ifRangeHolds, matchHits, modifiedSince, noneMatchHits, notModifiedSince } from '../proxy/static/validators.ts';
 import { Balancer } from '../proxy/upstream/balancer.ts';
@@ -19,7 +14,8 @@ import { ChunkedDecoder } from '../wire/http1/chunked-decoder.ts';
 import { buildRequestHead } from '../proxy/upstream/request-head.ts';
 import { parseResponseHead } from '../proxy/upstream/response-head.ts';
 import { TrustedClients } from '../proxy/upstream/trust.ts';
-import { parseUpstreamAddress, Upstream } from '../proxy/upstream/upstream.ts';
+import { parseAddress } from '../options/grammar.ts';
+import { Upstream } from '../proxy/upstream/upstream.ts';
 
 function head(text: string) {
   const bytes = Buffer.from(text + '\r\n\r\n', 'latin1');
@@ -186,31 +182,13 @@ describe('static helpers', () => {
     assert.ok(modifiedSince('Tue, 14 Nov 2023 22:13:19 GMT', 1_700_000_000_123));
     assert.ok(!modifiedSince('not a date', 1_700_000_000_123), 'unparseable dates are ignored');
   });
-
-  it('maps extensions to types', () => {
-    assert.equal(contentTypeFor('a/b/app.CSS'), 'text/css');
-    assert.equal(contentTypeFor('x.mjs'), 'application/javascript');
-    assert.equal(contentTypeFor('x.woff2'), 'font/woff2');
-    assert.equal(contentTypeFor('x.svg'), 'image/svg+xml');
-    assert.equal(contentTypeFor('README'), 'application/octet-stream');
-    assert.equal(contentTypeFor('dir.d/README'), 'application/octet-stream');
-    assert.equal(contentTypeFor('x.constructor'), 'application/octet-stream');
-    assert.equal(contentTypeFor('trailing.'), 'application/octet-stream');
-  });
 });
 
 describe('upstreams', () => {
-  it('parses addresses', () => {
-    assert.deepEqual(parseUpstreamAddress('127.0.0.1:8001'), { kind: 'tcp', host: '127.0.0.1', port: 8001 });
-    assert.deepEqual(parseUpstreamAddress('[::1]:80'), { kind: 'tcp', host: '::1', port: 80 });
-    assert.deepEqual(parseUpstreamAddress('unix:/run/app.sock'), { kind: 'unix', path: '/run/app.sock' });
-    for (const bad of ['127.0.0.1', 'host:0', 'host:70000', 'unix:relative.sock', 'http://x:1']) assert.throws(() => parseUpstreamAddress(bad), /upstream/);
-  });
-
   it('takes a failing server out after max-fails and puts it back after fail-timeout', () => {
     const health = { maxFails: 2, failTimeoutMs: 1000 };
-    const a = new Upstream(parseUpstreamAddress('127.0.0.1:1'), health);
-    const b = new Upstream(parseUpstreamAddress('127.0.0.1:2'), health);
+    const a = new Upstream(parseAddress('127.0.0.1:1'), health);
+    const b = new Upstream(parseAddress('127.0.0.1:2'), health);
     const balancer = new Balancer([a, b], 'round-robin');
     assert.equal(balancer.pick(0, null), a);
     assert.equal(balancer.pick(0, null), b);
@@ -223,15 +201,15 @@ describe('upstreams', () => {
     const picks = new Set([balancer.pick(1010, null), balancer.pick(1010, null)]);
     assert.equal(picks.size, 2);
     // failures spread wider than the window do not add up
-    const c = new Upstream(parseUpstreamAddress('127.0.0.1:3'), health);
+    const c = new Upstream(parseAddress('127.0.0.1:3'), health);
     c.recordFailure(0);
     assert.equal(c.recordFailure(5000), false);
   });
 
   it('least-conn prefers the server with fewer requests in flight', () => {
     const health = { maxFails: 1, failTimeoutMs: 1000 };
-    const a = new Upstream(parseUpstreamAddress('127.0.0.1:1'), health);
-    const b = new Upstream(parseUpstreamAddress('127.0.0.1:2'), health);
+    const a = new Upstream(parseAddress('127.0.0.1:1'), health);
+    const b = new Upstream(parseAddress('127.0.0.1:2'), health);
     const balancer = new Balancer([a, b], 'least-conn');
     a.active = 3;
     b.active = 1;
@@ -250,28 +228,5 @@ describe('upstreams', () => {
     assert.ok(!trusted.has('192.0.2.8'));
     assert.ok(!trusted.has('11.0.0.1'));
     for (const bad of ['10.0.0.0/33', 'not-an-ip', '10.0.0.0/8/1']) assert.throws(() => new TrustedClients([bad]), /trusted client/);
-  });
-});
-
-describe('AccessLog', () => {
-  it('writes seconds with three decimals and escapes quotes and control bytes like Nginx', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'access-log-'));
-    try {
-      const file = join(dir, 'access.log');
-      const log = new AccessLog(file);
-      const base = { client: '10.0.0.1', method: 'GET', target: '/x', httpVersion: '1.1', status: 200, bytes: 2, referer: '', userAgent: 'ua', upstream: '-', requestId: 'req-1' };
-      const times: [number, string][] = [[-1, '-'], [0.0004, '0.000'], [2.5, '0.003'], [42, '0.042'], [999.6, '1.000'], [1234.5678, '1.235'], [61000, '61.000']];
-      for (const [ms] of times) log.write({ ...base, upstreamMs: ms, requestMs: ms });
-      log.write({ ...base, target: '/a"b\\c', userAgent: 'tab\there', upstreamMs: -1, requestMs: 0 });
-      await log.close();
-      const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
-      assert.equal(lines.length, times.length + 1);
-      times.forEach(([, text], i) => assert.ok(lines[i]!.endsWith(` upstream_time=${text} request_time=${text} request_id=req-1`), lines[i]));
-      assert.match(lines[0]!, /^10\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/x HTTP\/1\.1" 200 2 "-" "ua" upstream=- /);
-      assert.ok(lines.at(-1)!.includes('"GET /a\\x22b\\x5cc HTTP/1.1"'), lines.at(-1));
-      assert.ok(lines.at(-1)!.includes('"tab\\x09here"'), lines.at(-1));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

@@ -3,7 +3,7 @@
  * ({"ok":true}, application/json), with nothing in between. The yardstick for the app interface
  * on the uWS engine. HOST/PORT from the environment.
  */
-import { loadUws } from '../../server/engines/uws-binary.ts';
+import { loadUws } from '../../wire/uws-binary.ts';
 
 const uws = loadUws();
 

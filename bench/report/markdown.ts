@@ -7,7 +7,8 @@ import { mb, ms, rate, times, us } from './format.ts';
 
 function cpuCell(s: Summary): string {
   if (!Number.isFinite(s.cpuUsPerRequest)) return '—';
-  const layers = Object.entries(s.cpuUsPerRequestByLayer);
+  const byRole = Object.entries(s.cpuUsPerRequestByRole ?? {}).filter(([, v]) => v >= 0.05);
+  const layers = byRole.length ? byRole : Object.entries(s.cpuUsPerRequestByLayer);
   const split = layers.length > 1 ? ` (${layers.map(([l, v]) => `${l} ${us(v)}`).join(' + ')})` : '';
   return `${s.serverCpuEstimated ? '≈' : ''}${us(s.cpuUsPerRequest)}${split}`;
 }
@@ -56,6 +57,46 @@ export function scenarioTables(r: BenchResults): string[] {
   return out;
 }
 
+function headlineText(value: number, unit: string): string {
+  if (!Number.isFinite(value)) return '—';
+  if (unit === '%') return `${value.toFixed(1)}%`;
+  if (unit === 'ms') return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ms`;
+  return `${Math.round(value)} ${unit}`;
+}
+
+/** The fault scenarios' tables: one row per configuration, what the normal traffic saw. */
+export function faultTables(r: BenchResults): string[] {
+  const out: string[] = [];
+  for (const scenario of r.scenarios) {
+    const rows = r.faults.filter((f) => f.scenario === scenario.name);
+    if (rows.length === 0) continue;
+    const threshold = r.meta.foreignMaxPercent ?? 15;
+    out.push(`### ${scenario.title}`, '', `Deciding figure: ${rows[0]!.headline.label.replace(/;.*$/, '')} (lower is better).`, '');
+    out.push(
+      '| configuration | deciding figure | normal requests | failed | how they failed | p50 ms | p99 ms | slowest ms | back to normal after | fault |',
+      '|---|---:|---:|---:|---|---:|---:|---:|---|---|',
+    );
+    for (const f of rows) {
+      const n = f.normal;
+      const u = f.underFault;
+      const kinds = Object.entries(n.failures).map(([k, v]) => `${v}× ${k}`).join(', ') || '—';
+      const recovery = f.recoveryMs.length ? f.recoveryMs.map((x) => `${Math.round(x)} ms`).join(', ') : '—';
+      const what = Object.entries(f.counts).map(([k, v]) => `${k} ${v}`).join(', ');
+      const flags = [f.foreignCpuPercent > threshold ? `disturbed: others used ${f.foreignCpuPercent.toFixed(0)}% of a core` : '', f.notRecovered ? '**not serving afterwards**' : ''].filter(Boolean).join(', ');
+      out.push(
+        `| ${f.config}${flags ? ` (${flags})` : ''} | ${headlineText(f.headline.value, f.headline.unit)} | ${n.requests} | ${n.errors} (${(n.errorRate * 100).toFixed(1)}%) | ${kinds} | ${ms(u.p50)} | ${ms(u.p99)} | ${ms(n.max)} | ${recovery} | ${what} |`,
+      );
+    }
+    out.push('');
+  }
+  return out;
+}
+
+/** The conclusion as Markdown bullets. */
+export function conclusionLines(r: BenchResults): string[] {
+  return (r.conclusion ?? []).map((c) => `- **${c.verdict === 'better' ? 'production better' : c.verdict === 'worse' ? 'production worse' : c.verdict}**: ${c.text}.`);
+}
+
 /** The whole report as Markdown. */
 export function markdownReport(r: BenchResults): string {
   const m = r.meta;
@@ -79,17 +120,27 @@ export function markdownReport(r: BenchResults): string {
     for (const a of failed) out.push(`> - ${a.scenario} × ${a.config}: ${a.reason}`);
     out.push('');
   }
+  if ((r.conclusion ?? []).length) out.push(`## Production vs development on this machine`, '', ...conclusionLines(r), '');
   for (const note of m.notes) out.push(`- ${note}`);
   if (m.notes.length) out.push('');
-  out.push('## Results', '', ...scenarioTables(r));
+  out.push('## Throughput', '', ...scenarioTables(r));
+  if ((r.faults ?? []).length) {
+    out.push(
+      '## Faults',
+      '',
+      `A steady client sends GET /api/ping/ at ${r.faults[0]!.plan.rate} requests/s over ${r.faults[0]!.plan.connections} keep-alive connections (no retries; latency counted from when each request was due) while the fault runs for ${r.faults[0]!.durationMs / 1000} s. "Back to normal" is the time from each fault until the last normal request that failed or took over ${r.faults[0]!.plan.slowMs} ms.`,
+      '',
+      ...faultTables(r),
+    );
+  }
   if (r.goals.length > 0) {
-    out.push('## Speed goals of the issues', '', '| issue | goal | result | measured | note |', '|---:|---|---|---|---|');
-    for (const g of r.goals) out.push(`| ${g.issue} | ${g.goal} | ${g.status === 'pass' ? 'pass' : g.status === 'fail' ? '**FAIL**' : g.status} | ${g.measured} | ${g.note} |`);
+    out.push('## Goals', '', '| goal | result | measured | note |', '|---|---|---|---|');
+    for (const g of r.goals) out.push(`| ${g.goal} | ${g.status === 'pass' ? 'pass' : g.status === 'fail' ? '**FAIL**' : g.status} | ${g.measured} | ${g.note} |`);
     out.push('');
   }
   out.push('## Configurations', '', '| name | what | idle RSS per process | command (front → back) |', '|---|---|---|---|');
   for (const c of r.configurations) {
-    const rss = c.idleRss.length ? c.idleRss.map((p) => `${p.layer} ${mb(p.bytes)}`).join(', ') : '—';
+    const rss = c.idleRss.length ? c.idleRss.map((p) => `${p.role ?? p.layer} ${mb(p.bytes)}`).join(', ') : '—';
     // Started back to front; shown front first, in the direction a request travels.
     const cmd = c.commands.length ? [...c.commands].reverse().map((x) => `\`${x.argv.join(' ')}\``).join(' → ') : c.baseUrl;
     out.push(`| ${c.name} | ${c.title} | ${rss} | ${cmd} |`);

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { FileCache } from '../static/file-cache.ts';
-import { normalizeUrlPath } from '../static/resolve.ts';
+import { normalizeUrlPath } from '../../wire/static-path.ts';
 import { redirectToFolder, StaticFiles, textReply } from '../static/static-files.ts';
 import type { StaticMount, StaticReply } from '../static/static-files.ts';
 import { ReverseProxy } from '../upstream/proxy.ts';
@@ -21,9 +21,8 @@ import type { TlsCredentials } from '../tls/credentials.ts';
 import type { ClientSink } from '../upstream/proxy.ts';
 import { buildRequestHead, requestIdFor, validRequestId } from '../upstream/request-head.ts';
 import type { ClientRequestHead, ForwardingOptions } from '../upstream/request-head.ts';
-import type { UpstreamAddress } from '../upstream/upstream.ts';
-import { AccessLog } from './access-log.ts';
-import type { AccessRecord } from './access-log.ts';
+import type { ParsedAddress } from '../../options/grammar.ts';
+import { AccessLog, type AccessRecord } from '../../wire/access-log.ts';
 
 /**
  * Longest request line the front accepts → 414: the app server's default (Gunicorn's
@@ -66,7 +65,7 @@ export interface ClientSettings {
 export interface FrontSettings {
   client: ClientSettings;
   statics: readonly StaticMount[];
-  upstreams: readonly UpstreamAddress[];
+  upstreams: readonly ParsedAddress[];
   proxy: ProxyOptions;
   forwarding: ForwardingOptions;
   accessLog: string;
@@ -86,7 +85,7 @@ export type Route =
 const PROXY: Route = Object.freeze({ kind: 'proxy' });
 const NOWHERE: Route = Object.freeze({
   kind: 'reply',
-  reply: textReply(404, '404 Not Found', 'Not found: no static folder or upstream serves this path.'),
+  reply: textReply(404, 'Not found: no static folder or upstream serves this path.'),
 });
 /** Methods whose request carries a body even when empty: they get `Content-Length: 0` upstream. */
 const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
@@ -122,10 +121,16 @@ export class FrontCore {
     this.extraHeaders = extraHeadersOf(settings);
   }
 
-  /** Swap in a new configuration (SIGHUP). In-flight requests finish with what they started with. */
+  /**
+   * Swap in a new configuration (SIGHUP). In-flight requests finish with what they started with.
+   * Everything that can fail (static folders, the access log file) is built first, so a bad
+   * configuration throws before anything changes.
+   */
   reconfigure(settings: FrontSettings): void {
     const compression = compressionOf(settings.compression);
-    const statics = new StaticFiles(settings.statics, this.cache, compression); // throws before anything changes
+    const statics = new StaticFiles(settings.statics, this.cache, compression);
+    // Reopened even at the same path: log rotation works with SIGHUP.
+    const accessLog = settings.accessLog === '-' && this.settings.accessLog === '-' ? null : new AccessLog(settings.accessLog);
     this.cache.clear();
     this.statics = statics;
     if (settings.upstreams.length === 0) {
@@ -133,9 +138,9 @@ export class FrontCore {
       this.proxy = null;
     } else if (this.proxy === null) this.proxy = new ReverseProxy(settings.upstreams, settings.proxy, this.errorLog);
     else this.proxy.configure(settings.upstreams, settings.proxy);
-    if (settings.accessLog !== this.settings.accessLog || settings.accessLog !== '-') {
+    if (accessLog !== null) {
       void this.accessLog.close();
-      this.accessLog = new AccessLog(settings.accessLog); // reopened: log rotation works with SIGHUP
+      this.accessLog = accessLog;
     }
     this.compression = compression;
     this.extraHeaders = extraHeadersOf(settings);
@@ -195,7 +200,7 @@ export class FrontCore {
   route(target: string): Route {
     const q = target.indexOf('?');
     const normalized = normalizeUrlPath(q === -1 ? target : target.slice(0, q));
-    if (!normalized.ok) return { kind: 'reply', reply: textReply(400, '400 Bad Request', normalized.reason) };
+    if (!normalized.ok) return { kind: 'reply', reply: textReply(400, normalized.reason) };
     const path = normalized.path;
     const mount = this.statics.match(path);
     if (mount !== null) return { kind: 'static', mount, path };

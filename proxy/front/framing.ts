@@ -14,21 +14,12 @@
  * The engines' own parsers (llhttp, uWS) refuse much of this already; this check covers the rest
  * and makes the rule explicit and identical for both engines.
  */
+import { isDecimal, trimOws } from '../../wire/syntax.ts';
 
 /** How the request body is framed, or why the request is refused. */
 export type Framing = { ok: true; contentLength: number; chunked: boolean } | { ok: false; reason: string };
 
-/** Trim optional whitespace (SP / HTAB only: String#trim would also eat \v and \f, hiding tricks). */
-function trimOws(value: string): string {
-  let start = 0;
-  let end = value.length;
-  while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++;
-  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
-  return value.slice(start, end);
-}
-
 const NO_BODY: Framing = Object.freeze({ ok: true, contentLength: -1, chunked: false });
-const DIGITS = /^\d{1,15}$/;
 
 function refuse(reason: string): Framing {
   return { ok: false, reason: `Bad request: ${reason}.` };
@@ -62,7 +53,7 @@ export function checkFraming(headers: readonly string[], http10: boolean): Frami
     return { ok: true, contentLength: -1, chunked: true };
   }
   if (contentLength !== null) {
-    if (!DIGITS.test(contentLength)) return refuse(`invalid Content-Length ${JSON.stringify(contentLength)}`);
+    if (!isDecimal(contentLength)) return refuse(`invalid Content-Length ${JSON.stringify(contentLength)}`);
     return { ok: true, contentLength: Number(contentLength), chunked: false };
   }
   return NO_BODY;

@@ -11,14 +11,16 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import { parserRefusal } from '../../server/engines/outgoing.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream';
-import type { StaticReply } from '../static/static-files.ts';
+import { textReply, type StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
-import type { AccessRecord } from './access-log.ts';
+import type { AccessRecord } from '../../wire/access-log.ts';
+import { closingReply, TEXT_PLAIN } from '../../wire/plain-reply.ts';
+import { requestFailure } from '../../wire/http1/failure.ts';
+import { bodyTimeout, bodyTooLarge, parserRefusal, type Refusal } from '../../wire/refusal.ts';
 import { since } from './core.ts';
 import type { FrontCore } from './core.ts';
 import { checkFraming } from './framing.ts';
@@ -88,11 +90,10 @@ function streamFile(core: FrontCore, req: IncomingMessage, res: ServerResponse, 
  */
 const REFUSED = new WeakSet<Socket>();
 
-function refuse(core: FrontCore, req: IncomingMessage, res: ServerResponse, status: number, statusLine: string, message: string, receivedAt: number, requestId: string): void {
+function refuse(core: FrontCore, req: IncomingMessage, res: ServerResponse, refusal: Refusal, receivedAt: number, requestId: string): void {
   REFUSED.add(req.socket);
-  const body = Buffer.from(message + '\n');
-  core.errorLog(`refused ${status} ${req.method} ${req.url} from ${req.socket.remoteAddress} (request ${requestId}): ${message}`);
-  sendReply(core, req, res, { status, statusLine, headers: ['Content-Type', 'text/plain; charset=utf-8'], body, file: null, start: 0, end: body.length - 1, length: body.length, head: false }, receivedAt, requestId, true);
+  core.errorLog(`refused ${refusal.status} ${req.method} ${req.url} from ${req.socket.remoteAddress} (request ${requestId}): ${refusal.reason}`);
+  sendReply(core, req, res, textReply(refusal.status, refusal.reason), receivedAt, requestId, true);
 }
 
 /** A proxied request's response side on node:http. */
@@ -187,7 +188,7 @@ function forward(core: FrontCore, req: IncomingMessage, res: ServerResponse, bod
   const head = core.upstreamHead({ method, target: req.url!, headers, clientAddress: req.socket.remoteAddress ?? '' }, body, requestId);
   const limit = core.settings.client.maxHeaderSize;
   if (head.length > limit) {
-    return refuse(core, req, res, 431, '431 Request Header Fields Too Large', `Request header fields too large: with the forwarding fields the request head is larger than ${limit} bytes.`, receivedAt, requestId);
+    return refuse(core, req, res, requestFailure('head-too-large', `Request header fields too large: with the forwarding fields the request head is larger than ${limit} bytes.`), receivedAt, requestId);
   }
   const exchange = new NodeExchange(core, req, res, receivedAt, requestId);
   exchange.record = core.proxy!.forward(method, head, 'latin1', body, receivedAt, core.responseSink(exchange, method, headers));
@@ -196,10 +197,10 @@ function forward(core: FrontCore, req: IncomingMessage, res: ServerResponse, bod
 /** Check framing and size, buffer the body (proxy_request_buffering), then forward. */
 function proxyRequest(core: FrontCore, req: IncomingMessage, res: ServerResponse, receivedAt: number, requestId: string): void {
   const framing = checkFraming(req.rawHeaders, req.httpVersion === '1.0');
-  if (!framing.ok) return refuse(core, req, res, 400, '400 Bad Request', framing.reason, receivedAt, requestId);
+  if (!framing.ok) return refuse(core, req, res, requestFailure('ambiguous-framing', framing.reason), receivedAt, requestId);
   const { maxBodySize, bodyTimeoutMs } = core.settings.client;
   if (framing.contentLength > maxBodySize) {
-    return refuse(core, req, res, 413, '413 Payload Too Large', `Payload too large: the body is ${framing.contentLength} bytes, the limit is ${maxBodySize}.`, receivedAt, requestId);
+    return refuse(core, req, res, bodyTooLarge(maxBodySize, framing.contentLength), receivedAt, requestId);
   }
   if (framing.contentLength <= 0 && !framing.chunked) return forward(core, req, res, null, receivedAt, requestId);
 
@@ -210,7 +211,7 @@ function proxyRequest(core: FrontCore, req: IncomingMessage, res: ServerResponse
     ? setTimeout(() => {
         if (settled) return;
         settled = true;
-        refuse(core, req, res, 408, '408 Request Timeout', `Request timeout: no body data for ${bodyTimeoutMs} ms.`, receivedAt, requestId);
+        refuse(core, req, res, bodyTimeout(bodyTimeoutMs), receivedAt, requestId);
       }, bodyTimeoutMs)
     : null;
   req.on('data', (chunk: Buffer) => {
@@ -219,7 +220,7 @@ function proxyRequest(core: FrontCore, req: IncomingMessage, res: ServerResponse
     if (size > maxBodySize) {
       settled = true;
       if (timer !== null) clearTimeout(timer);
-      return refuse(core, req, res, 413, '413 Payload Too Large', `Payload too large: the body exceeds the limit of ${maxBodySize} bytes.`, receivedAt, requestId);
+      return refuse(core, req, res, bodyTooLarge(maxBodySize), receivedAt, requestId);
     }
     chunks.push(chunk);
     timer?.refresh();
@@ -249,15 +250,15 @@ function handle(core: FrontCore, req: IncomingMessage, res: ServerResponse): voi
   // fields (the app server behind must be able to read what is forwarded), a malformed Host.
   if (req.httpVersion !== '1.1' && req.httpVersion !== '1.0') {
     const supported = req.httpVersionMajor === 1 || req.httpVersionMajor > 1;
-    return refuse(core, req, res, supported ? 505 : 400, supported ? '505 HTTP Version Not Supported' : '400 Bad Request', `HTTP version ${req.httpVersion} is not supported; this server speaks HTTP/1.0 and HTTP/1.1.`, receivedAt, requestId);
+    return refuse(core, req, res, requestFailure(supported ? 'version-unsupported' : 'version', `HTTP version ${req.httpVersion} is not supported; this server speaks HTTP/1.0 and HTTP/1.1.`), receivedAt, requestId);
   }
   const maxFields = core.settings.client.maxHeaderFields;
   if (req.rawHeaders.length > maxFields * 2) {
-    return refuse(core, req, res, 431, '431 Request Header Fields Too Large', `Request header fields too large: more than ${maxFields} header fields.`, receivedAt, requestId);
+    return refuse(core, req, res, requestFailure('too-many-fields', `Request header fields too large: more than ${maxFields} header fields.`), receivedAt, requestId);
   }
   const host = req.headers.host;
   if (host !== undefined && !/^[A-Za-z0-9\-._~!$&'()*+,;=:[\]%]*$/.test(host)) {
-    return refuse(core, req, res, 400, '400 Bad Request', 'Bad request: invalid Host header.', receivedAt, requestId);
+    return refuse(core, req, res, requestFailure('host', 'Bad request: invalid Host header.'), receivedAt, requestId);
   }
   const route = core.route(req.url!);
   if (route.kind === 'proxy') return proxyRequest(core, req, res, receivedAt, requestId);
@@ -276,13 +277,10 @@ function refuseUnparsed(core: FrontCore, error: NodeJS.ErrnoException, socket: S
     socket.destroy();
     return;
   }
-  const { status, detail } = refusal;
+  const { status, reason: detail } = refusal;
   const requestId = randomUUID();
   core.errorLog(`refused ${status} from ${socket.remoteAddress} (request ${requestId}): ${detail}`);
-  const body = detail + '\n';
-  let extra = '';
-  for (let i = 0; i < core.extraHeaders.length; i += 2) extra += `${core.extraHeaders[i]}: ${core.extraHeaders[i + 1]}\r\n`;
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\n${extra}Connection: close\r\n\r\n${body}`);
+  socket.end(closingReply(status, TEXT_PLAIN, detail + '\n', ['X-Request-Id', requestId, ...core.extraHeaders]));
 }
 
 /** The node:http client side for `core` (node:https when `core.settings.tls` is set). */

@@ -17,8 +17,8 @@
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import type { Coding } from './encoding.ts';
-import { contentTypeFor } from './mime.ts';
-import { isWithinRoot } from './resolve.ts';
+import { contentTypeFor } from '../../wire/mime.ts';
+import { isWithinRoot } from '../../wire/static-path.ts';
 import { etagFor, httpDate } from './validators.ts';
 
 /** Cache bounds and freshness. */

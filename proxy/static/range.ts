@@ -6,6 +6,7 @@
  * a browser or download tool needs. Syntactically bad ranges are ignored the same way, while a
  * well-formed range that starts past the end is "unsatisfiable" → 416.
  */
+import { isDecimal } from '../../wire/syntax.ts';
 
 /** A satisfiable byte range, both ends inclusive, or why none applies. */
 export type RangeOutcome =
@@ -15,7 +16,6 @@ export type RangeOutcome =
 
 const IGNORE: RangeOutcome = { kind: 'ignore' };
 const UNSATISFIABLE: RangeOutcome = { kind: 'unsatisfiable' };
-const DIGITS = /^\d{1,15}$/;
 
 /** Interpret a Range header value against a representation of `size` bytes. */
 export function parseRange(header: string, size: number): RangeOutcome {
@@ -29,12 +29,12 @@ export function parseRange(header: string, size: number): RangeOutcome {
   const last = spec.slice(dash + 1).trim();
   if (first === '') {
     // Suffix range: the last N bytes.
-    if (!DIGITS.test(last)) return IGNORE;
+    if (!isDecimal(last)) return IGNORE;
     const length = Number(last);
     if (length === 0 || size === 0) return UNSATISFIABLE;
     return { kind: 'range', start: Math.max(0, size - length), end: size - 1 };
   }
-  if (!DIGITS.test(first) || (last !== '' && !DIGITS.test(last))) return IGNORE;
+  if (!isDecimal(first) || (last !== '' && !isDecimal(last))) return IGNORE;
   const start = Number(first);
   const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
   if (last !== '' && Number(last) < start) return UNSATISFIABLE; // e.g. bytes=5-2, as Nginx

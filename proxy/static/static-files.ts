@@ -15,7 +15,9 @@ import { chooseCoding } from './encoding.ts';
 import { FileCache, probe } from './file-cache.ts';
 import type { FileEntry, Representation } from './file-cache.ts';
 import { parseRange } from './range.ts';
-import { fileUnderRoot } from './resolve.ts';
+import { plainBody, TEXT_PLAIN } from '../../wire/plain-reply.ts';
+import { fileUnderRoot } from '../../wire/static-path.ts';
+import { statusLine } from '../../wire/status-line.ts';
 import { ifRangeHolds, matchHits, modifiedSince, noneMatchHits, notModifiedSince } from './validators.ts';
 
 /** One `--static /prefix/=./folder` mapping. */
@@ -58,21 +60,19 @@ interface MountState extends StaticMount {
   realRoot: string;
 }
 
-const TEXT = 'text/plain; charset=utf-8';
-
-/** A small plain-text reply (errors, redirects); `extra` adds headers. */
-export function textReply(status: number, statusLine: string, message: string, extra: readonly string[] = []): StaticReply {
-  const body = Buffer.from(message + '\n');
-  return { status, statusLine, headers: ['Content-Type', TEXT, ...extra], body, file: null, start: 0, end: body.length - 1, length: body.length, head: false };
+/** A small plain-text reply (errors, redirects, refusals); `extra` adds headers. */
+export function textReply(status: number, message: string, extra: readonly string[] = []): StaticReply {
+  const body = plainBody(message);
+  return { status, statusLine: statusLine(status), headers: ['Content-Type', TEXT_PLAIN, ...extra], body, file: null, start: 0, end: body.length - 1, length: body.length, head: false };
 }
 
-const FORBIDDEN_LISTING = textReply(403, '403 Forbidden', 'Forbidden: this is a folder and folders are not listed.');
-const FORBIDDEN_SYMLINK = textReply(403, '403 Forbidden', 'Forbidden: a symlink leads out of the static folder.');
-const NOT_FOUND = textReply(404, '404 Not Found', 'Not found.');
-const METHOD_NOT_ALLOWED = textReply(405, '405 Method Not Allowed', 'Method not allowed: static files answer GET and HEAD only.', ['Allow', 'GET, HEAD']);
+const FORBIDDEN_LISTING = textReply(403, 'Forbidden: this is a folder and folders are not listed.');
+const FORBIDDEN_SYMLINK = textReply(403, 'Forbidden: a symlink leads out of the static folder.');
+const NOT_FOUND = textReply(404, 'Not found.');
+const METHOD_NOT_ALLOWED = textReply(405, 'Method not allowed: static files answer GET and HEAD only.', ['Allow', 'GET, HEAD']);
 // 412s carry no ETag or Last-Modified: Nginx clears both from its error replies (as for 416).
-const IF_MATCH_FAILED = textReply(412, '412 Precondition Failed', 'Precondition failed: If-Match does not match the current ETag.');
-const IF_UNMODIFIED_SINCE_FAILED = textReply(412, '412 Precondition Failed', 'Precondition failed: the file was modified after If-Unmodified-Since.');
+const IF_MATCH_FAILED = textReply(412, 'Precondition failed: If-Match does not match the current ETag.');
+const IF_UNMODIFIED_SINCE_FAILED = textReply(412, 'Precondition failed: the file was modified after If-Unmodified-Since.');
 const IF_MATCH_FAILED_HEAD: StaticReply = { ...IF_MATCH_FAILED, head: true };
 const IF_UNMODIFIED_SINCE_FAILED_HEAD: StaticReply = { ...IF_UNMODIFIED_SINCE_FAILED, head: true };
 
@@ -160,7 +160,7 @@ export class StaticFiles {
   /** Find the file for `path` on disk, or the reply that explains why there is none. */
   private locate(state: MountState, path: string): { real: string; stats: Stats } | StaticReply {
     const placed = fileUnderRoot(state.root, path.slice(state.prefix.length - 1));
-    if (!placed.ok) return placed.status === 404 ? NOT_FOUND : textReply(placed.status, `${placed.status} Bad Request`, placed.reason);
+    if (!placed.ok) return placed.status === 404 ? NOT_FOUND : textReply(placed.status, placed.reason);
     if (placed.directory) {
       if (state.index === null) return FORBIDDEN_LISTING;
       const found = probe(placed.file + '/' + state.index, state.realRoot);
@@ -177,7 +177,7 @@ export class StaticFiles {
 
 /** 301 to the same path with a trailing slash (what Nginx does for folders). */
 export function redirectToFolder(path: string): StaticReply {
-  return textReply(301, '301 Moved Permanently', 'Moved permanently: this is a folder.', ['Location', encodeURI(path + '/')]);
+  return textReply(301, 'Moved permanently: this is a folder.', ['Location', encodeURI(path + '/')]);
 }
 
 /** Compute the per-representation header lists once, when the entry is loaded. */
@@ -233,7 +233,7 @@ function represent(entry: FileEntry, head: boolean, header: HeaderReader): Stati
   const range = parseRange(rangeHeader, rep.size);
   if (range.kind === 'ignore') return full(rep, false);
   if (range.kind === 'unsatisfiable') {
-    return textReply(416, '416 Range Not Satisfiable', 'Range not satisfiable.', ['Content-Range', `bytes */${rep.size}`]);
+    return textReply(416, 'Range not satisfiable.', ['Content-Range', `bytes */${rep.size}`]);
   }
   const { start, end } = range;
   const headers = rep.headers.slice();

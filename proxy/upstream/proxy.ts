@@ -19,7 +19,8 @@ import { connectUpstream } from './connection.ts';
 import type { ExchangeFailure, ExchangeHandler, UpstreamConnection } from './connection.ts';
 import type { ResponseHead } from './response-head.ts';
 import { Upstream } from './upstream.ts';
-import type { HealthOptions, UpstreamAddress } from './upstream.ts';
+import type { ParsedAddress as Address } from '../../options/grammar.ts';
+import type { HealthOptions } from './upstream.ts';
 
 /** How the client-side engine receives a proxied response. Implemented once per engine. */
 export interface ClientSink {
@@ -268,7 +269,7 @@ export class ReverseProxy {
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(
-    addresses: readonly UpstreamAddress[],
+    addresses: readonly Address[],
     options: ProxyOptions,
     readonly log: (line: string) => void,
   ) {
@@ -286,7 +287,7 @@ export class ReverseProxy {
   }
 
   /** Apply a new configuration (reload): keep the state of upstreams that stay, close the rest. */
-  configure(addresses: readonly UpstreamAddress[], options: ProxyOptions): void {
+  configure(addresses: readonly Address[], options: ProxyOptions): void {
     this.options = options;
     const kept = new Map(this.upstreams.map((u) => [u.label, u]));
     const next = addresses.map((address) => {
@@ -317,7 +318,7 @@ export class ReverseProxy {
     for (const upstream of this.upstreams) for (const connection of upstream.idle.slice()) connection.destroy();
   }
 
-  private makeUpstream(address: UpstreamAddress): Upstream {
+  private makeUpstream(address: Address): Upstream {
     const upstream = new Upstream(address, this.options.health);
     upstream.maxIdle = this.options.keepalive;
     return upstream;

@@ -15,6 +15,7 @@
  * a URI part), after the front has checked it.
  */
 import { randomUUID } from 'node:crypto';
+import { listedInConnection } from '../../wire/hop-by-hop.ts';
 import type { TrustedClients } from './trust.ts';
 
 /** What the front knows about the client's request, as the client-side engine parsed it. */
@@ -72,21 +73,6 @@ const SPECIAL: ReadonlyMap<string, number> = new Map([
 ]);
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** The lower-case names the Connection header(s) list, or null when there is none (usual case). */
-function listedInConnection(headers: readonly string[]): Set<string> | null {
-  let listed: Set<string> | null = null;
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!;
-    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
-    listed ??= new Set();
-    for (const part of headers[i + 1]!.split(',')) {
-      const token = part.trim().toLowerCase();
-      if (token !== '') listed.add(token);
-    }
-  }
-  return listed;
-}
 
 /** May a trusted client's X-Request-Id be passed on (a bounded token: it goes into headers and logs)? */
 export function validRequestId(value: string): boolean {

@@ -3,7 +3,7 @@
  *
  * Strict because the front must never guess at framing: a response whose length is ambiguous
  * could leave bytes on a pooled connection that the NEXT client would receive as its response
- * (response splitting / desync, anchors §4.2). So: only `HTTP/1.0` / `HTTP/1.1`, a three-digit
+ * (response splitting / desync, RFC 9112 §11.1). So: only `HTTP/1.0` / `HTTP/1.1`, a three-digit
  * status, CRLF line ends only, no obs-fold, token header names, no control characters in values,
  * Content-Length digits only (repeats must agree), Transfer-Encoding exactly `chunked`, and never
  * both. Anything else is "invalid header" → 502 and the connection is closed (Nginx does the same).
@@ -12,7 +12,8 @@
  * hop-by-hop fields, framing fields (Content-Length / Transfer-Encoding: the engine re-frames) and
  * Date (the engine stamps its own) are left out of `headers`.
  */
-import { connectionTokens, HOP_BY_HOP } from './hop-by-hop.ts';
+import { connectionTokens, HOP_BY_HOP } from '../../wire/hop-by-hop.ts';
+import { fieldValueClass, isDecimal, TCHAR, VALUE_BAD, VALUE_OBS_TEXT } from '../../wire/syntax.ts';
 
 /** A parsed response head. */
 export interface ResponseHead {
@@ -38,27 +39,6 @@ const REFRAMED: ReadonlySet<string> = new Set(['content-length', 'date', 'uwebso
 /** Lengths of every name the parser acts on (framing, Connection, hop-by-hop, reframed). */
 const SPECIAL_LENGTHS: ReadonlySet<number> = new Set(['transfer-encoding', 'connection', ...HOP_BY_HOP, ...REFRAMED].map((name) => name.length));
 
-// RFC 9110 §5.6.2 tchar: ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA
-const TOKEN = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN[c.charCodeAt(0)] = 1;
-
-const VALUE_OK = 0;
-const VALUE_OBS_TEXT = 1;
-const VALUE_BAD = 2;
-
-/** Field values may hold visible characters, obs-text (≥ 0x80), space and tab; no other controls. */
-function checkFieldValue(s: string, from: number, to: number): number {
-  let result = VALUE_OK;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if ((c < 0x20 && c !== 9) || c === 0x7f) return VALUE_BAD;
-    if (c > 0x7f) result = VALUE_OBS_TEXT;
-  }
-  return result;
-}
-
-const DIGITS = /^\d{1,15}$/;
-
 /**
  * Parse `text[0, end)`: a response head decoded as latin1 (one character per byte), `end` the
  * index of its blank line's CRLFCRLF. Returns the head or a string saying what was wrong (for the
@@ -78,7 +58,7 @@ export function parseResponseHead(text: string, end: number): ResponseHead | str
   if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return 'malformed status code';
   if (lineEnd > 12 && text.charCodeAt(12) !== 32) return 'malformed status line';
   let reason = lineEnd > 13 ? text.slice(13, lineEnd) : '';
-  const reasonCheck = checkFieldValue(text, 13, lineEnd);
+  const reasonCheck = fieldValueClass(text, 13, lineEnd);
   if (reasonCheck === VALUE_BAD) return 'control character in reason phrase';
   if (reasonCheck === VALUE_OBS_TEXT) reason = ''; // engines then send the standard phrase
 
@@ -97,7 +77,7 @@ export function parseResponseHead(text: string, end: number): ResponseHead | str
     if (first === 32 || first === 9) return 'obsolete line folding';
     // The name: tchars up to the colon (a CR or LF before the line's CRLF is a bare one).
     let colon = lineStart;
-    while (colon < next && TOKEN[text.charCodeAt(colon)] === 1) colon++;
+    while (colon < next && TCHAR[text.charCodeAt(colon)] === 1) colon++;
     if (colon === next || text.charCodeAt(colon) !== 58) {
       const c = text.charCodeAt(colon);
       if (colon < next && (c === 13 || c === 10)) return 'bare CR or LF in header';
@@ -112,7 +92,7 @@ export function parseResponseHead(text: string, end: number): ResponseHead | str
     let to = next;
     while (from < to && (text.charCodeAt(from) === 32 || text.charCodeAt(from) === 9)) from++;
     while (to > from && (text.charCodeAt(to - 1) === 32 || text.charCodeAt(to - 1) === 9)) to--;
-    const check = checkFieldValue(text, from, to);
+    const check = fieldValueClass(text, from, to);
     if (check === VALUE_BAD) {
       for (let i = from; i < to; i++) if (text.charCodeAt(i) === 13 || text.charCodeAt(i) === 10) return 'bare CR or LF in header';
       return `control character in header ${text.slice(lineStart, colon)}`;
@@ -127,7 +107,7 @@ export function parseResponseHead(text: string, end: number): ResponseHead | str
     }
     const lower = name.toLowerCase();
     if (lower === 'content-length') {
-      if (!DIGITS.test(value)) return `invalid Content-Length ${JSON.stringify(value)}`;
+      if (!isDecimal(value)) return `invalid Content-Length ${JSON.stringify(value)}`;
       const length = Number(value);
       if (contentLength !== -1 && contentLength !== length) return 'conflicting Content-Length headers';
       contentLength = length;

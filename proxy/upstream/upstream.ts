@@ -13,31 +13,8 @@
  * doing (a client's weird request, a slow endpoint). Otherwise one client could take every
  * server out of rotation with a few such requests. Connect failures always count.
  */
+import { formatAddress, type ParsedAddress as Address } from '../../options/grammar.ts';
 import type { UpstreamConnection } from './connection.ts';
-
-/** Where an upstream listens: TCP host and port, or a unix socket path. */
-export type UpstreamAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
-
-/** Parse `127.0.0.1:8001`, `[::1]:8001`, `localhost:8001` or `unix:/run/app.sock`; throws on anything else. */
-export function parseUpstreamAddress(spec: string): UpstreamAddress {
-  if (spec.startsWith('unix:')) {
-    const path = spec.slice(5);
-    if (!path.startsWith('/')) throw new Error(`upstream ${JSON.stringify(spec)}: a unix socket path must be absolute (unix:/path.sock)`);
-    return { kind: 'unix', path };
-  }
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(spec);
-  const port = match ? Number(match[3]) : 0;
-  if (!match || port < 1 || port > 65535) {
-    throw new Error(`upstream ${JSON.stringify(spec)}: expected HOST:PORT, [IPv6]:PORT or unix:/path.sock`);
-  }
-  return { kind: 'tcp', host: match[1] ?? match[2]!, port };
-}
-
-/** The address written the way the access log and errors show it. */
-export function addressLabel(address: UpstreamAddress): string {
-  if (address.kind === 'unix') return `unix:${address.path}`;
-  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
-}
 
 /** Passive health settings shared by all upstreams. */
 export interface HealthOptions {
@@ -66,10 +43,10 @@ export class Upstream {
   private windowStart = 0;
 
   constructor(
-    readonly address: UpstreamAddress,
+    readonly address: Address,
     private health: HealthOptions,
   ) {
-    this.label = addressLabel(address);
+    this.label = formatAddress(address);
   }
 
   /** Replace the health settings (configuration reload). */

@@ -8,7 +8,7 @@ import { loadApp, type HostedApp } from '../app-loader.ts';
 import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
 import { compose } from '../../app/compose.ts';
 import { NodeHttpEngine } from '../engines/node-http-engine.ts';
-import { DEFAULT_LIMITS } from '../limits.ts';
+import { DEFAULT_LIMITS } from '../../wire/limits.ts';
 import { debugReporter } from './debug-page.ts';
 import { devStatic } from './static.ts';
 

@@ -9,8 +9,8 @@ import { realpathSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { App, Middleware, Request } from '../../app/interface.ts';
 import { file, json } from '../../app/response.ts';
-import { contentTypeFor } from '../../proxy/static/mime.ts';
-import { realFileWithinRoot, resolveFilePath } from '../../proxy/static/resolve.ts';
+import { contentTypeFor } from '../../wire/mime.ts';
+import { realFileWithinRoot, resolveFilePath } from '../../wire/static-path.ts';
 
 /** Serve files under `root` at URL `prefix` (which must end with '/'); other paths go to the app. */
 export function devStatic(prefix: string, root: string): Middleware {

@@ -5,7 +5,8 @@
 import type { ErrorReporter } from '../../app/errors.ts';
 import type { RequestHeaders } from '../../app/headers.ts';
 import type { Endpoint, Request } from '../../app/interface.ts';
-import type { Limits } from '../limits.ts';
+import type { AccessRecord } from '../../wire/access-log.ts';
+import type { Limits } from '../../wire/limits.ts';
 
 /** One finished request, as the access log sees it. */
 export interface AccessEntry {
@@ -19,6 +20,21 @@ export interface AccessEntry {
   durationMs: number;
   client: Endpoint;
   headers: RequestHeaders;
+}
+
+/** The access log's view of an entry (the one access-log format, wire/access-log.ts). */
+export function accessRecordOf(entry: AccessEntry): AccessRecord {
+  return {
+    client: entry.client.address || '-',
+    method: entry.method,
+    target: entry.target,
+    httpVersion: entry.httpVersion,
+    status: entry.status,
+    bytes: entry.bytes,
+    referer: entry.headers.get('referer') ?? '',
+    userAgent: entry.headers.get('user-agent') ?? '',
+    requestMs: entry.durationMs,
+  };
 }
 
 /** How an engine hosts an app. */

@@ -7,7 +7,8 @@ import cluster from 'node:cluster';
 import type http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import type { App } from '../../app/interface.ts';
-import type { Bind, Engine } from './engine.ts';
+import type { ParsedAddress as Address } from '../../options/grammar.ts';
+import type { Engine } from './engine.ts';
 import type { HostOptions } from './host.ts';
 import { createNodeHttpServer } from './node-http.ts';
 
@@ -44,7 +45,7 @@ export class NodeHttpEngine implements Engine {
     this.#closed = new Promise((resolve) => this.#server.once('close', resolve));
   }
 
-  listen(bind: Bind): Promise<Bind> {
+  listen(bind: Address): Promise<Address> {
     const server = this.#server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);

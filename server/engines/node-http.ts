@@ -21,7 +21,8 @@ import { HostedRequest } from '../../app/request.ts';
 import { isFileBody, json } from '../../app/response.ts';
 import { reporterFor } from './client-gone.ts';
 import type { HostOptions } from './host.ts';
-import { appTiming, bodyless, fixedLength, parserRefusal, rawErrorReply } from './outgoing.ts';
+import { parserRefusal, targetTooLong } from '../../wire/refusal.ts';
+import { appTiming, bodyless, fixedLength, rawErrorReply } from './outgoing.ts';
 
 const FILE_GONE: Response = json(404, { detail: 'Not found.' });
 const UNIX_ENDPOINT: Endpoint = Object.freeze({ address: 'unix', port: 0 });
@@ -72,8 +73,8 @@ function refuse(options: HostOptions, error: NodeJS.ErrnoException, socket: Sock
     socket.destroy();
     return;
   }
-  options.onRefused?.(refusal.status, refusal.detail, endpointOf(socket, true));
-  socket.end(rawErrorReply(refusal.status, refusal.detail));
+  options.onRefused?.(refusal.status, refusal.reason, endpointOf(socket, true));
+  socket.end(rawErrorReply(refusal.status, refusal.reason));
 }
 
 function endpointOf(socket: Socket, remote: boolean): Endpoint {
@@ -114,7 +115,8 @@ function handle(app: App, options: HostOptions, report: ErrorReporter, req: http
   const target = req.url ?? '/';
   const socket = req.socket;
   if (target.length > options.limits.maxRequestLine) {
-    refuseInline(options, res, 414, `Request-URI too long (limit ${options.limits.maxRequestLine} bytes).`);
+    const refusal = targetTooLong(options.limits.maxRequestLine);
+    refuseInline(options, res, refusal.status, refusal.reason);
     return;
   }
   const raw = req.rawHeaders;

@@ -6,10 +6,8 @@
  * manages the connection). A header that cannot be sent makes the whole response a 500.
  */
 import type { ResponseHeaders } from '../../app/interface.ts';
+import { hasInvalidValueChar, isToken } from '../../wire/syntax.ts';
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** What node:http refuses in a header value (its checkInvalidHeaderChar): controls other than tab. */
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** Header names already checked, so the regex runs once per distinct name, not per response. */
 const checkedNames = new Set<string>();
 
@@ -36,7 +34,7 @@ export function flattenChecked(headers: ResponseHeaders | undefined): string[] |
   const flat: string[] = [];
   for (const name in headers) {
     if (!checkedNames.has(name)) {
-      if (!TOKEN.test(name)) return null;
+      if (!isToken(name)) return null;
       if (checkedNames.size < 1024) checkedNames.add(name);
     }
     const value = headers[name]!;
@@ -45,12 +43,12 @@ export function flattenChecked(headers: ResponseHeaders | undefined): string[] |
       continue;
     }
     if (typeof value === 'string') {
-      if (BAD_VALUE.test(value)) return null;
+      if (hasInvalidValueChar(value)) return null;
       flat.push(name, value);
     } else if (typeof value === 'number') flat.push(name, String(value));
     else
       for (const v of value) {
-        if (typeof v !== 'string' || BAD_VALUE.test(v)) return null;
+        if (typeof v !== 'string' || hasInvalidValueChar(v)) return null;
         flat.push(name, v);
       }
   }

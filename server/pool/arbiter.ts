@@ -11,12 +11,13 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomInt } from 'node:crypto';
 import { lstatSync, readFileSync, unlinkSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { describeConfig, type ServerConfig } from '../config.ts';
-import { type Bind, formatBind, parseBind } from '../engines/engine.ts';
+import { formatAddress, type ParsedAddress as Address, parseAddress } from '../../options/grammar.ts';
+import { freePort } from '../../wire/free-port.ts';
 import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
 import { nodeEntry } from '../launch.ts';
-import { LogFile } from '../log-file.ts';
+import { LogWriter } from '../../wire/log-writer.ts';
 import { errorLine } from './error-log.ts';
 import { isWorkerMessage, type MasterMessage, WORKER_SETTINGS_ENV, type WorkerSettings } from './messages.ts';
 
@@ -57,8 +58,8 @@ export const BOOT_GRACE_MS = 30_000;
 export class Arbiter {
   #config: ServerConfig;
   readonly #reloadConfig: (() => ServerConfig) | undefined;
-  readonly #log: LogFile;
-  #bind: Bind;
+  readonly #log: LogWriter;
+  #bind: Address;
   #target: number;
   #generation = 0;
   #ages = 0;
@@ -81,8 +82,10 @@ export class Arbiter {
   constructor(config: ServerConfig, reloadConfig?: () => ServerConfig) {
     this.#config = config;
     this.#reloadConfig = reloadConfig;
-    this.#log = new LogFile(config.errorLog, process.stderr);
-    this.#bind = parseBind(config.bind);
+    this.#log = new LogWriter(config.errorLog, process.stderr, { what: 'error log' });
+    // Workers open the access log themselves; a path they cannot open must stop the start here.
+    if (config.accessLog !== 'off') void new LogWriter(config.accessLog, process.stdout, { what: 'access log' }).close();
+    this.#bind = parseAddress(config.bind, { unix: true, portZero: true });
     this.#target = config.workers;
     this.#setTick();
   }
@@ -224,7 +227,11 @@ export class Arbiter {
           break;
         case 'SIGUSR1':
           this.#info('Handling signal: usr1: reopening log files');
-          this.#log.reopen();
+          try {
+            this.#log.reopen();
+          } catch (error) {
+            this.#error(`${(error as Error).message}; still writing to the old file`);
+          }
           for (const record of this.#workers.values()) record.worker.process.kill('SIGUSR1');
           break;
       }
@@ -295,7 +302,7 @@ export class Arbiter {
     const jitter = config.maxRequests > 0 && config.maxRequestsJitter > 0 ? randomInt(0, config.maxRequestsJitter + 1) : 0;
     const settings: WorkerSettings = {
       ...config,
-      bind: formatBind(this.#bind),
+      bind: formatAddress(this.#bind),
       maxRequestsForWorker: config.maxRequests > 0 ? config.maxRequests + jitter : 0,
       beatMs: Math.max(50, Math.min(1000, (config.timeout * 1000) / 4 || 1000)),
     };
@@ -334,7 +341,7 @@ export class Arbiter {
         if (record.state !== 'booting') return;
         record.state = 'ready';
         this.#bootFailures = 0;
-        this.#info(`Worker (pid:${record.pid}) listening at ${formatBind(message.bind)}`);
+        this.#info(`Worker (pid:${record.pid}) listening at ${formatAddress(message.bind)}`);
         this.#retireSuperseded();
         this.#announce();
         this.#wakeUp();
@@ -368,7 +375,7 @@ export class Arbiter {
     const ready = [...this.#workers.values()].filter((r) => r.state === 'ready');
     if (ready.length < this.#target) return;
     this.#announced = true;
-    const address = formatBind(this.#bind);
+    const address = formatAddress(this.#bind);
     this.#info(`Listening at: ${this.#bind.kind === 'tcp' ? `http://${address}` : address} (master pid:${process.pid})`);
     this.#log.flush();
     process.stdout.write(`READY ${address} pid=${process.pid} workers=${ready.map((r) => r.pid).join(',')}\n`);
@@ -415,18 +422,6 @@ export class Arbiter {
     this.#nextSpawnAt = Date.now() + delay;
     this.#error(`Worker (pid:${record.pid}) died while booting (${how}); ${this.#bootFailures} failed boot(s) in a row, next try in ${(delay / 1000).toFixed(1)} s`);
   }
-}
-
-/** A TCP port on `host` that was free a moment ago (the kernel's pick for port 0). */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Whether Linux moves connections queued at a closing SO_REUSEPORT listener to its siblings. */

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { checkDataDir } from '../../app/store/data-dir.ts';
 import { optionsOrExit } from '../../options/index.ts';
+import { LogOpenError } from '../../wire/log-writer.ts';
 import { Arbiter } from './arbiter.ts';
 import { reloadServerConfig, serverConfigOf } from '../config.ts';
 import { SERVE_COMMAND } from '../options.ts';
@@ -21,5 +22,14 @@ process.env.DATA_DIR = resolve(config.dataDir);
 delete process.env.LAYERSTACK_DATA_DIR;
 
 // On HUP the file and the environment are read again; the command line stays as given.
-const code = await new Arbiter(config, () => reloadServerConfig(commandLine)).run();
+let arbiter: Arbiter;
+try {
+  arbiter = new Arbiter(config, () => reloadServerConfig(commandLine));
+} catch (error) {
+  // The access and error logs are opened here, before any worker starts: a bad path is one line.
+  if (!(error instanceof LogOpenError)) throw error;
+  process.stderr.write(`${SERVE_COMMAND.name}: ${error.message}\n`);
+  process.exit(2);
+}
+const code = await arbiter.run();
 process.exit(code);

@@ -2,13 +2,13 @@
  * What the master and its workers say to each other over the node:cluster IPC channel. Kept to a
  * handful of small messages: the channel is for control, never for requests or log lines.
  */
-import type { Bind } from '../engines/engine.ts';
+import type { ParsedAddress as Address } from '../../options/grammar.ts';
 import type { ServerConfig } from '../config.ts';
 
 /** Worker → master. */
 export type WorkerMessage =
   /** The worker's engine is listening (at `bind`, with a real port): it can take traffic. */
-  | { type: 'ready'; bind: Bind }
+  | { type: 'ready'; bind: Address }
   /** The event loop is alive. Sent every heartbeat interval, like Gunicorn's tmp-file touch. */
   | { type: 'beat' }
   /** The worker wants to be replaced (e.g. --max-requests reached); it serves until told to stop. */

@@ -8,13 +8,14 @@
  */
 import type { ErrorReporter } from '../../app/errors.ts';
 import type { App } from '../../app/interface.ts';
-import { formatAccessLine } from '../access-log.ts';
 import { loadApp, type HostedApp } from '../app-loader.ts';
 import { limitsOf } from '../config.ts';
-import { createEngine, parseBind, type Engine } from '../engines/engine.ts';
-import type { HostOptions } from '../engines/host.ts';
+import { createEngine, type Engine } from '../engines/engine.ts';
+import { parseAddress } from '../../options/grammar.ts';
+import { accessRecordOf, type HostOptions } from '../engines/host.ts';
 import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
-import { LogFile } from '../log-file.ts';
+import { AccessLog } from '../../wire/access-log.ts';
+import { LogWriter } from '../../wire/log-writer.ts';
 import { errorLine } from './error-log.ts';
 import type { MasterMessage, WorkerMessage, WorkerSettings } from './messages.ts';
 import { WORKER_SETTINGS_ENV } from './messages.ts';
@@ -31,8 +32,9 @@ const send = (message: WorkerMessage) => {
 // Beat from the first moment: a slow app import is fine, a blocked event loop is not.
 const heartbeat = setInterval(() => send({ type: 'beat' }), settings.beatMs);
 
-const errorLog = new LogFile(settings.errorLog, process.stderr);
-const accessLog = settings.accessLog === 'off' ? null : new LogFile(settings.accessLog, process.stdout);
+// The master opened both once before starting workers, so a bad path stops it with one line.
+const errorLog = new LogWriter(settings.errorLog, process.stderr, { what: 'error log' });
+const accessLog = settings.accessLog === 'off' ? null : new AccessLog(settings.accessLog);
 const log = (level: string, message: string) => errorLog.write(errorLine(level, message));
 
 function exit(code: number): never {
@@ -71,7 +73,7 @@ const options: HostOptions = {
   limits: limitsOf(settings),
   report,
   serverTiming: settings.serverTiming,
-  onAccess: accessLog === null ? undefined : (entry) => accessLog.write(formatAccessLine(entry)),
+  onAccess: accessLog === null ? undefined : (entry) => accessLog.write(accessRecordOf(entry)),
   onRefused: (status, reason, client) => log('INFO', `Refused ${status} to ${client.address}: ${reason}`),
   onClientGone: (request) => log('INFO', `Client ${request.client.address} closed the connection before sending the whole body of ${request.method} ${request.target}`),
 };
@@ -86,7 +88,7 @@ process.on('unhandledRejection', (reason) => {
 let engine: Engine;
 try {
   engine = await createEngine(settings.engine, app, options);
-  const bound = await engine.listen(parseBind(settings.bind));
+  const bound = await engine.listen(parseAddress(settings.bind, { unix: true, portZero: true }));
   send({ type: 'ready', bind: bound });
 } catch (error) {
   log('ERROR', `Worker cannot serve on ${settings.bind}: ${(error as Error).message}`);
@@ -122,7 +124,12 @@ process.on('disconnect', () => void stop(true, settings.gracefulTimeout * 1000))
 process.on('SIGTERM', () => void stop(true, settings.gracefulTimeout * 1000));
 process.on('SIGQUIT', () => void stop(false, 0));
 process.on('SIGUSR1', () => {
-  errorLog.reopen();
-  accessLog?.reopen();
+  for (const file of [errorLog, accessLog]) {
+    try {
+      file?.reopen();
+    } catch (error) {
+      log('ERROR', `${(error as Error).message}; still writing to the old file`);
+    }
+  }
 });
 for (const signal of ['SIGINT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU'] as const) process.on(signal, () => {});

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
-export { freeLoopbackPort as freePort } from '../../stack/prepare.ts';
+export { freePort } from '../../wire/free-port.ts';
 
 /**
  * Send raw bytes and collect what comes back until the server closes the connection, `until`

@@ -16,7 +16,8 @@
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { STATUS_CODES } from 'node:http';
+import { TEXT_PLAIN } from '../plain-reply.ts';
+import { statusLine } from '../status-line.ts';
 import { ChunkedDecoder } from './chunked-decoder.ts';
 import { requestFailure } from './failure.ts';
 import type { RequestFailure, RequestFailureKind } from './failure.ts';
@@ -395,7 +396,7 @@ export class Http1Connection {
     const noBody = head !== null && head.method === 'HEAD';
     const extra = this.host.handler.onRefused(failure, head, this);
     this.socket.write(
-      `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${noBody ? '' : body}`,
+      `HTTP/1.1 ${statusLine(failure.status)}\r\nContent-Type: ${TEXT_PLAIN}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${noBody ? '' : body}`,
       'latin1',
     );
     this.closeGracefully();

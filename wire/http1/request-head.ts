@@ -11,6 +11,7 @@
  * values (obs-text), absolute-form targets are taken and turned into origin form with their
  * authority as Host (RFC 9112 §3.2.2).
  */
+import { isDecimal, TCHAR } from '../syntax.ts';
 import { requestFailure } from './failure.ts';
 import type { RequestFailure } from './failure.ts';
 
@@ -43,9 +44,6 @@ export interface RequestHead {
   expectContinue: boolean;
 }
 
-/** RFC 9110 §5.6.2 tchar: ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA. */
-const TOKEN = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN[c.charCodeAt(0)] = 1;
 
 /** Characters of a request-target: visible ASCII and obs-text; no space, no control. */
 const TARGET = new Uint8Array(256);
@@ -55,7 +53,6 @@ for (let c = 0x21; c <= 0xff; c++) if (c !== 0x7f) TARGET[c] = 1;
 const HOST = new Uint8Array(256);
 for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:[]%") HOST[c.charCodeAt(0)] = 1;
 
-const DIGITS = /^\d{1,15}$/;
 
 /** Names the parser acts on, by length: most names skip the lower-casing. */
 const HOST_LENGTH = 4;
@@ -99,7 +96,7 @@ export function parseRequestHead(text: string, start: number, end: number, limit
 
   // Request line: method SP request-target SP HTTP-version.
   let i = start;
-  while (i < lineEnd && TOKEN[text.charCodeAt(i)] === 1) i++;
+  while (i < lineEnd && TCHAR[text.charCodeAt(i)] === 1) i++;
   if (i === start || i === lineEnd || text.charCodeAt(i) !== 32) {
     const c = text.charCodeAt(i);
     if (i < lineEnd && (c === 13 || c === 10)) return requestFailure('line-ending', 'Bad request: bare CR or LF in the request line.');
@@ -167,7 +164,7 @@ export function parseRequestHead(text: string, start: number, end: number, limit
     const c0 = text.charCodeAt(lineStart);
     if (c0 === 32 || c0 === 9) return requestFailure('obs-fold', 'Bad request: obsolete line folding in a header field.');
     let colon = lineStart;
-    while (colon < next && TOKEN[text.charCodeAt(colon)] === 1) colon++;
+    while (colon < next && TCHAR[text.charCodeAt(colon)] === 1) colon++;
     if (colon === next || text.charCodeAt(colon) !== 58 || colon === lineStart) {
       const c = text.charCodeAt(colon);
       if (colon < next && (c === 13 || c === 10)) return requestFailure('line-ending', 'Bad request: bare CR or LF in a header field.');
@@ -234,7 +231,7 @@ export function parseRequestHead(text: string, start: number, end: number, limit
     }
     chunked = true;
   } else if (contentLength !== null) {
-    if (!DIGITS.test(contentLength)) return requestFailure('content-length', 'Bad request: Content-Length must be one number of plain digits.');
+    if (!isDecimal(contentLength)) return requestFailure('content-length', 'Bad request: Content-Length must be one number of plain digits.');
     length = Number(contentLength);
   }
 

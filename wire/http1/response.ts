@@ -9,15 +9,16 @@
  * per character, so obs-text passed on from an upstream keeps its bytes.
  */
 import { STATUS_CODES } from 'node:http';
+import { statusLine as statusText } from '../status-line.ts';
 import type { Http1Connection } from './connection.ts';
 
-/** 'HTTP/1.1 200 OK\r\n' for every standard status, made once. */
+/** 'HTTP/1.1 200 OK\r\n' for every standard status, made once from the one status-line table. */
 const STATUS_LINES: string[] = [];
-for (const [code, phrase] of Object.entries(STATUS_CODES)) STATUS_LINES[Number(code)] = `HTTP/1.1 ${code} ${phrase}\r\n`;
+for (const code in STATUS_CODES) STATUS_LINES[Number(code)] = `HTTP/1.1 ${statusText(Number(code))}\r\n`;
 
 /** The status line for `status` with `reason` ('' or the standard phrase: the cached line). */
 export function statusLine(status: number, reason: string): string {
-  if (reason === '' || reason === STATUS_CODES[status]) return STATUS_LINES[status] ?? `HTTP/1.1 ${status} \r\n`;
+  if (reason === '' || reason === STATUS_CODES[status]) return STATUS_LINES[status] ?? `HTTP/1.1 ${statusText(status)}\r\n`;
   return `HTTP/1.1 ${status} ${reason}\r\n`;
 }
 

@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ErrorReporter } from '../../../app/errors.ts';
 import type { Endpoint, Request } from '../../../app/interface.ts';
-import type { Limits } from '../../limits.ts';
+import type { Limits } from '../../../wire/limits.ts';
 import { reporterFor } from '../client-gone.ts';
 import type { AccessEntry, HostOptions } from '../host.ts';
 

@@ -9,9 +9,10 @@
  */
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { App } from '../../../app/interface.ts';
-import type { Bind, Engine } from '../engine.ts';
+import type { ParsedAddress as Address } from '../../../options/grammar.ts';
+import type { Engine } from '../engine.ts';
 import type { HostOptions } from '../host.ts';
-import { loadUws } from '../uws-binary.ts';
+import { loadUws } from '../../../wire/uws-binary.ts';
 import { EngineContext } from './context.ts';
 import { createHandler } from './handler.ts';
 
@@ -32,7 +33,7 @@ export class UwsEngine implements Engine {
     this.#uwsApp.any('/*', createHandler(app, this.#context));
   }
 
-  listen(bind: Bind): Promise<Bind> {
+  listen(bind: Address): Promise<Address> {
     return new Promise((resolve, reject) => {
       if (bind.kind === 'unix') {
         this.#uwsApp.listen_unix((token) => {

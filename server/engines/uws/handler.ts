@@ -17,7 +17,8 @@ import { BodyPipe } from './body.ts';
 import { type EngineContext, UNIX_ENDPOINT } from './context.ts';
 import { Exchange, respondLater } from './exchange.ts';
 import { head, readHead, refusalOf, UwsPeer } from './request.ts';
-import { BAD_HEADERS_BODY, closeIterable, flattenChecked, JSON_TYPE, statusLine, writeWhole } from './response.ts';
+import { statusLine } from '../../../wire/status-line.ts';
+import { BAD_HEADERS_BODY, closeIterable, flattenChecked, JSON_TYPE, writeWhole } from './response.ts';
 
 export function createHandler(app: App, context: EngineContext): (res: HttpResponse, req: HttpRequest) => void {
   const { limits, report, onAccess, serverTiming, timed } = context;

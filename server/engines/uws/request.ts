@@ -6,7 +6,8 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { bodyTooLarge } from '../../../app/body.ts';
 import type { Endpoint } from '../../../app/interface.ts';
-import type { Limits } from '../../limits.ts';
+import type { Limits } from '../../../wire/limits.ts';
+import { headTooLarge, targetTooLong } from '../../../wire/refusal.ts';
 
 /** The request head as copied by readHead(): valid until the next readHead() call. */
 export const head = {
@@ -40,9 +41,9 @@ export function readHead(req: HttpRequest): void {
 
 /** A refusal for the head just read (status and detail), or null when the app may see it. */
 export function refusalOf(limits: Limits, length: number | null): [number, string] | null {
-  if (head.target.length > limits.maxRequestLine) return [414, `Request-URI too long (limit ${limits.maxRequestLine} bytes).`];
+  if (head.target.length > limits.maxRequestLine) return [414, targetTooLong(limits.maxRequestLine).reason];
   if (head.bytes + head.target.length + head.method.length + 12 > limits.maxHeaderSize || head.headers.length > 2 * limits.maxHeaderCount) {
-    return [431, `Request header fields too large (limit ${limits.maxHeaderSize} bytes).`];
+    return [431, headTooLarge(limits.maxHeaderSize).reason];
   }
   if (length !== null && length > limits.maxBodySize) return [413, bodyTooLarge(limits.maxBodySize).message];
   return null;

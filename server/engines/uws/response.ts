@@ -6,17 +6,13 @@
  * What uWS does by itself (and we therefore do not): Date (cached per second), Content-Length for
  * end(body), chunked framing for write(), keep-alive, `100 Continue`.
  */
-import { STATUS_CODES } from 'node:http';
 import type { HttpResponse } from 'uWebSockets.js';
 import type { Request, ResponseBody } from '../../../app/interface.ts';
+import { statusLine } from '../../../wire/status-line.ts';
 import { bodyless } from '../outgoing.ts';
 export { appLength, flattenChecked } from '../response-headers.ts';
 
-const STATUS_LINES: string[] = [];
-for (const code in STATUS_CODES) STATUS_LINES[Number(code)] = `${code} ${STATUS_CODES[code]}`;
-export function statusLine(status: number): string {
-  return STATUS_LINES[status] ?? `${status} Unknown`;
-}
+export { statusLine };
 
 export function writeHead(res: HttpResponse, status: number, list: string[], timing: string | null): void {
   if (status !== 200) res.writeStatus(statusLine(status));

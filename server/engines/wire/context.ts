@@ -1,7 +1,7 @@
 /** What the pieces of the wire engine share: the host's options, resolved once per engine. */
 import type { ErrorReporter } from '../../../app/errors.ts';
 import type { Http1Settings } from '../../../wire/http1/connection.ts';
-import type { Limits } from '../../limits.ts';
+import type { Limits } from '../../../wire/limits.ts';
 import { reporterFor } from '../client-gone.ts';
 import type { AccessEntry, HostOptions } from '../host.ts';
 

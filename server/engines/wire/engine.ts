@@ -18,7 +18,8 @@ import type { Http1Connection, Http1Handler } from '../../../wire/http1/connecti
 import type { RequestHead } from '../../../wire/http1/request-head.ts';
 import type { Http1Response } from '../../../wire/http1/response.ts';
 import { Http1Server } from '../../../wire/http1/server.ts';
-import type { Bind, Engine } from '../engine.ts';
+import type { ParsedAddress as Bind } from '../../../options/grammar.ts';
+import type { Engine } from '../engine.ts';
 import type { HostOptions } from '../host.ts';
 import { WireContext } from './context.ts';
 import { fail, respond } from './respond.ts';

@@ -1,0 +1,401 @@
+/**
+ * `npm run bench:edge`: the front against Nginx on the edge's jobs, side by side in one run:
+ * proxied ping, static 1 KB / 100 KB / 1 MB, TLS with keep-alive, new TLS handshakes, and a
+ * 20 KB JSON response compressed with gzip level 6. Both fronts run one process (Nginx: one
+ * worker), in front of the same app server (uWS, 1 worker); wrk (1 thread) loads each in turn,
+ * the order alternating per round; the figures are medians over the rounds, ratios paired by
+ * round, and CPU per request is the front's process group's user + system time from /proc.
+ *
+ *   npm run bench:edge -- [--rounds 3] [--duration 5] [--connections 64] [--access-log off|on|both]
+ *                         [--scenario ping,tls-ping,…] [--engine net|http] [--out FILE.json]
+ *
+ * --engine is the front's client side (default net: what `npm start` runs).
+ *
+ * Access logs: `off` on both sides (the issue's first table), `on` on both sides (both log to a
+ * file in the run folder, Nginx in its combined format), or `both` (each scenario twice).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sampleGroups } from '../cpu.ts';
+import { TLS12_CIPHERS } from '../../proxy/tls/credentials.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const STATIC_ROOT = join(ROOT, 'app/static');
+
+interface Scenario {
+  name: string;
+  title: string;
+  path: string;
+  tls: boolean;
+  headers: Record<string, string>;
+  connections?: number;
+  /** Goal: front ≥ min × Nginx (req/s). */
+  min: number;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'ping', title: 'proxied GET /api/ping/', path: '/api/ping/', tls: false, headers: {}, min: 0.9 },
+  { name: 'static-1k', title: 'static 1 KB', path: '/static/hello.txt', tls: false, headers: {}, min: 1.3 },
+  { name: 'static-100k', title: 'static 100 KB', path: '/static/bundle.js', tls: false, headers: {}, min: 1.0 },
+  { name: 'static-1m', title: 'static 1 MB', path: '/static/blob.bin', tls: false, headers: {}, min: 0.9 },
+  { name: 'tls-ping', title: 'TLS keep-alive, proxied ping', path: '/api/ping/', tls: true, headers: {}, min: 0.8 },
+  { name: 'tls-handshake', title: 'new TLS handshake per request (Connection: close)', path: '/api/ping/', tls: true, headers: { Connection: 'close' }, connections: 16, min: 0.8 },
+  { name: 'gzip-json', title: '20 KB JSON, gzip level 6', path: '/api/json/', tls: false, headers: { 'Accept-Encoding': 'gzip' }, min: 0.8 },
+];
+
+interface Options {
+  rounds: number;
+  duration: number;
+  connections: number;
+  accessLog: 'off' | 'on' | 'both';
+  scenarios: Scenario[];
+  engine: string;
+  out: string | null;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { rounds: 3, duration: 5, connections: 64, accessLog: 'off', scenarios: SCENARIOS, engine: 'net', out: null };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (flag === '--rounds') o.rounds = Number(value);
+    else if (flag === '--duration') o.duration = Number(value);
+    else if (flag === '--connections') o.connections = Number(value);
+    else if (flag === '--access-log') {
+      if (value !== 'off' && value !== 'on' && value !== 'both') throw new Error('--access-log is off, on or both');
+      o.accessLog = value;
+    } else if (flag === '--scenario') {
+      o.scenarios = value.split(',').map((name) => {
+        const s = SCENARIOS.find((x) => x.name === name);
+        if (s === undefined) throw new Error(`unknown scenario ${name} (known: ${SCENARIOS.map((x) => x.name).join(', ')})`);
+        return s;
+      });
+    } else if (flag === '--engine') o.engine = value;
+    else if (flag === '--out') o.out = resolve(value);
+    else throw new Error(`unknown option ${flag}`);
+  }
+  if (!(o.rounds >= 1 && o.duration >= 1 && o.connections >= 1)) throw new Error('--rounds, --duration and --connections must be ≥ 1');
+  return o;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => ok(port));
+    });
+  });
+}
+
+const children: ChildProcess[] = [];
+
+/** Start `argv` in its own process group (so its CPU can be summed and it can be stopped whole). */
+function start(argv: string[], log: string): ChildProcess {
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
+  child.on('exit', (code, signal) => {
+    if (!stopping && !stopped.has(child)) process.stderr.write(`bench:edge: ${log} exited (${signal ?? code}):\n${err}\n`);
+  });
+  children.push(child);
+  return child;
+}
+
+let stopping = false;
+/** Children stopped on purpose (their exit is not news). */
+const stopped = new Set<ChildProcess>();
+function stopAll(): void {
+  stopping = true;
+  for (const child of children) {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+process.on('exit', stopAll);
+process.on('SIGINT', () => process.exit(130));
+
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+  return new Promise((ok, fail) => {
+    const req = (url.startsWith('https:') ? https : http).get(url, { headers, agent: false, rejectUnauthorized: false, timeout: 2000 }, (res) => {
+      res.resume();
+      res.on('end', () => ok({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', fail);
+  });
+}
+
+async function waitFor(url: string, what: string): Promise<void> {
+  const until = Date.now() + 60_000;
+  while (Date.now() < until) {
+    try {
+      if ((await get(url)).status === 200) return;
+    } catch {
+      // not yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`${what} did not answer ${url}`);
+}
+
+function nginxConf(run: string, ports: Ports, cert: string, key: string, accessLog: boolean): string {
+  const log = accessLog ? `access_log ${run}/nginx-access.log combined;` : 'access_log off;';
+  const locations = `
+        location /static/ { alias ${STATIC_ROOT}/; }
+        location / {
+            proxy_pass http://app_server;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Request-Id $request_id;
+        }`;
+  return `worker_processes 1;
+daemon off;
+master_process on;
+pid ${run}/nginx.pid;
+error_log ${run}/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+    ${log}
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 65;
+    keepalive_requests 1000000;
+    open_file_cache max=1000 inactive=60s;
+    open_file_cache_valid 60s;
+    client_body_temp_path ${run}/tmp/body;
+    proxy_temp_path ${run}/tmp/proxy;
+    fastcgi_temp_path ${run}/tmp/fastcgi;
+    uwsgi_temp_path ${run}/tmp/uwsgi;
+    scgi_temp_path ${run}/tmp/scgi;
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    gzip on;
+    gzip_comp_level 6;
+    gzip_min_length 1024;
+    gzip_proxied any;
+    gzip_vary on;
+    gzip_types text/plain text/css application/json application/javascript text/xml application/xml image/svg+xml;
+    add_header X-Request-Id $request_id;
+    upstream app_server {
+        server 127.0.0.1:${ports.upstream};
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:${ports.nginx};${locations}
+    }
+    server {
+        listen 127.0.0.1:${ports.nginxTls} ssl;
+        ssl_certificate ${cert};
+        ssl_certificate_key ${key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers ${TLS12_CIPHERS};
+        ssl_prefer_server_ciphers on;${locations}
+    }
+}
+`;
+}
+
+interface Ports {
+  upstream: number;
+  front: number;
+  frontTls: number;
+  nginx: number;
+  nginxTls: number;
+}
+
+interface Sides {
+  front: ChildProcess;
+  frontTls: ChildProcess;
+  nginx: ChildProcess;
+}
+
+async function startSides(run: string, ports: Ports, cert: string, key: string, accessLog: boolean, engine: string): Promise<Sides> {
+  for (const dir of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(run, 'tmp', dir), { recursive: true });
+  const conf = join(run, `nginx-${accessLog ? 'log' : 'nolog'}.conf`);
+  writeFileSync(conf, nginxConf(run, ports, cert, key, accessLog));
+  const frontArgs = (port: number, log: string) => [
+    process.execPath, '--import', 'tsx', 'proxy/cli.ts',
+    '--listen', `127.0.0.1:${port}`,
+    '--upstream', `127.0.0.1:${ports.upstream}`,
+    '--static', `/static/=${STATIC_ROOT}`,
+    '--access-log', accessLog ? join(run, log) : 'off',
+    '--engine', engine,
+  ];
+  const sides: Sides = {
+    front: start(frontArgs(ports.front, 'front-access.log'), 'front'),
+    frontTls: start([...frontArgs(ports.frontTls, 'front-tls-access.log'), '--tls-cert', cert, '--tls-key', key], 'front (TLS)'),
+    nginx: start(['nginx', '-p', run, '-e', join(run, 'nginx-error.log'), '-c', conf], 'nginx'),
+  };
+  await waitFor(`http://127.0.0.1:${ports.front}/api/ping/`, 'front');
+  await waitFor(`https://127.0.0.1:${ports.frontTls}/api/ping/`, 'front (TLS)');
+  await waitFor(`http://127.0.0.1:${ports.nginx}/api/ping/`, 'nginx');
+  return sides;
+}
+
+async function stopSides(sides: Sides): Promise<void> {
+  for (const child of [sides.front, sides.frontTls, sides.nginx]) {
+    stopped.add(child);
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      // gone
+    }
+  }
+  await sleep(1500);
+  for (const child of [sides.front, sides.frontTls, sides.nginx]) {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
+interface Measured {
+  rps: number;
+  cpuUsPerRequest: number;
+  errors: string;
+}
+
+/** One wrk run against `url`; CPU of process group `pgid` over the same window. */
+async function measure(url: string, scenario: Scenario, pgid: number, seconds: number, connections: number): Promise<Measured> {
+  const args = ['-t1', `-c${scenario.connections ?? connections}`, `-d${seconds}s`];
+  for (const [name, value] of Object.entries(scenario.headers)) args.push('-H', `${name}: ${value}`);
+  args.push(url);
+  const before = sampleGroups([pgid]).get(pgid)!.cpuSeconds;
+  const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  await new Promise((ok) => child.on('exit', ok));
+  const after = sampleGroups([pgid]).get(pgid)!.cpuSeconds;
+  const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const errors = [/Socket errors:[^\n]*/.exec(out)?.[0], /Non-2xx or 3xx responses: \d+/.exec(out)?.[0]].filter(Boolean).join('; ');
+  return { rps, cpuUsPerRequest: total > 0 ? ((after - before) * 1e6) / total : 0, errors };
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+interface Row {
+  scenario: string;
+  title: string;
+  accessLog: string;
+  frontRps: number;
+  nginxRps: number;
+  ratio: number;
+  ratioMin: number;
+  ratioMax: number;
+  frontCpuUs: number;
+  nginxCpuUs: number;
+  cpuRatio: number;
+  goal: number;
+  errors: string;
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  for (const program of ['wrk', 'nginx', 'openssl']) {
+    if (spawnSync(program, ['-v'], { stdio: 'ignore' }).error !== undefined) throw new Error(`${program} is not installed`);
+  }
+  const run = mkdtempSync(join(tmpdir(), 'bench-edge-'));
+  process.on('exit', () => rmSync(run, { recursive: true, force: true }));
+  const cert = join(run, 'cert.pem');
+  const key = join(run, 'key.pem');
+  // One throw-away ECDSA P-256 certificate for both sides (what a modern site serves).
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  if (made.status !== 0) throw new Error('openssl could not make a test certificate');
+  const ports: Ports = { upstream: await freePort(), front: await freePort(), frontTls: await freePort(), nginx: await freePort(), nginxTls: await freePort() };
+  start([process.execPath, '--import', 'tsx', 'server/pool/cli.ts', '--bind', `127.0.0.1:${ports.upstream}`, '--workers', '1', '--engine', 'uws', '--app', 'bench/edge/json-app.ts#app', '--access-log', 'off'], 'app server');
+  await waitFor(`http://127.0.0.1:${ports.upstream}/api/ping/`, 'app server');
+
+  const rows: Row[] = [];
+  const modes = options.accessLog === 'both' ? [false, true] : [options.accessLog === 'on'];
+  for (const logging of modes) {
+    const sides = await startSides(run, ports, cert, key, logging, options.engine);
+    for (const scenario of options.scenarios) {
+      const frontUrl = `${scenario.tls ? 'https' : 'http'}://127.0.0.1:${scenario.tls ? ports.frontTls : ports.front}${scenario.path}`;
+      const nginxUrl = `${scenario.tls ? 'https' : 'http'}://127.0.0.1:${scenario.tls ? ports.nginxTls : ports.nginx}${scenario.path}`;
+      const frontPgid = (scenario.tls ? sides.frontTls : sides.front).pid!;
+      const nginxPgid = sides.nginx.pid!;
+      // A check before load: both answer 200, and (gzip) both actually compress.
+      for (const url of [frontUrl, nginxUrl]) {
+        const reply = await get(url, scenario.headers);
+        if (reply.status !== 200) throw new Error(`${url}: status ${reply.status}`);
+        if (scenario.headers['Accept-Encoding'] !== undefined && reply.headers['content-encoding'] !== 'gzip') throw new Error(`${url}: not gzip-compressed`);
+      }
+      // Warm-up (JIT, caches, pools), not measured.
+      await measure(frontUrl, scenario, frontPgid, 1, options.connections);
+      await measure(nginxUrl, scenario, nginxPgid, 1, options.connections);
+      const front: Measured[] = [];
+      const nginx: Measured[] = [];
+      for (let round = 0; round < options.rounds; round++) {
+        const order = round % 2 === 0 ? ['front', 'nginx'] : ['nginx', 'front'];
+        for (const side of order) {
+          if (side === 'front') front.push(await measure(frontUrl, scenario, frontPgid, options.duration, options.connections));
+          else nginx.push(await measure(nginxUrl, scenario, nginxPgid, options.duration, options.connections));
+        }
+      }
+      const ratios = front.map((f, i) => f.rps / nginx[i]!.rps);
+      const row: Row = {
+        scenario: scenario.name,
+        title: scenario.title,
+        accessLog: logging ? 'on' : 'off',
+        frontRps: median(front.map((m) => m.rps)),
+        nginxRps: median(nginx.map((m) => m.rps)),
+        ratio: median(ratios),
+        ratioMin: Math.min(...ratios),
+        ratioMax: Math.max(...ratios),
+        frontCpuUs: median(front.map((m) => m.cpuUsPerRequest)),
+        nginxCpuUs: median(nginx.map((m) => m.cpuUsPerRequest)),
+        cpuRatio: 0,
+        goal: scenario.min,
+        errors: [...front.map((m) => m.errors && `front: ${m.errors}`), ...nginx.map((m) => m.errors && `nginx: ${m.errors}`)].filter(Boolean).join(' | '),
+      };
+      row.cpuRatio = row.frontCpuUs / row.nginxCpuUs;
+      rows.push(row);
+      process.stderr.write(`${row.scenario} (log ${row.accessLog}): front ${row.frontRps.toFixed(0)} req/s, nginx ${row.nginxRps.toFixed(0)} req/s, ${row.ratio.toFixed(2)}×; CPU/req ${row.frontCpuUs.toFixed(1)} vs ${row.nginxCpuUs.toFixed(1)} µs\n`);
+    }
+    await stopSides(sides);
+  }
+  const lines = [
+    `| scenario | access log | front req/s | Nginx req/s | ratio (median, min–max) | goal | front CPU µs/req | Nginx CPU µs/req | CPU ratio |`,
+    `|---|---|---:|---:|---|---|---:|---:|---:|`,
+    ...rows.map(
+      (r) =>
+        `| ${r.title} | ${r.accessLog} | ${r.frontRps.toFixed(0)} | ${r.nginxRps.toFixed(0)} | ${r.ratio.toFixed(2)}× (${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}) | ≥ ${r.goal}× ${r.ratio >= r.goal ? 'met' : 'NOT met'} | ${r.frontCpuUs.toFixed(1)} | ${r.nginxCpuUs.toFixed(1)} | ${r.cpuRatio.toFixed(2)} |`,
+    ),
+  ];
+  const errors = rows.filter((r) => r.errors !== '').map((r) => `- ${r.scenario} (log ${r.accessLog}): ${r.errors}`);
+  process.stdout.write(`${lines.join('\n')}\n${errors.length > 0 ? `\nErrors seen:\n${errors.join('\n')}\n` : ''}`);
+  if (options.out !== null) writeFileSync(options.out, JSON.stringify({ options: { ...options, scenarios: options.scenarios.map((s) => s.name) }, rows }, null, 2));
+}
+
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    process.stderr.write(`bench:edge: ${error.message}\n`);
+    process.exit(1);
+  },
+);

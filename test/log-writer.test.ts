@@ -1,0 +1,185 @@
+/**
+ * The one log writer (wire/log-writer.ts) under the faults issue 14 lists: a destination that
+ * stops reading (bounded memory, lines dropped and counted, the count reported later), a write
+ * error (disk full, a closed pipe: reported once, never thrown), and a log path that cannot be
+ * opened (one clear line and a non-zero exit at start; on reload the running log is kept).
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { setImmediate as turn } from 'node:timers/promises';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { AccessLog } from '../wire/access-log.ts';
+import { LogOpenError, LogWriter } from '../wire/log-writer.ts';
+import { eventually, request } from './proxy-harness.ts';
+
+const project = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dir = mkdtempSync(join(tmpdir(), 'log-writer-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A stream that takes writes and completes none until released: a stdout nobody reads. */
+function stalledStream(): { stream: NodeJS.WriteStream; release: () => void } {
+  let waiting: (() => void)[] = [];
+  let stalled = true;
+  const stream = new Writable({
+    highWaterMark: 16 * 1024,
+    write(_chunk, _encoding, callback) {
+      if (stalled) waiting.push(() => callback());
+      else callback();
+    },
+  });
+  const release = () => {
+    stalled = false;
+    const pending = waiting;
+    waiting = [];
+    for (const done of pending) done();
+  };
+  return { stream: stream as unknown as NodeJS.WriteStream, release };
+}
+
+const LINE = 'x'.repeat(99);
+
+describe('LogWriter', () => {
+  it('keeps at most maxPendingBytes queued for a stalled stream, drops the rest and reports the count later', async () => {
+    const { stream, release } = stalledStream();
+    const notices: string[] = [];
+    const log = new LogWriter('-', stream, { what: 'access log', maxPendingBytes: 256 * 1024, notice: (m) => notices.push(m) });
+    for (let round = 0; round < 50; round++) {
+      for (let i = 0; i < 1000; i++) log.write(LINE); // 100 KB a turn, 5 MB in all
+      await turn();
+    }
+    assert.ok(stream.writableLength <= 256 * 1024, `queued ${stream.writableLength} bytes`);
+    assert.ok(log.dropped > 40_000, `dropped ${log.dropped}`);
+    assert.equal(notices.length, 1, notices.join('\n'));
+    assert.match(notices[0]!, /access log: .* is not keeping up/);
+
+    release();
+    await turn();
+    log.write('after');
+    await turn();
+    assert.equal(notices.length, 2, notices.join('\n'));
+    assert.equal(notices[1], `access log: writing again; ${log.dropped} line(s) were dropped`);
+  });
+
+  it('never throws on a write error (disk full): says so once, counts the lines, keeps accepting', async () => {
+    assert.ok(existsSync('/dev/full'), 'this test writes to /dev/full (ENOSPC on every write)');
+    const notices: string[] = [];
+    const log = new LogWriter('/dev/full', process.stdout, { what: 'error log', notice: (m) => notices.push(m) });
+    for (let round = 0; round < 5; round++) {
+      log.write(LINE);
+      log.write(LINE);
+      await eventually(() => log.dropped === 2 * (round + 1), 5000, 'the failed write');
+    }
+    log.flush();
+    log.write(LINE);
+    await log.close();
+    assert.equal(notices.filter((m) => m.includes('cannot write')).length, 1, notices.join('\n'));
+    assert.match(notices[0]!, /^error log: cannot write to \/dev\/full \(ENOSPC .*\); dropping lines until it works again$/);
+    assert.equal(log.dropped, 11);
+  });
+
+  it('survives a stream that fails (EPIPE: the reader went away)', async () => {
+    const broken = new Writable({
+      write(_chunk, _encoding, callback) {
+        callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    }) as unknown as NodeJS.WriteStream;
+    const notices: string[] = [];
+    const log = new LogWriter('-', broken, { notice: (m) => notices.push(m) });
+    log.write('one');
+    await turn();
+    await turn();
+    log.write('two');
+    log.write('three');
+    await turn();
+    assert.equal(log.dropped, 2);
+    assert.match(notices[0]!, /cannot write to stderr \(write EPIPE\)/);
+  });
+
+  it('refuses a path it cannot open, and a failed reopen keeps the old file', async () => {
+    assert.throws(
+      () => new LogWriter(join(dir, 'no', 'such', 'a.log'), process.stdout, { what: 'access log' }),
+      (error: unknown) => error instanceof LogOpenError && error.code === 'ENOENT' && error.message === `cannot open the access log ${join(dir, 'no', 'such', 'a.log')}: no such file or folder (ENOENT)`,
+    );
+    const folder = join(dir, 'rotating');
+    mkdirSync(folder);
+    const file = join(folder, 'a.log');
+    const log = new AccessLog(file);
+    const record = { client: '1.2.3.4', method: 'GET', target: '/', httpVersion: '1.1', status: 200, bytes: 1, referer: '', userAgent: '', requestMs: 1 };
+    log.write(record);
+    log.flush();
+    const firstLine = readFileSync(file, 'utf8');
+    rmSync(folder, { recursive: true });
+    assert.throws(() => log.reopen(), LogOpenError);
+    log.write(record); // still goes to the old (now unlinked) file: no throw, nothing dropped
+    await log.close();
+    assert.equal(log.dropped, 0);
+    assert.match(firstLine, /^1\.2\.3\.4 - - \[/);
+  });
+});
+
+function run(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (c) => (output += c));
+  child.stderr!.on('data', (c) => (output += c));
+  // Bounded: a process that never exits fails the test instead of hanging the suite.
+  const exited = new Promise<number | null>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`still running after 60 s: ${output}`)), 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+  return { child, output: () => output, exited };
+}
+
+describe('a bad log path', () => {
+  it('stops the front at start with one clear line and a non-zero exit', async (t) => {
+    const bad = join(dir, 'missing', 'a.log');
+    const front = run(['proxy/cli.ts', '--listen', '127.0.0.1:0', '--upstream', '127.0.0.1:1', '--access-log', bad]);
+    t.after(() => front.child.kill('SIGKILL'));
+    const code = await front.exited;
+    assert.notEqual(code, 0);
+    const lines = front.output().trimEnd().split('\n');
+    assert.equal(lines.length, 1, front.output());
+    assert.match(lines[0]!, new RegExp(`cannot open the access log ${bad.replaceAll('/', '\\/')}: no such file or folder \\(ENOENT\\)`));
+  });
+
+  it('stops the app server at start with one clear line and a non-zero exit', async (t) => {
+    const bad = join(dir, 'missing', 'b.log');
+    const server = run(['server/pool/cli.ts', '--listen', '127.0.0.1:0', '--workers', '1', '--access-log', bad]);
+    t.after(() => server.child.kill('SIGKILL'));
+    const code = await server.exited;
+    assert.notEqual(code, 0);
+    const lines = server.output().trimEnd().split('\n');
+    assert.equal(lines.length, 1, server.output());
+    assert.match(lines[0]!, /cannot open the access log .*b\.log: no such file or folder \(ENOENT\)/);
+  });
+
+  it('on SIGHUP keeps the front serving with its running configuration, and says why', async (t) => {
+    const site = join(dir, 'site');
+    mkdirSync(site);
+    writeFileSync(join(site, 'a.txt'), 'static a');
+    const logs = join(dir, 'logs');
+    mkdirSync(logs);
+    const front = run(['proxy/cli.ts', '--listen', '127.0.0.1:0', '--static', `/s/=${site}`, '--access-log', join(logs, 'access.log')]);
+    t.after(() => front.child.kill('SIGKILL'));
+    await eventually(() => /listening on http:\/\/127\.0\.0\.1:\d+/.test(front.output()), 20_000, 'the front to start');
+    const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(front.output())![1]);
+    assert.equal((await request(port, '/s/a.txt')).text, 'static a');
+
+    rmSync(logs, { recursive: true }); // the reload cannot reopen the log: its folder is gone
+    front.child.kill('SIGHUP');
+    await eventually(() => front.output().includes('reload failed, keeping the running configuration'), 10_000, 'the failed reload');
+    assert.match(front.output(), /reload failed, keeping the running configuration: cannot open the access log .*access\.log: no such file or folder \(ENOENT\)/);
+    assert.equal((await request(port, '/s/a.txt')).text, 'static a', 'still serving');
+    assert.equal(front.child.exitCode, null);
+    front.child.kill('SIGTERM');
+    assert.equal(await front.exited, 0);
+  });
+});

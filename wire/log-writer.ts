@@ -1,0 +1,285 @@
+/**
+ * The one log writer: every access log and error log of every layer goes through it. Its rules,
+ * in order of importance:
+ *
+ * 1. Logging never takes the server down. A write error (disk full, a closed pipe) is reported
+ *    once on stderr and the lines are dropped until writing works again; nothing is thrown.
+ * 2. Logging never blocks the event loop and never grows memory without bound. Files are written
+ *    with asynchronous appends, one at a time; a destination that cannot keep up (a stalled
+ *    stdout pipe, a slow disk) gets at most `maxPendingBytes` queued, and lines past that are
+ *    dropped and counted. The count is reported (on stderr) when writing catches up, and at close.
+ * 3. It is cheap: lines written in one event-loop turn leave in one write, so a busy process pays
+ *    one write per turn for its access log, not one per request.
+ * 4. A bad destination is refused when it is opened (start or reload) with a LogOpenError that
+ *    names the path; a reload that fails keeps writing where it wrote before.
+ *
+ * Files are opened in append mode: several pool workers share one file and each write lands
+ * whole at its end. `reopen()` (SIGUSR1 or SIGHUP) starts a fresh file after logrotate moved it.
+ */
+import { close as closeFd, openSync, write as writeFd, writeSync } from 'node:fs';
+
+/** Where a log goes: `-` for the process's own stream, `off` for nowhere, or a file path. */
+export type LogTarget = string;
+
+/** The log file could not be opened (a missing folder, no permission): nothing was changed. */
+export class LogOpenError extends Error {
+  override readonly name = 'LogOpenError';
+  constructor(
+    /** What the log is, e.g. `access log`. */
+    readonly what: string,
+    readonly path: string,
+    /** The system's error code, e.g. `ENOENT`. */
+    readonly code: string,
+    cause: unknown,
+  ) {
+    super(`cannot open the ${what} ${path}: ${code === 'ENOENT' ? 'no such file or folder' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (cause as Error).message} (${code})`, { cause });
+  }
+}
+
+/** How a LogWriter behaves; every field has a default. */
+export interface LogWriterOptions {
+  /** What the log is, for messages: `access log`, `error log`. Default `log`. */
+  what?: string;
+  /**
+   * Bytes queued for a destination that is not keeping up before lines are dropped (and
+   * counted). Default 1 MiB: a few thousand lines, seconds of a busy server's access log.
+   */
+  maxPendingBytes?: number;
+  /** Where trouble with the log itself is reported. Default: one line on stderr. */
+  notice?: (message: string) => void;
+}
+
+/** A batch is handed to the destination once it is this large, without waiting for the turn to end. */
+const BATCH_BYTES = 64 * 1024;
+const DEFAULT_MAX_PENDING = 1024 * 1024;
+
+const defaultNotice = (message: string): void => {
+  // The notice itself must not pile up behind a stalled stderr.
+  if (process.stderr.writableLength < DEFAULT_MAX_PENDING) process.stderr.write(message + '\n');
+};
+
+/** Streams that already have our 'error' listener (process.stdout / stderr are shared). */
+const guarded = new WeakSet<NodeJS.WritableStream>();
+const streamFailures = new WeakMap<NodeJS.WritableStream, Error>();
+
+function guard(stream: NodeJS.WriteStream): void {
+  if (guarded.has(stream)) return;
+  guarded.add(stream);
+  // Without a listener an EPIPE on stdout (the reader went away) is an uncaught exception.
+  stream.on('error', (error: Error) => streamFailures.set(stream, error));
+}
+
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/** An access log or error log destination; see the file comment for its guarantees. */
+export class LogWriter {
+  readonly target: LogTarget;
+  readonly enabled: boolean;
+  readonly #stream: NodeJS.WriteStream;
+  readonly #what: string;
+  readonly #maxPending: number;
+  readonly #notice: (message: string) => void;
+  #fd = -1;
+  /** File descriptors replaced by reopen(), closed once no write uses them. */
+  #retired: number[] = [];
+  #batch = '';
+  #scheduled = false;
+  /** File mode: text handed over but not yet written (the write in flight first). */
+  #queued = '';
+  #writing = false;
+  /** Lines dropped since writing last worked, and whether its error was reported. */
+  #episode = 0;
+  #errorSaid = false;
+  #dropped = 0;
+  #closed = false;
+  #onIdle: (() => void) | null = null;
+
+  /**
+   * @param target `-`, `off` or a file path (opened now: throws LogOpenError if it cannot be).
+   * @param stream the stream `-` means (stdout for access logs, stderr for error logs).
+   */
+  constructor(target: LogTarget, stream: NodeJS.WriteStream, options: LogWriterOptions = {}) {
+    this.target = target;
+    this.enabled = target !== 'off';
+    this.#stream = stream;
+    this.#what = options.what ?? 'log';
+    this.#maxPending = options.maxPendingBytes ?? DEFAULT_MAX_PENDING;
+    this.#notice = options.notice ?? defaultNotice;
+    if (target === '-') guard(stream);
+    else if (this.enabled) this.#fd = this.#open();
+  }
+
+  /** Lines dropped so far because the destination was failing or not keeping up. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Queue one line (without its newline); it leaves at the end of this event-loop turn. */
+  write(line: string): void {
+    if (!this.enabled || this.#closed) return;
+    this.#batch += line + '\n';
+    if (this.#batch.length >= BATCH_BYTES) this.#handOver();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#endOfTurn);
+    }
+  }
+
+  readonly #endOfTurn = (): void => {
+    this.#scheduled = false;
+    this.#handOver();
+  };
+
+  /** Give the batch to the destination, or drop it if the destination is too far behind. */
+  #handOver(): void {
+    const batch = this.#batch;
+    if (batch === '') return;
+    this.#batch = '';
+    if (this.#fd < 0) {
+      const stream = this.#stream;
+      const failed = streamFailures.get(stream);
+      if (failed !== undefined) return this.#drop(batch, failed.message);
+      if (this.#overLimit(stream.writableLength, batch.length)) return this.#drop(batch, null);
+      this.#recovered();
+      stream.write(batch);
+      return;
+    }
+    if (this.#overLimit(this.#queued.length, batch.length)) return this.#drop(batch, null);
+    this.#queued += batch;
+    if (!this.#writing) this.#writeNext();
+  }
+
+  /**
+   * Whether a batch must be dropped: the queue would pass the bound, or, while dropping, has not
+   * yet drained to half of it (so a destination hovering at the bound does not flap between
+   * dropping and writing, with a notice each time).
+   */
+  #overLimit(waiting: number, adding: number): boolean {
+    if (this.#episode > 0 && this.#errorSaid === false) return waiting > this.#maxPending / 2;
+    return waiting + adding > this.#maxPending;
+  }
+
+  /** File mode: append what is queued, one write at a time. */
+  #writeNext(): void {
+    const text = this.#queued;
+    if (text === '') {
+      this.#writing = false;
+      this.#closeRetired();
+      this.#onIdle?.();
+      return;
+    }
+    this.#queued = '';
+    this.#writing = true;
+    const data = Buffer.from(text);
+    const fd = this.#fd;
+    const done = (error: NodeJS.ErrnoException | null, written: number): void => {
+      if (error !== null) this.#drop(text, `${error.code ?? ''} ${error.message}`.trim());
+      else if (written < data.length) {
+        // A short append (rare: a full disk or a signal): the rest goes first next time.
+        this.#queued = data.subarray(written).toString() + this.#queued;
+      } else this.#recovered();
+      this.#writeNext();
+    };
+    writeFd(fd, data, 0, data.length, null, done);
+  }
+
+  /** Count dropped lines; the first drop of an episode (and its first error) is announced. */
+  #drop(text: string, error: string | null): void {
+    const where = this.target === '-' ? (this.#stream === process.stdout ? 'stdout' : 'stderr') : this.target;
+    if (error !== null && !this.#errorSaid) {
+      this.#errorSaid = true;
+      this.#notice(`${this.#what}: cannot write to ${where} (${error}); dropping lines until it works again`);
+    } else if (this.#episode === 0 && error === null) {
+      this.#notice(`${this.#what}: ${where} is not keeping up (over ${this.#maxPending} bytes waiting); dropping lines until it catches up`);
+    }
+    const lines = countLines(text);
+    this.#episode += lines;
+    this.#dropped += lines;
+  }
+
+  /** A write went through: close an episode of drops with its count. */
+  #recovered(): void {
+    if (this.#episode === 0 && !this.#errorSaid) return;
+    this.#notice(`${this.#what}: writing again; ${this.#episode} line(s) were dropped`);
+    this.#episode = 0;
+    this.#errorSaid = false;
+  }
+
+  #open(): number {
+    try {
+      return openSync(this.target, 'a');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+      throw new LogOpenError(this.#what, this.target, code, error);
+    }
+  }
+
+  #closeRetired(): void {
+    for (const fd of this.#retired) closeFd(fd, () => {});
+    this.#retired = [];
+  }
+
+  /**
+   * Write out everything now, synchronously (before the process exits). A failing destination
+   * is reported and skipped, as in write().
+   */
+  flush(): void {
+    if (!this.enabled) return;
+    const text = this.#queued + this.#batch;
+    this.#queued = '';
+    this.#batch = '';
+    if (text === '') return;
+    if (this.#fd < 0) {
+      if (streamFailures.has(this.#stream)) return this.#drop(text, streamFailures.get(this.#stream)!.message);
+      this.#stream.write(text);
+      return;
+    }
+    try {
+      writeSync(this.#fd, text);
+    } catch (error) {
+      this.#drop(text, `${(error as NodeJS.ErrnoException).code ?? ''} ${(error as Error).message}`.trim());
+    }
+  }
+
+  /**
+   * Start a fresh file at the same path (after logrotate moved the old one); a no-op for `-` and
+   * `off`. Throws LogOpenError and keeps writing to the old file if the path cannot be opened.
+   */
+  reopen(): void {
+    if (this.#fd < 0 || this.#closed) return;
+    const fresh = this.#open();
+    this.#retired.push(this.#fd);
+    this.#fd = fresh;
+    if (!this.#writing) this.#closeRetired();
+  }
+
+  /** Write what is queued and close the file; resolves once it is written. Later writes are ignored. */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#handOver();
+    this.#closed = true;
+    const finish = (): void => {
+      if (this.#episode > 0) this.#notice(`${this.#what}: closed with ${this.#episode} line(s) dropped since writing last worked`);
+      if (this.#fd >= 0) {
+        this.#retired.push(this.#fd);
+        this.#fd = -1;
+        this.#closeRetired();
+      }
+    };
+    if (!this.#writing) {
+      finish();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.#onIdle = () => {
+        this.#onIdle = null;
+        finish();
+        resolve();
+      };
+    });
+  }
+}
