@@ -18,8 +18,7 @@ import { RawConnection, rawRequest } from './fixtures/raw-http.ts';
  */
 const REFUSALS: Record<EngineName, { malformed: 400 | 'no-answer' }> = {
   http: { malformed: 400 },
-  uws: { malformed: 'no-answer' },
-  wire: { malformed: 400 },
+  net: { malformed: 400 },
 };
 
 const LIMITS = DEFAULT_LIMITS;

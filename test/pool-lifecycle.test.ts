@@ -22,7 +22,7 @@ describe('pool lifecycle', () => {
     assert.equal((await get(pool.port, '/ping')).status, 200);
   });
 
-  for (const engine of ['http', 'uws']) {
+  for (const engine of ['net', 'http']) {
     it(`kills a worker whose event loop is stuck past --timeout, and replaces it (${engine})`, async (t) => {
       // --timeout 4 against a loop blocked for a minute: no sub-second margin for a busy machine.
       const pool = await PoolProcess.start(t, [...FIXTURE, '--engine', engine, '--workers', '1', '--timeout', '4']);

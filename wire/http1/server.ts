@@ -56,9 +56,9 @@ export class Http1Server implements Http1Host {
     return this.listenOn({ host, port, exclusive: !shared });
   }
 
-  /** Listen on a unix socket path. */
-  listenUnix(path: string): Promise<number> {
-    return this.listenOn({ path, exclusive: true });
+  /** Listen on a unix socket path (`shared`: as for listen()). */
+  listenUnix(path: string, shared = false): Promise<number> {
+    return this.listenOn({ path, exclusive: !shared });
   }
 
   private listenOn(options: net.ListenOptions): Promise<number> {

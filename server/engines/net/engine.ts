@@ -21,7 +21,7 @@ import { Http1Server } from '../../../wire/http1/server.ts';
 import type { ParsedAddress as Bind } from '../../../options/grammar.ts';
 import type { Engine } from '../engine.ts';
 import type { HostOptions } from '../host.ts';
-import { WireContext } from './context.ts';
+import { NetContext } from './context.ts';
 import { fail, respond } from './respond.ts';
 
 const UNIX_ENDPOINT: Endpoint = Object.freeze({ address: 'unix', port: 0 });
@@ -50,7 +50,7 @@ function endpointsOf(connection: WithEndpoints): readonly [Endpoint, Endpoint] {
   return built;
 }
 
-function handlerFor(app: App, context: WireContext): Http1Handler {
+function handlerFor(app: App, context: NetContext): Http1Handler {
   const { report, onAccess } = context;
   const maxBody = context.limits.maxBodySize;
   const noBody = (): StreamedBody => new StreamedBody(null, null, maxBody);
@@ -90,18 +90,18 @@ function handlerFor(app: App, context: WireContext): Http1Handler {
   };
 }
 
-/** The wire/http1 engine. */
-export class WireEngine implements Engine {
+/** The engine on wire/http1. */
+export class NetEngine implements Engine {
   readonly #server: Http1Server;
 
   constructor(app: App, options: HostOptions) {
-    const context = new WireContext(options);
+    const context = new NetContext(options);
     this.#server = new Http1Server(context.settings(), handlerFor(app, context));
   }
 
   async listen(bind: Bind): Promise<Bind> {
     if (bind.kind === 'unix') {
-      await this.#server.listenUnix(bind.path);
+      await this.#server.listenUnix(bind.path, cluster.isWorker);
       return bind;
     }
     const port = await this.#server.listen(bind.host, bind.port, cluster.isWorker);

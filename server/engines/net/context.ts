@@ -5,7 +5,7 @@ import type { Limits } from '../../../wire/limits.ts';
 import { reporterFor } from '../client-gone.ts';
 import type { AccessEntry, HostOptions } from '../host.ts';
 
-export class WireContext {
+export class NetContext {
   readonly limits: Limits;
   readonly report: ErrorReporter;
   readonly onAccess: ((entry: AccessEntry) => void) | undefined;

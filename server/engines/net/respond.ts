@@ -14,7 +14,7 @@ import { INTERNAL_ERROR } from '../../../app/errors.ts';
 import type { FileBody, Request, Response } from '../../../app/interface.ts';
 import { isFileBody, json } from '../../../app/response.ts';
 import type { Http1Response } from '../../../wire/http1/response.ts';
-import type { WireContext } from './context.ts';
+import type { NetContext } from './context.ts';
 import { appTiming } from '../outgoing.ts';
 import { appLength, flattenChecked } from '../response-headers.ts';
 
@@ -25,7 +25,7 @@ const BAD_HEADERS_BODY = Buffer.from('{"detail":"Internal server error: the app 
 const INTERNAL_BODY = Buffer.from(INTERNAL_ERROR.body as string);
 
 /** The app's response on the wire. */
-export function respond(context: WireContext, request: Request, response: Response, res: Http1Response): void {
+export function respond(context: NetContext, request: Request, response: Response, res: Http1Response): void {
   if (res.finished) return; // the client left while the app worked
   let list = flattenChecked(response.headers);
   const declared = appLength;
@@ -45,7 +45,7 @@ export function respond(context: WireContext, request: Request, response: Respon
 }
 
 /** The last resort: report, then a 500 if no head went out, else cut the connection. */
-export function fail(context: WireContext, request: Request, res: Http1Response, error: unknown): void {
+export function fail(context: NetContext, request: Request, res: Http1Response, error: unknown): void {
   context.report(error, request);
   if (res.finished) return;
   if (res.headersSent) res.destroy();
@@ -60,7 +60,7 @@ function writable(res: Http1Response): Promise<void> {
   return new Promise((resolve) => res.whenWritable(resolve));
 }
 
-async function sendFile(context: WireContext, request: Request, status: number, list: string[], body: FileBody, res: Http1Response): Promise<void> {
+async function sendFile(context: NetContext, request: Request, status: number, list: string[], body: FileBody, res: Http1Response): Promise<void> {
   const offset = body.offset ?? 0;
   let length = body.length;
   if (length === undefined) {
@@ -95,7 +95,7 @@ async function sendFile(context: WireContext, request: Request, status: number, 
   }
 }
 
-async function sendStream(context: WireContext, request: Request, status: number, list: string[], body: AsyncIterable<Uint8Array | string>, declared: number, res: Http1Response): Promise<void> {
+async function sendStream(context: NetContext, request: Request, status: number, list: string[], body: AsyncIterable<Uint8Array | string>, declared: number, res: Http1Response): Promise<void> {
   const iterator = body[Symbol.asyncIterator]();
   let complete = false;
   let sent = 0;
