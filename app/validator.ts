@@ -6,6 +6,7 @@
  */
 import type { App, Middleware, Request, Response, ResponseBody } from './interface.ts';
 import { isFileBody } from './response.ts';
+import { hasInvalidValueChar, isToken } from '../wire/syntax.ts';
 
 /** A breach of the app interface contract, by either side. */
 export class ContractViolation extends Error {
@@ -15,10 +16,6 @@ export class ContractViolation extends Error {
   }
 }
 
-// RFC 9110 §5.6.2 token characters.
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// Field values: visible ASCII, obs-text, space and tab; no CR, LF, NUL or other controls.
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 // Hop-by-hop fields belong to the server, never to the app (PEP 3333 forbids them too).
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
@@ -54,7 +51,7 @@ function fail(side: 'request' | 'response', message: string): never {
 
 /** Check what a server handed to an app. */
 export function checkRequest(request: Request): void {
-  if (typeof request.method !== 'string' || !TOKEN.test(request.method)) fail('request', `method ${JSON.stringify(request.method)} is not an HTTP token`);
+  if (typeof request.method !== 'string' || !isToken(request.method)) fail('request', `method ${JSON.stringify(request.method)} is not an HTTP token`);
   if (typeof request.target !== 'string' || request.target.length === 0) fail('request', 'target must be a non-empty string');
   if (request.target !== '*' && !request.target.startsWith('/') && !/^https?:\/\//i.test(request.target)) {
     fail('request', `target ${JSON.stringify(request.target)} must be origin-form, absolute-form or "*"`);
@@ -67,8 +64,8 @@ export function checkRequest(request: Request): void {
   if (typeof request.query !== 'string') fail('request', 'query must be a string');
   for (const [name, value] of request.headers) {
     if (name !== name.toLowerCase()) fail('request', `header name ${JSON.stringify(name)} is not lower-case`);
-    if (!TOKEN.test(name)) fail('request', `header name ${JSON.stringify(name)} is not a token`);
-    if (typeof value !== 'string' || !FIELD_VALUE.test(value)) fail('request', `header ${name} has an illegal value`);
+    if (!isToken(name)) fail('request', `header name ${JSON.stringify(name)} is not a token`);
+    if (typeof value !== 'string' || hasInvalidValueChar(value)) fail('request', `header ${name} has an illegal value`);
   }
   if (typeof request.body?.[Symbol.asyncIterator] !== 'function' || typeof request.body.bytes !== 'function') {
     fail('request', 'body must be an async iterable with bytes() and text()');
@@ -95,7 +92,7 @@ export function checkResponse(request: Request, response: Response, seen?: WeakS
   if (headers !== undefined) {
     if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) fail('response', 'headers must be a plain object of name → value');
     for (const [name, value] of Object.entries(headers)) {
-      if (!TOKEN.test(name)) fail('response', `header name ${JSON.stringify(name)} is not a token`);
+      if (!isToken(name)) fail('response', `header name ${JSON.stringify(name)} is not a token`);
       const lower = name.toLowerCase();
       if (names.has(lower)) fail('response', `header ${name} is given twice with different case; use one name with an array value`);
       names.add(lower);
@@ -104,7 +101,7 @@ export function checkResponse(request: Request, response: Response, seen?: WeakS
       if (!Array.isArray(values)) fail('response', `header ${name} must be a string, a number or an array of strings`);
       for (const v of values) {
         if (typeof v !== 'string') fail('response', `header ${name} has a non-string value ${JSON.stringify(v)}`);
-        if (!FIELD_VALUE.test(v)) fail('response', `header ${name} value contains CR, LF, NUL or another control character`);
+        if (hasInvalidValueChar(v)) fail('response', `header ${name} value contains CR, LF, NUL or another control character`);
       }
       if (lower === 'content-length') {
         if (values.length !== 1 || !/^\d+$/.test(values[0]!)) fail('response', 'content-length must be one non-negative integer');

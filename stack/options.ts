@@ -6,7 +6,7 @@
 import { DATA_DIR_OPTION } from '../app/store/data-dir.ts';
 import { type Command, GRACEFUL_TIMEOUT_OPTION, listenOption } from '../options/index.ts';
 import { FRONT_ENGINE_OPTION, FRONT_OPTIONS } from '../proxy/options.ts';
-import { APP_ENGINE_OPTION, APP_OPTION, WORKERS_OPTION } from '../server/options.ts';
+import { APP_ENGINE_OPTION, APP_OPTION, HOSTED_APP_OPTIONS, WORKERS_OPTION } from '../server/options.ts';
 
 const OPTIONS = {
   listen: listenOption('127.0.0.1:8000', { help: 'Address the front listens on (the stack\'s public address).' }),
@@ -23,6 +23,7 @@ const OPTIONS = {
   hsts: FRONT_OPTIONS.hsts,
   compress: FRONT_OPTIONS.compress,
   gzipLevel: FRONT_OPTIONS.gzipLevel,
+  ...HOSTED_APP_OPTIONS,
 };
 
 export const START_COMMAND: Command<typeof OPTIONS> = {

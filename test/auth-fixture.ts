@@ -104,7 +104,7 @@ export function decodeToken(token: string): { header: Record<string, unknown>; p
   };
 }
 
-/** A copy of `token` with one signature character changed: never the last one (see reference §7). */
+/** A copy of `token` with one signature character changed: never the last one (PyJWT ignores a last character's unused bits; docs/auth.md). */
 export function tamperSignature(token: string): string {
   const dot = token.lastIndexOf('.');
   const at = dot + 5;

@@ -43,7 +43,7 @@ describe('JwtCodec HS256', () => {
   it('matches the reference stack byte for byte (same key, same claims)', () => {
     const reference = codec('HS256', 'seedstack-insecure-reference-key-do-not-deploy', { now: () => 1795949239_000 });
     const claims = { token_type: 'access', exp: 1795949539, iat: 1795949239, jti: '12ba2ce2f05f4b54acabddb752a5705d', user_id: 1 };
-    // The access token from shared/reference/simplejwt-stack-wire.md, "Token obtain: success".
+    // An access token a Django + simplejwt stack issued with this key ("Token obtain: success").
     assert.equal(
       reference.sign(claims),
       'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1OTQ5NTM5LCJpYXQiOjE3OTU5NDkyMzksImp0aSI6IjEyYmEyY2UyZjA1ZjRiNTRhY2FiZGRiNzUyYTU3MDVkIiwidXNlcl9pZCI6MX0.nXuOcOOSomi_0NcfBNN8MqHxc9Tz0ComuBu4b7DzxQw',

@@ -1,6 +1,6 @@
 /**
  * The authentication middleware and the protected route against
- * shared/reference/simplejwt-stack-behaviour.md §7, plus the bad-input cases of issue 5.
+ * as a Django + simplejwt stack answers them (docs/auth.md), plus the bad-input cases of issue 5.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * The token endpoints against shared/reference/simplejwt-stack-behaviour.md §1, §3–6: every row
+ * The token endpoints against the answers of a Django + simplejwt stack (docs/auth.md): every row
  * of the reference tables, through the in-process TestClient.
  */
 import assert from 'node:assert/strict';

@@ -72,7 +72,8 @@ export function escapeLogValue(value: string): string {
 }
 
 function quoted(value: string): string {
-  return value === '' ? '"-"' : '"' + escapeLogValue(value) + '"';
+  if (value === '') return '"-"';
+  return NEEDS_ESCAPE.test(value) ? '"' + value.replace(TO_ESCAPE, escapeChar) + '"' : '"' + value + '"';
 }
 
 /** Milliseconds as seconds with three decimals (`0.002`), as Nginx writes times; `-` for none. */
@@ -87,13 +88,11 @@ export function logSeconds(ms: number): string {
 }
 
 /** One access log line (without the newline). */
-export function formatAccessLine(r: AccessRecord, now = Date.now()): string {
-  const head =
-    `${r.client} - - ${timestamp(now)} ${quoted(`${r.method} ${r.target} HTTP/${r.httpVersion}`)} ${r.status} ${r.bytes} ` +
-    `${quoted(r.referer)} ${quoted(r.userAgent)} `;
-  if (r.upstream === undefined) return head + 'request_time=' + logSeconds(r.requestMs);
-  const line = head + `upstream=${r.upstream} upstream_time=${logSeconds(r.upstreamMs ?? -1)} request_time=${logSeconds(r.requestMs)}`;
-  return r.requestId === undefined ? line : line + ' request_id=' + (r.requestId === '' ? '-' : r.requestId);
+export function formatAccessLine(r: AccessRecord, now?: number): string {
+  const common = `${r.client} - - ${timestamp(now ?? Date.now())} ${quoted(`${r.method} ${r.target} HTTP/${r.httpVersion}`)} ${r.status} ${r.bytes} ${quoted(r.referer)} ${quoted(r.userAgent)}`;
+  if (r.upstream === undefined) return `${common} request_time=${logSeconds(r.requestMs)}`;
+  const id = r.requestId === undefined ? '' : r.requestId === '' ? ' request_id=-' : ` request_id=${r.requestId}`;
+  return `${common} upstream=${r.upstream} upstream_time=${logSeconds(r.upstreamMs ?? -1)} request_time=${logSeconds(r.requestMs)}${id}`;
 }
 
 /** Where access log lines go (`off`, `-` for stdout, or a file), through the one LogWriter. */

@@ -6,24 +6,47 @@
  * fixes its own idle timeout at about 10 s, which is why the front's default sits below that.
  */
 export interface Limits {
-  /** Largest request body in bytes; past it the server answers 413 (Nginx client_max_body_size). */
+  /**
+   * Largest request body in bytes (Nginx client_max_body_size). Default 1 MiB. A declared
+   * Content-Length above it: 413 with a JSON `detail` before any byte is read, and the connection
+   * closes; a chunked body that grows past it: 413 when the app reads past the limit.
+   */
   maxBodySize: number;
-  /** Largest request head (request line + all header fields) in bytes; past it 431. */
+  /**
+   * Largest request head (request line + all header fields) in bytes. Default 16 KiB. Past it:
+   * 431 with a JSON `detail`, connection closed.
+   */
   maxHeaderSize: number;
-  /** Longest request line in bytes; past it 414 (Gunicorn limit_request_line). */
+  /**
+   * Longest request target in bytes (Gunicorn limit_request_line). Default 8190. Past it: 414
+   * with a JSON `detail`, connection closed.
+   */
   maxRequestLine: number;
-  /** Most header fields in one request; past it 431 (Gunicorn limit_request_fields). */
+  /**
+   * Most header fields in one request (Gunicorn limit_request_fields). Default 100. Past it: 431
+   * with a JSON `detail`, connection closed. The uWS engine reads about 50 fields at most
+   * whatever this says; the front refuses more than its own limit, set below that.
+   */
   maxHeaderCount: number;
-  /** Milliseconds a client has to send the whole request head (slowloris guard); past it 408. */
+  /**
+   * Milliseconds a client has to send the whole request head (the slowloris guard). Default
+   * 30 s. Past it: 408 on node:http; the uWS engine closes the connection at its own 10 s.
+   */
   headerTimeout: number;
-  /** Milliseconds a client has to send the whole request, body included; past it 408. */
+  /**
+   * Milliseconds a client has to send the whole request, body included. Default 5 min. Past it:
+   * 408 and the connection closes (node:http; the uWS engine has no whole-request cap).
+   */
   requestTimeout: number;
-  /** Milliseconds an idle keep-alive connection is kept open. */
+  /**
+   * Milliseconds an idle keep-alive connection is kept open. Default 75 s. Past it the
+   * connection is closed without a response (the client opens a new one); uWS closes at 10 s.
+   */
   keepAliveTimeout: number;
   /**
    * Milliseconds a response may wait for a client that stopped reading (between two successful
-   * writes, as Nginx's send_timeout); past it the connection is closed, and the client sees a
-   * truncated response.
+   * writes, as Nginx's send_timeout). Default 60 s. Past it the connection is closed, and the
+   * client sees a truncated response.
    */
   sendTimeout: number;
 }

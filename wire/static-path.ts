@@ -1,7 +1,7 @@
 /**
  * URL path → file path, without ever leaving the static root.
  *
- * The rules (anchors §4.4, the `send` package, Nginx):
+ * The rules (those of the `send` package and of Nginx):
  *   1. percent-decode exactly ONCE (`%2e%2e` is `..`, `%2f` is `/`, but `%252e` stays the literal
  *      name `%2e`); malformed encodings → 400;
  *   2. refuse NUL and other control characters, and backslashes (a separator on Windows, and

@@ -8,6 +8,11 @@ import { STATUS_CODES } from 'node:http';
 const LINES: string[] = [];
 for (const code in STATUS_CODES) LINES[Number(code)] = `${code} ${STATUS_CODES[code]}`;
 
+/** Statuses that never carry a body, whatever the handler passes (RFC 9110 §6.4.1, §15.3.5, §15.4.5). */
+export function bodyless(status: number): boolean {
+  return status === 204 || status === 304 || status < 200;
+}
+
 /** The standard reason phrase for `status`, or `Unknown` for a code Node does not name. */
 export function reasonPhrase(status: number): string {
   return STATUS_CODES[status] ?? 'Unknown';

@@ -1,6 +1,6 @@
 /**
- * simplejwt's four token views, answering as the reference stack does (see
- * shared/reference/simplejwt-stack-behaviour.md §3–6):
+ * simplejwt's four token views, answering as a Django + simplejwt stack does (status codes,
+ * JSON field names and error codes; docs/auth.md lists the differences):
  *
  *   POST /api/token/            username + password → {"refresh", "access"}      (TokenObtainPairView)
  *   POST /api/token/refresh/    refresh → {"access"} (+ "refresh" when rotating)  (TokenRefreshView)

@@ -3,7 +3,8 @@
  * on every request, so deactivating a user locks them out at once; with SQLite in WAL mode each
  * lookup costs a read transaction (~2–3 µs here, as much as verifying the token). With a TTL of
  * T ms a worker reuses a row it loaded for up to T ms: a deactivated or deleted user is locked
- * out within T ms instead of at once. Off (0) by default; see docs/auth.md.
+ * out within T ms instead of at once. On by default with T = 1000 (USER_CACHE_MS,
+ * DEFAULT_USER_CACHE_MS in create-auth.ts); USER_CACHE_MS=0 turns it off. See docs/auth.md.
  *
  * Only found users are cached (an unknown id always reaches the database), and the cache is
  * bounded: past `maxEntries` it starts over rather than growing. With a store that answers

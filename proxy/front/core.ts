@@ -26,7 +26,7 @@ import { AccessLog, type AccessRecord } from '../../wire/access-log.ts';
 
 /**
  * Longest request line the front accepts → 414: the app server's default (Gunicorn's
- * limit_request_line is 4094; ours, in server/limits.ts, 8190, as Nginx's 8 KiB buffers).
+ * limit_request_line is 4094; ours, in wire/limits.ts, 8190, as Nginx's 8 KiB buffers).
  */
 export const FRONT_MAX_REQUEST_LINE = 8190;
 /**

@@ -3,7 +3,7 @@
  *
  * Request smuggling lives in disagreements: the front reads one body length, the app server
  * another, and the difference becomes a second, hidden request on the shared keep-alive
- * connection (anchors §4.2, RFC 9112 §6.3, §11.2). The front re-frames every forwarded body with a
+ * connection (RFC 9112 §6.3, §11.2). The front re-frames every forwarded body with a
  * fresh Content-Length, which already removes most of the risk; on top of that, like Nginx ≥ 1.21
  * and Gunicorn ≥ 22, anything ambiguous is refused outright with 400 and the connection closed:
  *   - Content-Length together with Transfer-Encoding;

@@ -3,7 +3,8 @@
  *
  * Why memory, and why synchronous file-system calls: on this machine every libuv threadpool round
  * trip (stat, open, read, close) costs a cross-thread wake-up, so streaming a 1 KB file from disk
- * costs ~230 µs of CPU against ~15 µs from memory (shared/reference/peers/RESULTS.md, table B).
+ * costs ~230 µs of CPU against ~15 µs from memory (measured with `node --cpu-prof` on the 2-core
+ * machine of bench/RESULTS.md).
  * A cached entry is served without touching the disk at all; at most once every
  * `revalidateMs` it is re-checked with a few synchronous syscalls (realpath + stat, microseconds on
  * a local disk) and reloaded if its mtime, ctime, size or inode changed. Loading reads files of at

@@ -2,8 +2,9 @@
  * One keep-alive HTTP/1.1 connection to an upstream, over a raw net.Socket.
  *
  * This is the proxy's hot path, written by hand instead of http.Agent or undici because those
- * cost 60–90 µs of CPU per proxied request here (peers/RESULTS.md, table C) while the whole
- * budget to match Nginx is ~30 µs. Per request it does: one socket write of a head string built by
+ * cost 60–90 µs of CPU per proxied request on the 2-core machine it was measured on, while the
+ * whole budget to match Nginx there is ~30 µs (the proxied-ping rows of bench/RESULTS.md show
+ * the front's own cost; `npm run bench` measures it again). Per request it does: one socket write of a head string built by
  * the caller, one latin1 decode of the start of the read and a string search for the end of the
  * response head, a strict parse of it, and — for the common small response that arrives in the
  * same read — one callback with the complete body.

@@ -3,7 +3,7 @@
  *
  * The front never forwards the client's bytes: it re-serializes the request from what the
  * client-side parser understood, so an ambiguity in the client's framing cannot travel on to the
- * app server (anchors §4.2). In one pass over the client's header fields it drops:
+ * app server (request smuggling, RFC 9112 §11.2). In one pass over the client's header fields it drops:
  *   - hop-by-hop fields and every name listed in Connection — BEFORE adding its own headers, so a
  *     client cannot make the front delete them with `Connection: X-Forwarded-For` (Go issue 50580);
  *   - Content-Length / Expect (the body is already buffered and is re-framed with a fresh length);

@@ -4,7 +4,7 @@
  * A client may send X-Forwarded-Proto, X-Forwarded-Host, X-Request-Id and Forwarded; only a
  * trusted one (another proxy or load balancer in front of this one, by address) is believed.
  * From anyone else those headers are replaced (proto, host, request id) or dropped (Forwarded),
- * so an app behind the front can rely on them (anchors §4.5). X-Forwarded-For is always appended
+ * so an app behind the front can rely on them. X-Forwarded-For is always appended
  * to, as Nginx's $proxy_add_x_forwarded_for does: the app must read it from the right.
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';

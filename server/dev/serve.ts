@@ -9,6 +9,7 @@ import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
 import { compose } from '../../app/compose.ts';
 import { NodeHttpEngine } from '../engines/node-http-engine.ts';
 import { DEFAULT_LIMITS } from '../../wire/limits.ts';
+import { LogWriter } from '../../wire/log-writer.ts';
 import { debugReporter } from './debug-page.ts';
 import { devStatic } from './static.ts';
 
@@ -21,6 +22,9 @@ const staticRoot = process.env.DEV_STATIC_ROOT ?? 'app/static';
 function stamp(): string {
   return new Date().toISOString().replace('T', ' ').slice(0, 19);
 }
+
+/** The request log: stdout through the one bounded writer (a stalled pipe drops lines, never blocks). */
+const requestLog = new LogWriter('-', process.stdout, { what: 'request log' });
 
 let loaded: HostedApp;
 try {
@@ -35,9 +39,9 @@ const engine = new NodeHttpEngine(app, {
   report: debugReporter((line) => console.error(`[${stamp()}] ${line}`)),
   serverTiming: true,
   onAccess: (e) =>
-    console.log(`[${stamp()}] "${e.method} ${e.target} HTTP/${e.httpVersion}" ${e.status} ${e.bytes} ${e.durationMs.toFixed(1)}ms`),
-  onRefused: (status, reason, client) => console.log(`[${stamp()}] refused ${status} from ${client.address}: ${reason}`),
-  onClientGone: (request) => console.log(`[${stamp()}] client ${request.client.address} left before sending the whole body of ${request.method} ${request.target}`),
+    requestLog.write(`[${stamp()}] "${e.method} ${e.target} HTTP/${e.httpVersion}" ${e.status} ${e.bytes} ${e.durationMs.toFixed(1)}ms`),
+  onRefused: (status, reason, client) => requestLog.write(`[${stamp()}] refused ${status} from ${client.address}: ${reason}`),
+  onClientGone: (request) => requestLog.write(`[${stamp()}] client ${request.client.address} left before sending the whole body of ${request.method} ${request.target}`),
 });
 try {
   await engine.listen({ kind: 'tcp', host, port });
@@ -59,6 +63,7 @@ async function leave(): Promise<void> {
   await engine.drain(3000);
   engine.close();
   await loaded.close().catch(() => {});
+  requestLog.flush();
   process.exit(0);
 }
 process.on('message', (message: { cmd?: string }) => {

@@ -1,7 +1,7 @@
 /**
  * Static files in development, like Django's runserver with staticfiles: a middleware that
  * answers `/static/…` from the source folder, re-reading the disk on every request so edits show
- * at once. It reuses the front's path rules (proxy/static/resolve.ts), so traversal is refused
+ * at once. It uses the front's path rules (wire/static-path.ts), so traversal is refused
  * here exactly as in production. Production serves these files from the front instead, with
  * caching, ranges and precompressed variants.
  */

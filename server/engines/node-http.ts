@@ -22,7 +22,8 @@ import { isFileBody, json } from '../../app/response.ts';
 import { reporterFor } from './client-gone.ts';
 import type { HostOptions } from './host.ts';
 import { parserRefusal, targetTooLong } from '../../wire/refusal.ts';
-import { appTiming, bodyless, fixedLength, rawErrorReply } from './outgoing.ts';
+import { bodyless } from '../../wire/status-line.ts';
+import { appTiming, fixedLength, rawErrorReply } from './outgoing.ts';
 
 const FILE_GONE: Response = json(404, { detail: 'Not found.' });
 const UNIX_ENDPOINT: Endpoint = Object.freeze({ address: 'unix', port: 0 });

@@ -6,11 +6,6 @@
 import type { ResponseBody } from '../../app/interface.ts';
 import { closingReply } from '../../wire/plain-reply.ts';
 
-/** Statuses that never carry a body (RFC 9110 §6.4.1). */
-export function bodyless(status: number): boolean {
-  return status === 204 || status === 304 || status < 200;
-}
-
 /** Byte length of a body the server can size without reading it, or -1 for streams and files. */
 export function fixedLength(body: ResponseBody): number {
   if (body === null || body === undefined) return 0;

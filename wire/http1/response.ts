@@ -9,7 +9,7 @@
  * per character, so obs-text passed on from an upstream keeps its bytes.
  */
 import { STATUS_CODES } from 'node:http';
-import { statusLine as statusText } from '../status-line.ts';
+import { bodyless, statusLine as statusText } from '../status-line.ts';
 import type { Http1Connection } from './connection.ts';
 
 /** 'HTTP/1.1 200 OK\r\n' for every standard status, made once from the one status-line table. */
@@ -107,8 +107,8 @@ export class Http1Response {
     if (this.state !== OPEN) return;
     this.state = DONE;
     this.status = status;
-    const noBody = this.method === 'HEAD' || status === 204 || status === 304 || status < 200;
-    if (status === 204 || status === 304 || status < 200) length = -1;
+    const noBody = this.method === 'HEAD' || bodyless(status);
+    if (bodyless(status)) length = -1;
     const head = this.head(status, reason, headers, length);
     const socket = this.connection.socket;
     if (noBody || body === null || body.length === 0) {
@@ -138,8 +138,8 @@ export class Http1Response {
     if (this.state !== OPEN) return;
     this.state = STREAMING;
     this.status = status;
-    this.bodyless = this.method === 'HEAD' || status === 204 || status === 304 || status < 200;
-    if (status === 204 || status === 304 || status < 200) length = -1;
+    this.bodyless = this.method === 'HEAD' || bodyless(status);
+    if (bodyless(status)) length = -1;
     else if (length < 0 && !this.bodyless) {
       if (this.minor === 1) this.chunked = true;
       else this.keepAlive = false;
