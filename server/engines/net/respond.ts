@@ -55,9 +55,12 @@ export function fail(context: NetContext, request: Request, res: Http1Response, 
   }
 }
 
-/** Resolves once the client has taken what was written (or has gone). */
+/** Resolves once the client has taken what was written, or has gone (cut by --send-timeout too). */
 function writable(res: Http1Response): Promise<void> {
-  return new Promise((resolve) => res.whenWritable(resolve));
+  return new Promise((resolve) => {
+    res.onAbort = resolve;
+    res.whenWritable(resolve);
+  });
 }
 
 async function sendFile(context: NetContext, request: Request, status: number, list: string[], body: FileBody, res: Http1Response): Promise<void> {
