@@ -65,7 +65,13 @@ export function conclude(r: Omit<BenchResults, 'conclusion' | 'goals'>): Conclus
   if (r.scenarios.some((s) => s.name === 'cpu')) {
     if (cpuDev && cpuProd) {
       const one = summary(r, 'app-uws-1', 'cpu');
-      const steps = [`dev server (1 process) ${rate(cpuDev.rps)} req/s`, ...(one ? [`app server 1 worker ${rate(one.rps)}`] : []), `production ${r.meta.workers} workers ${rate(cpuProd.rps)}`];
+      const many = summary(r, 'app-uws-N', 'cpu');
+      const steps = [
+        `dev server (1 process) ${rate(cpuDev.rps)} req/s`,
+        ...(one ? [`app server 1 worker ${rate(one.rps)}`] : []),
+        ...(many ? [`app server ${r.meta.workers} workers ${rate(many.rps)}`] : []),
+        `production ${r.meta.workers} workers ${rate(cpuProd.rps)}`,
+      ];
       out.push({ scenario: 'cpu', verdict: higherBetter(cpuProd.rps, cpuDev.rps), text: `CPU-bound work (~5 ms a request): ${steps.join(', ')}: ${ratio(cpuProd.rps, cpuDev.rps)} the dev server on ${r.meta.cpuCount} cores` });
     } else out.push({ scenario: 'cpu', verdict: 'not measured', text: 'CPU-bound work: not measured on both sides' });
   }

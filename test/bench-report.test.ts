@@ -158,6 +158,12 @@ describe('markdownReport', () => {
     assert.match(md, /≈90\.0/, 'estimated CPU of an external target is marked');
     assert.doesNotMatch(md, /issue \d/i);
   });
+  it('splits the trivial routes\' CPU by process, with the app\'s own time beside it', () => {
+    const md = markdownReport(results(false));
+    assert.match(md, /## Where the microseconds go/);
+    assert.match(md, /\| scenario \| configuration \| front \| reloader \| dev process \| master \| workers \| of which the app's own code \| total \|/);
+    assert.match(md, /\| ping \| stack-uws † \| 20\.0 \| — \| — \| 0\.1 \| 15\.0 \| 5\.0 \| 30\.0 \|/);
+  });
 });
 
 describe('htmlReport', () => {
