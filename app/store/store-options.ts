@@ -6,7 +6,7 @@
  */
 import { duration, integer, resolveArgv, text } from '../../options/index.ts';
 
-export const DEFAULT_POOL_SIZE = 4;
+export const DEFAULT_POOL_SIZE = 10;
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
@@ -19,7 +19,7 @@ export const STORE_OPTIONS = {
     defaultText: 'none (SQLite)',
     help: 'postgres://user:password@host:port/database: keep the users and the token blacklist in Postgres, shared by several app hosts (then set SIGNING_KEY too).',
   }),
-  databasePoolSize: integer({ min: 1, max: 1000, default: DEFAULT_POOL_SIZE, help: 'Postgres connections per process (a worker runs one thread; more only queue at the server).' }),
+  databasePoolSize: integer({ min: 1, max: 1000, default: DEFAULT_POOL_SIZE, help: 'Postgres connections per process: enough concurrent commits for the server to group their WAL flushes.' }),
   databaseStatementTimeout: duration({
     min: 1,
     default: DEFAULT_STATEMENT_TIMEOUT_MS,

@@ -14,7 +14,10 @@ import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_POOL_SIZE, DEFAULT_STATEMENT_TIMEOU
 
 /** Pool and timeout settings, each with its default. */
 export interface PostgresOptions {
-  /** Connections per process (--database-pool-size). Default 4: a worker runs one thread; more only queue at the server. */
+  /**
+   * Connections per process (--database-pool-size). Default 10: enough concurrent commits for the
+   * server to group their WAL flushes; 2 hosts × 2 workers × 10 stays far below Postgres's 100.
+   */
   readonly poolSize?: number;
   /** Server-side statement_timeout in ms (--database-statement-timeout). Default 5000; a request then gets 503. */
   readonly statementTimeoutMs?: number;
