@@ -162,7 +162,7 @@ describe('markdownReport', () => {
     const md = markdownReport(results(false));
     assert.match(md, /## Where the microseconds go/);
     assert.match(md, /\| scenario \| configuration \| front \| reloader \| dev process \| master \| workers \| of which the app's own code \| total \|/);
-    assert.match(md, /\| ping \| stack-uws † \| 20\.0 \| — \| — \| 0\.1 \| 15\.0 \| 5\.0 \| 30\.0 \|/);
+    assert.match(md, /\| ping \| stack-net † \| 20\.0 \| — \| — \| 0\.1 \| 15\.0 \| 5\.0 \| 30\.0 \|/);
   });
 });
 
