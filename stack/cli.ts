@@ -21,7 +21,8 @@ type StackOptions = ValuesOf<typeof START_COMMAND.options>;
 import { Layer } from './layer.ts';
 import { checkPortFree, prepareDataDir } from './prepare.ts';
 import { freePort } from '../wire/free-port.ts';
-import { waitUntilServing, type Address } from './probe.ts';
+import { waitUntilServing } from './probe.ts';
+import { formatAddress, type ParsedAddress } from '../options/grammar.ts';
 import { tlsOf } from '../proxy/config.ts';
 
 function log(line: string): void {
@@ -65,9 +66,9 @@ async function main(options: StackOptions): Promise<void> {
   if (!existsSync(runDir)) mkdirSync(runDir, { mode: 0o700 });
   // node:http workers share a unix socket through node:cluster; uWS workers share a port through
   // SO_REUSEPORT, which only TCP has, so they get a private loopback port instead.
-  const appBind: Address =
-    options.engine === 'http' ? { socketPath: join(runDir, `app-${process.pid}.sock`) } : { host: '127.0.0.1', port: await freePort() };
-  const appBindText = 'socketPath' in appBind ? `unix:${appBind.socketPath}` : `${appBind.host}:${appBind.port}`;
+  const appBind: ParsedAddress =
+    options.engine === 'http' ? { kind: 'unix', path: join(runDir, `app-${process.pid}.sock`) } : { kind: 'tcp', host: '127.0.0.1', port: await freePort() };
+  const appBindText = formatAddress(appBind);
   // The layers get every setting as a flag; this process's LAYERSTACK_* variables were its own
   // (a layer would report them as not its options).
   const env: NodeJS.ProcessEnv = { DATA_DIR: dataDir };
@@ -90,7 +91,7 @@ async function main(options: StackOptions): Promise<void> {
       ]),
       env,
       cwd: PROJECT_ROOT,
-      ready: () => waitUntilServing(appBind, '/api/ping/'),
+      ready: () => waitUntilServing({ address: appBind }, '/api/ping/'),
     },
     log,
   );
@@ -107,7 +108,7 @@ async function main(options: StackOptions): Promise<void> {
       ]),
       env,
       cwd: PROJECT_ROOT,
-      ready: () => waitUntilServing({ host, port, tls: options.tlsCert !== undefined }, '/api/ping/'),
+      ready: () => waitUntilServing({ address: { kind: 'tcp', host, port }, tls: options.tlsCert !== undefined }, '/api/ping/'),
     },
     log,
   );
