@@ -27,8 +27,8 @@ const CRASHES = {
 } as const;
 
 /**
- * GET /api/fault/crash/?how=throw|exit → the process dies before answering: the client sees its
- * connection closed, and whoever supervises the process decides what happens next.
+ * GET or POST /api/fault/crash/?how=throw|exit → the process dies before answering: the client
+ * sees its connection closed, and whoever supervises the process decides what happens next.
  */
 export const crash: App = (request: Request) => {
   const how = request.params.get('how') ?? 'throw';
@@ -55,5 +55,5 @@ export const block: App = (request: Request) => {
 
 /** Mount the fault routes on `router`. */
 export function faultRoutes(router: Router): Router {
-  return router.get('/api/fault/crash/', crash).get('/api/fault/block/', block);
+  return router.get('/api/fault/crash/', crash).post('/api/fault/crash/', crash).get('/api/fault/block/', block);
 }

@@ -4,7 +4,7 @@
  * without its cache, on the same simplejwt-shaped access token and secret: the check of issue 5's
  * goal (our verify ≥ fast-jwt's), and where the time of an authenticated request goes.
  *
- *   npm run bench:jwt          (ROUNDS=7 SAMPLE_MS=400 by default)
+ *   npm run bench:jwt -- [--rounds 7] [--sample 400ms]     (--help: the options)
  *
  * Contenders run interleaved, one sample each per round, after waiting for a quiet box; the
  * ratio to fast-jwt (cache off) is taken per round, then its median (bench/stats.ts). Every
@@ -26,11 +26,25 @@ import { bufferedBody } from '../app/body.ts';
 import { RequestHeaders } from '../app/headers.ts';
 import { HostedRequest } from '../app/request.ts';
 import { openStore } from '../app/store/store.ts';
+import { duration, integer, optionsOrExit } from '../options/index.ts';
 import { waitForQuiet } from './quiet.ts';
 import { median, pairedRatio } from './stats.ts';
 
-const ROUNDS = Number(process.env.ROUNDS ?? 7);
-const SAMPLE_MS = Number(process.env.SAMPLE_MS ?? 400);
+const { checked: options } = optionsOrExit(
+  {
+    name: 'npm run bench:jwt',
+    summary: 'The authentication hot path in one process: our HS256 verify and the whole per-request auth step, against jose and fast-jwt, side by side.',
+    options: {
+      rounds: integer({ min: 1, default: 7, help: 'Rounds; the order of the contenders rotates per round.' }),
+      sample: duration({ min: 1, default: 400, help: 'Measured time of each contender per round.' }),
+    },
+  },
+  process.argv.slice(2),
+  process.env,
+  (r) => r.values,
+);
+const ROUNDS = options.rounds;
+const SAMPLE_MS = options.sample;
 const SECRET = 'django-insecure-0123456789abcdefghijklmnopqrstuvwx'; // 50 characters, like a SECRET_KEY
 
 type Verify = (token: string) => unknown;

@@ -28,7 +28,7 @@ function lowerBetter(prod: number, dev: number): ConclusionLine['verdict'] {
 const higherBetter = (prod: number, dev: number): ConclusionLine['verdict'] => lowerBetter(dev, prod);
 
 const ratio = (a: number, b: number): string => (b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(a / b >= 10 ? 0 : 1)}×` : '—');
-const num = (v: number, unit: string): string => (unit === '%' ? `${v.toFixed(1)}%` : unit === 'ms' ? `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ms` : `${Math.round(v)} ${unit}`);
+const num = (v: number, unit: string): string => (unit === '%' ? `${v.toFixed(1)}%` : unit === '% of a core' ? `${v.toFixed(0)}% of a core` : unit === 'ms' ? `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ms` : unit === 'failed' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : `${Math.round(v)} ${unit}`);
 
 function faultLine(faults: readonly FaultRecord[], scenario: string, title: string, prod: string): ConclusionLine {
   const dev = faults.find((f) => f.scenario === scenario && f.config === 'dev');
@@ -65,7 +65,13 @@ export function conclude(r: Omit<BenchResults, 'conclusion' | 'goals'>): Conclus
   if (r.scenarios.some((s) => s.name === 'cpu')) {
     if (cpuDev && cpuProd) {
       const one = summary(r, 'app-uws-1', 'cpu');
-      const steps = [`dev server (1 process) ${rate(cpuDev.rps)} req/s`, ...(one ? [`app server 1 worker ${rate(one.rps)}`] : []), `production ${r.meta.workers} workers ${rate(cpuProd.rps)}`];
+      const many = summary(r, 'app-uws-N', 'cpu');
+      const steps = [
+        `dev server (1 process) ${rate(cpuDev.rps)} req/s`,
+        ...(one ? [`app server 1 worker ${rate(one.rps)}`] : []),
+        ...(many ? [`app server ${r.meta.workers} workers ${rate(many.rps)}`] : []),
+        `production ${r.meta.workers} workers ${rate(cpuProd.rps)}`,
+      ];
       out.push({ scenario: 'cpu', verdict: higherBetter(cpuProd.rps, cpuDev.rps), text: `CPU-bound work (~5 ms a request): ${steps.join(', ')}: ${ratio(cpuProd.rps, cpuDev.rps)} the dev server on ${r.meta.cpuCount} cores` });
     } else out.push({ scenario: 'cpu', verdict: 'not measured', text: 'CPU-bound work: not measured on both sides' });
   }
@@ -103,7 +109,10 @@ export function conclude(r: Omit<BenchResults, 'conclusion' | 'goals'>): Conclus
       verdict,
       text:
         `Trivial routes: production ${parts.join('; ')}. A route that does nothing measures only the layers: every request crosses one more process (the front), ` +
-        `and on ${r.meta.cpuCount} cores shared with the loader there is no idle core for the extra workers to use. That hop is the price of every line above`,
+        (verdict === 'better'
+          ? `and the ${r.meta.workers} workers found enough idle CPU in this run to more than pay for it; with the loader and other processes on the same ${r.meta.cpuCount} cores they often do not. `
+          : `and on ${r.meta.cpuCount} cores shared with the loader there is no idle core for the extra workers to use. `) +
+        'That hop is the price of every line above',
     });
   }
   return out;

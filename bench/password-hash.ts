@@ -3,16 +3,27 @@
  * password hash; the hash parameters are documented with their cost in ms"), measured through
  * the store's own hashPassword/verifyPassword, so the numbers are for exactly what a login runs.
  *
- *   node --import tsx bench/password-hash.ts        (RUNS=9 by default)
+ *   npm run bench:hash -- [--runs 9]      (--help: the options)
  *
  * Reports the first call (it pays for faulting in scrypt's 16 MiB block on a fresh thread-pool
  * thread), the median of sequential calls, and logins per second with 2 and 4 in flight
  * (libuv's thread pool has 4 threads; this machine has 2 cores).
  */
 import { DEFAULT_SCRYPT, hashPassword, verifyPassword, type ScryptParams } from '../app/store/passwords.ts';
+import { integer, optionsOrExit } from '../options/index.ts';
 import { median } from './stats.ts';
 
-const RUNS = Number(process.env.RUNS ?? 9);
+const { checked: options } = optionsOrExit(
+  {
+    name: 'npm run bench:hash',
+    summary: 'The cost of hashing and verifying one password with scrypt at the store\'s parameters.',
+    options: { runs: integer({ min: 1, default: 9, help: 'Runs per measurement (the median is reported).' }) },
+  },
+  process.argv.slice(2),
+  process.env,
+  (r) => r.values,
+);
+const RUNS = options.runs;
 const PASSWORD = 'correct horse battery staple';
 
 async function measure(label: string, params: ScryptParams): Promise<void> {

@@ -27,6 +27,8 @@ export interface Scenario {
   needs: Capability;
   /** Default path (an external target may serve it elsewhere: --target-path NAME=/path). */
   path: string;
+  /** Shortest measured window that means anything for this scenario, in seconds (overrides a shorter --duration). */
+  minSeconds?: number;
   /** Connections to use, given the --connections option (login is CPU-bound: few connections). */
   connections(options: { connections: number; loginConnections: number }): number;
   /**
@@ -119,6 +121,7 @@ export const SCENARIOS: readonly Scenario[] = [
     // A few requests in flight per core are enough to keep every worker busy; 64 queued 5 ms
     // requests would only measure the queue (and on a busy machine none would finish in a short window).
     connections: (o) => Math.min(o.connections, 16),
+    minSeconds: 2,
   },
 ];
 

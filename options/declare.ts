@@ -172,14 +172,15 @@ export function oneOf<const C extends string, const D extends C | undefined>(
 
 /** Free text (a path, a module spec); empty text is refused unless `empty` allows it. */
 export function text<const D extends string | undefined>(
-  spec: Declaration<D> & { metavar?: string; empty?: boolean; fromFile?: (value: string, dir: string) => string },
+  spec: Declaration<D> & { metavar?: string; empty?: boolean; secret?: boolean; fromFile?: (value: string, dir: string) => string },
 ): Option<Resolved<D, string>> {
   const accepted = spec.empty ? 'text' : 'a non-empty text';
   const parse = (raw: unknown): string => {
     if (typeof raw !== 'string' || (!spec.empty && raw.trim() === '')) throw new Rejected(accepted);
     return raw;
   };
-  return declare(spec, 'string', spec.metavar ?? 'TEXT', accepted, parse, (value) => value);
+  // A secret (a password in a URL) is never printed back, not even by --print-config.
+  return declare(spec, 'string', spec.metavar ?? 'TEXT', accepted, parse, spec.secret ? () => '(set, not shown)' : (value) => value);
 }
 
 /**

@@ -268,3 +268,19 @@ export function resolveOptions<T extends OptionTable>(command: Command<T>, comma
 export function resolveArgv<T extends OptionTable>(command: Command<T>, argv: readonly string[], env: NodeJS.ProcessEnv = {}): Resolution<T> {
   return resolveOptions(command, parseCommandLine(command, argv), env);
 }
+
+/**
+ * The environment that hands `values` to a child process that reads the same declarations: each
+ * set value under the option's canonical name, in the option's own grammar.
+ */
+export function environmentOf<T extends OptionTable>(options: T, values: Partial<ValuesOf<T>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, option] of Object.entries(options)) {
+    const value = (values as Record<string, unknown>)[key];
+    const name = envNamesOf(key, option)[0];
+    if (value === undefined || name === undefined) continue;
+    env[name] = Array.isArray(value) ? value.join(option.separator ?? ',') : option.kind === 'duration' ? `${value as number}ms` : String(value);
+  }
+  return env;
+}
+

@@ -3,7 +3,7 @@
  * workers run with (durations in seconds, as Gunicorn counts them), plus the checks that involve
  * several options. Parsing, precedence and `--help` belong to the option system (options/).
  */
-import { ConfigError, type CommandLine, formatDuration, parseAddress, parseCommandLine, type Resolution, resolveOptions } from '../options/index.ts';
+import { ConfigError, type CommandLine, formatDuration, formatSize, parseAddress, parseCommandLine, type Resolution, resolveOptions } from '../options/index.ts';
 import type { EngineName } from './engines/engine.ts';
 import type { Limits } from '../wire/limits.ts';
 import { SERVE_COMMAND } from './options.ts';
@@ -112,9 +112,9 @@ export function describeConfig(config: ServerConfig): string[] {
     ['access-log', config.accessLog],
     ['error-log', config.errorLog],
     ['server-timing', String(config.serverTiming)],
-    ['max-body-size', String(config.maxBodySize)],
-    ['max-header-size', String(config.maxHeaderSize)],
-    ['limit-request-line', String(config.limitRequestLine)],
+    ['max-body-size', formatSize(config.maxBodySize)],
+    ['max-header-size', formatSize(config.maxHeaderSize)],
+    ['limit-request-line', formatSize(config.limitRequestLine)],
     ['limit-request-fields', String(config.limitRequestFields)],
     ['header-timeout', seconds(config.headerTimeout)],
     ['request-timeout', seconds(config.requestTimeout)],

@@ -4,7 +4,9 @@
  * the setting; the limits and timeouts say what a client sees when they trip.
  */
 import { availableParallelism } from 'node:os';
+import { AUTH_OPTIONS } from '../app/auth/auth-options.ts';
 import { DATA_DIR_OPTION } from '../app/store/data-dir.ts';
+import { STORE_OPTIONS } from '../app/store/store-options.ts';
 import { ACCESS_LOG_OPTION, boolean, type Command, duration, GRACEFUL_TIMEOUT_OPTION, integer, listenOption, oneOf, size, text } from '../options/index.ts';
 import { DEFAULT_APP_SPEC } from './app-loader.ts';
 import { ENGINE_NAMES } from './engines/engine.ts';
@@ -33,6 +35,12 @@ export const APP_ENGINE_OPTION = oneOf(ENGINE_NAMES, {
 });
 
 export const APP_OPTION = text({ metavar: 'SPEC', default: DEFAULT_APP_SPEC, help: 'The app to host: module.ts#export or module.ts#factory().' });
+
+/**
+ * The demo app's own settings (its user store and auth middleware): every command that hosts the
+ * app takes them and hands them to it through the environment (options/ environmentOf).
+ */
+export const HOSTED_APP_OPTIONS = { ...STORE_OPTIONS, ...AUTH_OPTIONS };
 
 const OPTIONS = {
   listen: listenOption('127.0.0.1:8001', { unix: true, portZero: true, help: 'Address the app server listens on.' }),
@@ -68,6 +76,7 @@ const OPTIONS = {
     help: 'A response may wait this long on a client that stops reading (Nginx send_timeout; node:http engine; uWS closes a stalled socket after its fixed 10 s).',
     trips: 'the connection is closed',
   }),
+  ...HOSTED_APP_OPTIONS,
 };
 
 export const SERVE_COMMAND: Command<typeof OPTIONS> = {

@@ -14,7 +14,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { nodeEntry, PROJECT_ROOT } from '../server/launch.ts';
 import { checkDataDir } from '../app/store/data-dir.ts';
-import { ConfigError, ENV_PREFIX, optionsOrExit, type ValuesOf } from '../options/index.ts';
+import { ConfigError, ENV_PREFIX, environmentOf, optionsOrExit, type ValuesOf } from '../options/index.ts';
+import { HOSTED_APP_OPTIONS } from '../server/options.ts';
 import { START_COMMAND } from './options.ts';
 
 type StackOptions = ValuesOf<typeof START_COMMAND.options>;
@@ -59,7 +60,7 @@ function hostAndPort(listen: string): { host: string; port: number } {
 async function main(options: StackOptions): Promise<void> {
   const { host, port } = hostAndPort(options.listen);
   const dataDir = resolve(options.dataDir);
-  await prepareDataDir(dataDir, (line) => console.log(line)).catch((error: Error) => fail(error.message));
+  await prepareDataDir(dataDir, (line) => console.log(line), { ...process.env, ...environmentOf(HOSTED_APP_OPTIONS, options) }).catch((error: Error) => fail(error.message));
   await checkPortFree(host, port).catch((error: Error) => fail(error.message));
 
   const runDir = join(dataDir, 'run');
@@ -73,6 +74,8 @@ async function main(options: StackOptions): Promise<void> {
   // (a layer would report them as not its options).
   const env: NodeJS.ProcessEnv = { DATA_DIR: dataDir };
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith(ENV_PREFIX) && name !== 'DATA_DIR' && name !== 'HOST' && name !== 'PORT') env[name] = value;
+  // The app's own settings travel in the environment (a database password stays out of `ps`).
+  const appEnv = { ...env, ...environmentOf(HOSTED_APP_OPTIONS, options) };
   const workers = options.workers;
 
   const appServer = new Layer(
@@ -84,12 +87,13 @@ async function main(options: StackOptions): Promise<void> {
         '--engine', options.engine,
         '--app', options.app,
         '--graceful-timeout', `${options.gracefulTimeout}ms`,
+        '--timeout', `${options.timeout}ms`,
         // The front logs every request (with the upstream's time), as Nginx would; the app server
         // adds its own time to Server-Timing so a reader sees each layer's share.
         '--access-log', 'off',
         '--server-timing',
       ]),
-      env,
+      env: appEnv,
       cwd: PROJECT_ROOT,
       ready: () => waitUntilServing({ address: appBind }, '/api/ping/'),
     },
@@ -105,6 +109,10 @@ async function main(options: StackOptions): Promise<void> {
         '--front-engine', options.frontEngine,
         ...frontEdgeFlags(options),
         '--graceful-timeout', `${options.gracefulTimeout}ms`,
+        '--header-timeout', `${options.headerTimeout}ms`,
+        '--body-timeout', `${options.bodyTimeout}ms`,
+        '--keep-alive-timeout', `${options.keepAliveTimeout}ms`,
+        '--send-timeout', `${options.sendTimeout}ms`,
       ]),
       env,
       cwd: PROJECT_ROOT,

@@ -11,6 +11,7 @@ import { loadOrCreateSigningKey } from '../app/auth/signing-key.ts';
 import { prepareDataDir as createDataDir } from '../app/store/data-dir.ts';
 import { ensureAdmin } from '../app/store/ensure-admin.ts';
 import { openConfiguredStore } from '../app/store/open.ts';
+import { storeSettingsFromEnv } from '../app/store/store-options.ts';
 
 /** Check that `dataDir` can be created and written; throws with a message saying what to fix. */
 export function checkWritable(dataDir: string): void {
@@ -26,16 +27,16 @@ export function checkWritable(dataDir: string): void {
 }
 
 /** Prepare `dataDir` for the app server; `print` shows the first-start admin password. */
-export async function prepareDataDir(dataDir: string, print: (line: string) => void): Promise<void> {
+export async function prepareDataDir(dataDir: string, print: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   checkWritable(dataDir);
   // Unknown or malformed SIMPLE_JWT_* settings stop the stack here, before any worker starts.
-  const settings = resolveSettings({}, process.env);
-  const databaseUrl = process.env.DATABASE_URL ?? '';
+  const settings = resolveSettings({}, env);
+  const databaseUrl = storeSettingsFromEnv(env).databaseUrl ?? '';
   if (databaseUrl !== '' && settings.SIGNING_KEY === null) {
     throw new Error('with DATABASE_URL set, set SIGNING_KEY too: every app host sharing the database must sign and verify with the same key');
   }
   if (settings.SIGNING_KEY === null) loadOrCreateSigningKey(dataDir, settings.ALGORITHM);
-  const store = await openConfiguredStore({ databaseUrl, dataDir });
+  const store = await openConfiguredStore({ databaseUrl, dataDir, env });
   try {
     await ensureAdmin(store, print);
   } finally {
@@ -48,7 +49,7 @@ export function checkPortFree(host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new Error(error.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use; choose another with PORT=… or --port` : `cannot listen on ${host}:${port}: ${error.message}`)),
+      reject(new Error(error.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use; choose another with --listen HOST:PORT (or PORT=…)` : `cannot listen on ${host}:${port}: ${error.message}`)),
     );
     server.listen(port, host, () => server.close(() => resolve()));
   });

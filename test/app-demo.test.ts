@@ -53,8 +53,9 @@ describe('demo app', () => {
     assert.equal(res.json().blockedMs, 5);
     for (const ms of ['0', String(MAX_BLOCK_MS + 1), 'x']) assert.equal((await client.get(`/api/fault/block/?ms=${ms}`)).status, 400, `ms=${ms}`);
     // A crash with an unknown method is refused before anything dies.
-    const bad = await client.get('/api/fault/crash/?how=segfault');
-    assert.equal(bad.status, 400);
-    assert.match(bad.json().detail, /throw, exit/);
+    for (const bad of [await client.get('/api/fault/crash/?how=segfault'), await client.post('/api/fault/crash/?how=segfault')]) {
+      assert.equal(bad.status, 400);
+      assert.match(bad.json().detail, /throw, exit/);
+    }
   });
 });

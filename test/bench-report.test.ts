@@ -41,8 +41,10 @@ function fault(config: string, scenario: string, s: RequestSample[], marks: Faul
   const normal = normalTraffic(s, 50);
   return {
     scenario, config, durationMs: 4000, plan, normal, underFault: normal, marks, timeline: timeline(s, 4000, 100), bucketMs: 100,
-    recoveryMs: recoveryTimes(s, marks.filter((m) => m.untilMs === m.atMs), 50, 4000), counts: { crashRequests: 1 },
-    headline: { value: headlineValue, unit, label: unit === '%' ? 'of normal requests failed' : 'p99 of normal requests under attack' },
+    recoveryMs: recoveryTimes(s, marks.filter((m) => m.untilMs === m.atMs), 50, 4000), counts: { crashRequests: 1 }, normalMs: 50, cpuByRole: { workers: 3 },
+    headline: unit === '%'
+      ? { value: headlineValue, unit, figure: 'normal requests failed', label: 'of normal requests failed' }
+      : { value: headlineValue, unit, figure: 'p99 of normal requests under attack', label: 'p99 of normal requests under attack' },
     foreignCpuPercent: foreign, notRecovered: false,
   };
 }
@@ -155,6 +157,12 @@ describe('markdownReport', () => {
     assert.match(md, /\| dev \| 1\.00k \|/);
     assert.match(md, /≈90\.0/, 'estimated CPU of an external target is marked');
     assert.doesNotMatch(md, /issue \d/i);
+  });
+  it('splits the trivial routes\' CPU by process, with the app\'s own time beside it', () => {
+    const md = markdownReport(results(false));
+    assert.match(md, /## Where the microseconds go/);
+    assert.match(md, /\| scenario \| configuration \| front \| reloader \| dev process \| master \| workers \| of which the app's own code \| total \|/);
+    assert.match(md, /\| ping \| stack-uws † \| 20\.0 \| — \| — \| 0\.1 \| 15\.0 \| 5\.0 \| 30\.0 \|/);
   });
 });
 

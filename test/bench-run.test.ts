@@ -153,10 +153,12 @@ describe('bench: a quick run against a configuration it starts', () => {
     const { json } = readResults(out);
     assert.deepEqual(json.faults.map((f) => `${f.scenario}×${f.config}`), ['crash×dev']);
     const f = json.faults[0]!;
-    assert.deepEqual(f.marks.map((m) => m.label), ['uncaught exception', 'process.exit']);
+    // The second crash waits until the first is repaired, and is skipped when that leaves no room in the window.
+    assert.equal(f.marks[0]!.label, 'uncaught exception');
+    assert.ok(f.marks.length === 2 ? f.marks[1]!.label === 'process.exit' : f.counts['second crash skipped: not serving again in time'] === 1, JSON.stringify(f.counts));
     assert.ok(f.normal.requests > 0);
-    assert.equal(f.timeline.length, f.durationMs / f.bucketMs);
-    assert.equal(f.recoveryMs.length, 2);
+    assert.equal(f.timeline.length, Math.ceil(f.durationMs / f.bucketMs));
+    assert.equal(f.recoveryMs.length, f.marks.length);
     assert.equal(f.notRecovered, false);
     // bare-http has no fault routes: the scenario does not pretend to run there.
     assert.equal(json.applicability.some((a) => a.scenario === 'crash' && a.config === 'bare-http'), false);

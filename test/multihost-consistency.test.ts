@@ -2,7 +2,7 @@
  * Issue 10 §3: two app servers (two worker pools, as two hosts would run them) on one Postgres
  * database. Ten concurrent refreshes of one refresh token spread over both yield exactly one
  * success; a token blacklisted through one is refused by the other at once; a user deactivated
- * through one is refused by the other within the user-cache time (USER_CACHE_MS).
+ * through one is refused by the other within the user-cache time (--user-cache).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -47,7 +47,7 @@ describe('two app hosts on one Postgres', () => {
     for (let i = 0; i < 2; i++) {
       const dataDir = mkdtempSync(join(tmpdir(), `multihost-${i}-`));
       dirs.push(dataDir);
-      const env = { DATABASE_URL: url, SIGNING_KEY, DATA_DIR: dataDir, USER_CACHE_MS: String(USER_CACHE_MS), SIMPLE_JWT_ACCESS_TOKEN_LIFETIME: '300' };
+      const env = { DATABASE_URL: url, SIGNING_KEY, DATA_DIR: dataDir, LAYERSTACK_USER_CACHE: `${USER_CACHE_MS}ms`, SIMPLE_JWT_ACCESS_TOKEN_LIFETIME: '300' };
       hosts.push(await PoolProcess.start(['--workers', '2'], { env }));
     }
   });

@@ -89,6 +89,17 @@ describe('options across commands', () => {
     assert.equal(existsSync(untouched), false, 'no data directory was created');
   });
 
+  it('npm start answers --help from the sources, before its build step', async () => {
+    const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, ['stack/start.mjs', '--help'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      let stdout = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.on('close', (code) => resolve({ code, stdout }));
+    });
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, `${helpText(COMMANDS.find((c) => c.title === 'start')!.command)}\n`);
+  });
+
   it('--print-config shows every effective value and its source, and starts nothing', async () => {
     const r = await run('server/pool/cli.ts', ['--print-config', '--workers', '3'], { PORT: '9999', LAYERSTACK_TIMEOUT: '1m', WEB_CONCURRENCY: undefined, LAYERSTACK_WORKERS: undefined });
     assert.equal(r.code, 0, r.stderr);

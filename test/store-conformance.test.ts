@@ -108,6 +108,23 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    it('rotation: one atomic step, refused for a blacklisted token or an inactive user, one winner under contention', async () => {
+      const fay = await store.users.create('fay', 'x');
+      const ghost = await store.users.create('ghost', 'x', { isActive: false });
+      assert.equal(await store.tokens.rotate(record('r1', 9_000_000_000, fay.id), record('r2', 9_000_000_000, fay.id), 10), 'rotated');
+      assert.equal(await store.tokens.isBlacklisted('r1'), true);
+      assert.equal(await store.tokens.isBlacklisted('r2'), false);
+      assert.equal(await store.tokens.rotate(record('r1', 9_000_000_000, fay.id), record('r3', 9_000_000_000, fay.id), 11), 'blacklisted');
+      assert.equal(await store.tokens.rotate(record('g1', 9_000_000_000, ghost.id), record('g2', 9_000_000_000, ghost.id), 11), 'no-active-user');
+      assert.equal(await store.tokens.rotate(record('n1', 9_000_000_000, null), record('n2', 9_000_000_000, null), 11), 'no-active-user');
+      await store.tokens.blacklist(record('g1', 9_000_000_000, ghost.id), 12);
+      assert.equal(await store.tokens.rotate(record('g1', 9_000_000_000, ghost.id), record('g3', 9_000_000_000, ghost.id), 13), 'blacklisted', 'the blacklist is checked first');
+      const before = (await store.tokens.counts()).outstanding;
+      const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => store.tokens.rotate(record('r2', 9_000_000_000, fay.id), record(`r2-${i}`, 9_000_000_000, fay.id), 20)));
+      assert.equal(outcomes.filter((o) => o === 'rotated').length, 1);
+      assert.equal((await store.tokens.counts()).outstanding - before, 1, "only the winner's token is recorded");
+    });
+
     it('login attempts: atomic updates through the throttle, purge of stale counters', async () => {
       let now = 50_000_000;
       const throttle = new LoginThrottle(store.loginAttempts, { now: () => now });

@@ -152,7 +152,7 @@ describe('Postgres store: a database lost and regained', () => {
     auth = await createAuth({
       dataDir,
       databaseUrl: url,
-      env: { SIGNING_KEY, DATABASE_CONNECT_TIMEOUT_MS: '1500', DATABASE_STATEMENT_TIMEOUT_MS: '1000' },
+      env: { SIGNING_KEY, LAYERSTACK_DATABASE_CONNECT_TIMEOUT: '1500ms', LAYERSTACK_DATABASE_STATEMENT_TIMEOUT: '1s' },
       settings: { ROTATE_REFRESH_TOKENS: true, BLACKLIST_AFTER_ROTATION: true },
       passwordParams: CHEAP,
       purgeIntervalMs: false,

@@ -23,6 +23,8 @@ import type { Router } from '../router.ts';
 import { resolveDataDir, prepareDataDir } from '../store/data-dir.ts';
 import { ensureAdmin } from '../store/ensure-admin.ts';
 import { DEFAULT_SCRYPT, type ScryptParams } from '../store/passwords.ts';
+import { storeSettingsFromEnv } from '../store/store-options.ts';
+import { authSettingsFromEnv, DEFAULT_USER_CACHE_MS } from './auth-options.ts';
 import { openConfiguredStore } from '../store/open.ts';
 import { startPurge } from '../store/purge.ts';
 import { StoreStartError } from '../store/store-error.ts';
@@ -52,14 +54,14 @@ export interface AuthOptions {
   log?: AuthLog;
   /** simplejwt settings by name (SIMPLE_JWT_* variables in `env` override them). */
   settings?: SettingsInput;
-  /** Environment to read SIMPLE_JWT_*, SIGNING_KEY, DATA_DIR, FORWARDED_ALLOW_IPS, USER_CACHE_MS from. Default: process.env. */
+  /** Environment to read SIMPLE_JWT_*, SIGNING_KEY, DATA_DIR, FORWARDED_ALLOW_IPS, LAYERSTACK_USER_CACHE (app/auth/auth-options.ts) from. Default: process.env. */
   env?: Readonly<Record<string, string | undefined>>;
   /** JWTStatelessUserAuthentication: trust the token's user_id without loading the user. Default false. */
   stateless?: boolean;
   /**
    * Reuse a loaded user row for this many ms (see user-cache.ts): deactivation then takes effect
    * within that time instead of at once; 0 looks the user up on every request, exactly as
-   * simplejwt. Default: USER_CACHE_MS from `env`, else 1000 (a per-request lookup costs as much
+   * simplejwt. Default: LAYERSTACK_USER_CACHE from `env` (a duration), else 1000 (a per-request lookup costs as much
    * as the whole ping route; see docs/auth.md).
    */
   userCacheMs?: number;
@@ -79,8 +81,7 @@ export interface AuthOptions {
   purgeIntervalMs?: number | false;
 }
 
-/** Default USER_CACHE_MS: a deactivated user is locked out within a second. */
-export const DEFAULT_USER_CACHE_MS = 1000;
+export { DEFAULT_USER_CACHE_MS };
 
 /** The assembled auth stack. */
 export interface Auth {
@@ -111,7 +112,8 @@ export async function createAuth(options: AuthOptions = {}): Promise<Auth> {
   const now = options.now ?? Date.now;
   const log = options.log ?? stderrLog;
   const settings = resolveSettings(options.settings ?? {}, env);
-  const databaseUrl = options.databaseUrl ?? env.DATABASE_URL ?? '';
+  const fromEnv = { ...storeSettingsFromEnv(env), ...authSettingsFromEnv(env) };
+  const databaseUrl = options.databaseUrl ?? fromEnv.databaseUrl ?? '';
   if (databaseUrl !== '' && settings.SIGNING_KEY === null) {
     throw new StoreStartError('unsupported', 'with DATABASE_URL set, set SIGNING_KEY too: every app host sharing the database must sign and verify with the same key');
   }
@@ -127,8 +129,8 @@ export async function createAuth(options: AuthOptions = {}): Promise<Auth> {
     now,
   });
   const tokens = new TokenService(settings, jwt, now);
-  const userCacheMs = options.userCacheMs ?? Number(env.USER_CACHE_MS ?? DEFAULT_USER_CACHE_MS);
-  if (!Number.isFinite(userCacheMs) || userCacheMs < 0) throw new RangeError(`USER_CACHE_MS must be a number of milliseconds ≥ 0, got ${userCacheMs}`);
+  const userCacheMs = options.userCacheMs ?? fromEnv.userCache;
+  if (!Number.isFinite(userCacheMs) || userCacheMs < 0) throw new RangeError(`userCacheMs must be a number of milliseconds ≥ 0, got ${userCacheMs}`);
   const store = await openConfiguredStore({
     databaseUrl,
     dataDir,
@@ -175,7 +177,6 @@ export async function createAuth(options: AuthOptions = {}): Promise<Auth> {
 }
 
 function trustedFromEnv(env: Readonly<Record<string, string | undefined>>): readonly string[] {
-  const configured = env.FORWARDED_ALLOW_IPS;
-  if (configured === undefined || configured.trim() === '') return DEFAULT_TRUSTED_PROXIES;
-  return configured.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const configured = authSettingsFromEnv(env).forwardedAllowIps;
+  return configured === undefined || configured.length === 0 ? DEFAULT_TRUSTED_PROXIES : configured;
 }

@@ -22,7 +22,7 @@ import { json } from '../response.ts';
 import type { Router } from '../router.ts';
 import { PASSWORD_MAX_LENGTH } from '../store/password-rules.ts';
 import { DEFAULT_SCRYPT, hashPassword, isUsableHash, needsRehash, verifyPassword, type ScryptParams } from '../store/passwords.ts';
-import type { Store, TokenRecord } from '../store/store.ts';
+import type { Awaitable, Store, TokenRecord } from '../store/store.ts';
 import { apiView, mountView, type FieldInfo } from './api-view.ts';
 import { validateCharFields, type CharField } from './fields.ts';
 import type { Claims } from './jwt.ts';
@@ -126,13 +126,19 @@ export function tokenObtainPairView(deps: TokenViewsDeps): App {
  * Returns the token and its claims, or the response that refuses the request.
  */
 async function liveRefreshToken(request: Request, deps: TokenViewsDeps): Promise<{ raw: string; claims: Claims } | Response> {
+  return refreshTokenClaims(request, deps, (jti) => deps.store.tokens.isBlacklisted(jti));
+}
+
+/** The `refresh` field validated as a refresh token; the blacklist is checked only when `isBlacklisted` is given. */
+async function refreshTokenClaims(request: Request, deps: TokenViewsDeps, isBlacklisted?: (jti: string) => Awaitable<boolean>): Promise<{ raw: string; claims: Claims } | Response> {
   const parsed = await readRequestData(request);
   if (!parsed.ok) return parsed.response;
   const fields = validateCharFields(parsed.data, parsed.typeName, REFRESH_FIELDS);
   if (!fields.ok) return validationError(fields.errors);
   const raw = fields.values.refresh!;
   try {
-    return { raw, claims: await deps.tokens.validateNotBlacklisted(raw, 'refresh', (jti) => deps.store.tokens.isBlacklisted(jti)) };
+    const claims = isBlacklisted === undefined ? deps.tokens.validate(raw, 'refresh') : await deps.tokens.validateNotBlacklisted(raw, 'refresh', isBlacklisted);
+    return { raw, claims };
   } catch (error) {
     if (error instanceof TokenError) return invalidToken(deps.challenge, error.message);
     throw error;
@@ -145,19 +151,31 @@ export function tokenRefreshView(deps: TokenViewsDeps): App {
   const now = deps.now ?? Date.now;
   const settings = tokens.settings;
 
+  // Rotation with blacklisting: the blacklist check, the user check, the compare-and-set and the
+  // new token's record are one store step (one round trip on Postgres) instead of four.
+  const rotating = settings.ROTATE_REFRESH_TOKENS && settings.BLACKLIST_AFTER_ROTATION;
+
   const post: App = async (request) => {
-    const checked = await liveRefreshToken(request, deps);
+    const checked = rotating ? await refreshTokenClaims(request, deps) : await liveRefreshToken(request, deps);
     if (!('claims' in checked)) return checked;
     const { raw, claims } = checked;
     const userId = userIdOf(claims, tokens);
+    if (rotating) {
+      const access = tokens.accessFrom(claims);
+      const rotated = tokens.rotate(claims);
+      const outcome = await store.tokens.rotate(
+        recordOf(raw, claims, userId, tokens),
+        { jti: rotated.jti, userId, token: rotated.token, createdAt: rotated.iat, expiresAt: rotated.exp },
+        Math.floor(now() / 1000),
+      );
+      if (outcome === 'blacklisted') return invalidToken(challenge, 'Token is blacklisted');
+      if (outcome === 'no-active-user') return unauthorized(challenge, NO_ACTIVE_ACCOUNT_FOR_TOKEN);
+      return json(200, { access: access.token, refresh: rotated.token });
+    }
     const user = userId === null ? undefined : await store.users.byId(userId);
     if (user === undefined || !user.isActive) return unauthorized(challenge, NO_ACTIVE_ACCOUNT_FOR_TOKEN);
 
     if (!settings.ROTATE_REFRESH_TOKENS) return json(200, { access: tokens.accessFrom(claims).token });
-    if (settings.BLACKLIST_AFTER_ROTATION && !(await store.tokens.blacklist(recordOf(raw, claims, userId, tokens), Math.floor(now() / 1000)))) {
-      // Another request rotated this very token between our check and now: only one may win.
-      return invalidToken(challenge, 'Token is blacklisted');
-    }
     const access = tokens.accessFrom(claims);
     const rotated = tokens.rotate(claims);
     await store.tokens.recordOutstanding({ jti: rotated.jti, userId, token: rotated.token, createdAt: rotated.iat, expiresAt: rotated.exp });

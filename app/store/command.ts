@@ -3,9 +3,10 @@
  * vocabulary), opening the store in it, and turning failures into one line on stderr and an exit
  * status (1 for errors, 2 for usage and configuration) instead of a stack trace.
  */
-import { ConfigError, exitOnConfigError, optionsOrExit, type Command, type OptionTable, type ValuesOf } from '../../options/index.ts';
+import { ConfigError, environmentOf, exitOnConfigError, optionsOrExit, type Command, type OptionTable, type ValuesOf } from '../../options/index.ts';
 import { checkDataDir, DATA_DIR_OPTION } from './data-dir.ts';
 import { PasswordInputError } from './password-input.ts';
+import { STORE_OPTIONS } from './store-options.ts';
 import { openConfiguredStore } from './open.ts';
 import { StoreStartError, StoreUnavailableError } from './store-error.ts';
 import type { Store } from './store.ts';
@@ -28,22 +29,27 @@ export function storeCommand<T extends OptionTable>(
   summary: string,
   positionals: Command<T>['positionals'],
   options: T,
-): Command<T & { dataDir: typeof DATA_DIR_OPTION }> {
-  return { name, summary, positionals, options: { ...options, dataDir: DATA_DIR_OPTION } };
+): Command<T & StoreLocationOptions> {
+  return { name, summary, positionals, options: { ...options, dataDir: DATA_DIR_OPTION, ...STORE_OPTIONS } };
 }
+
+/** The options that say where the store is. */
+type StoreLocationOptions = { dataDir: typeof DATA_DIR_OPTION } & typeof STORE_OPTIONS;
 
 /** Run a command against the store (DATABASE_URL, else the data directory), then close it; sets process.exitCode. */
 export async function runCommand<T extends OptionTable>(
-  command: Command<T & { dataDir: typeof DATA_DIR_OPTION }>,
+  command: Command<T & StoreLocationOptions>,
   body: (store: Store, args: readonly string[], options: ValuesOf<T>) => Promise<string>,
 ): Promise<void> {
   const { resolution } = optionsOrExit(command, process.argv.slice(2), process.env, (r) => {
-    checkDataDir((r.values as { dataDir: string }).dataDir);
+    const where = r.values as ValuesOf<StoreLocationOptions>;
+    if (where.databaseUrl === undefined) checkDataDir(where.dataDir);
     return r;
   });
   let store: Store | undefined;
   try {
-    store = await openConfiguredStore({ databaseUrl: process.env.DATABASE_URL, dataDir: (resolution.values as { dataDir: string }).dataDir });
+    const where = resolution.values as ValuesOf<StoreLocationOptions>;
+    store = await openConfiguredStore({ databaseUrl: where.databaseUrl, dataDir: where.dataDir, env: environmentOf(STORE_OPTIONS, where) });
     const message = await body(store, resolution.positionals, resolution.values as ValuesOf<T>);
     process.stdout.write(`${message}\n`);
   } catch (error) {

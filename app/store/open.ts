@@ -13,7 +13,7 @@ export interface StoreLocation {
   readonly databaseUrl?: string;
   /** The data directory of the SQLite file. */
   readonly dataDir: string;
-  /** DATABASE_POOL_SIZE, DATABASE_STATEMENT_TIMEOUT_MS, DATABASE_CONNECT_TIMEOUT_MS. Default: process.env. */
+  /** The pool size and timeouts (app/store/store-options.ts). Default: process.env. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Told about a pooled Postgres connection that failed while idle (the pool replaces it). */
   readonly onIdleError?: (error: Error) => void;

@@ -67,6 +67,9 @@ export interface UserRepository {
   count(): Awaitable<number>;
 }
 
+/** What rotate() did: the new token replaced the old, or nothing changed and why. */
+export type RotationOutcome = 'rotated' | 'blacklisted' | 'no-active-user';
+
 /** simplejwt's token_blacklist app: outstanding and blacklisted refresh tokens. */
 export interface TokenRepository {
   /** Record an issued refresh token (a no-op if its jti is already recorded). */
@@ -75,6 +78,13 @@ export interface TokenRepository {
   isBlacklisted(jti: string): Awaitable<boolean>;
   /** Blacklist a token at `now` (epoch s): a compare-and-set, true only for the one call that did it. */
   blacklist(record: TokenRecord, now: number): Awaitable<boolean>;
+  /**
+   * A refresh with rotation and blacklist-after-rotation, as one atomic step (one round trip on
+   * Postgres): if `old` is blacklisted → 'blacklisted'; else if its user (old.userId) is missing
+   * or inactive → 'no-active-user'; else blacklist `old` (compare-and-set: a concurrent rotation
+   * that got there first makes this 'blacklisted') and record `next` as outstanding → 'rotated'.
+   */
+  rotate(old: TokenRecord, next: TokenRecord, now: number): Awaitable<RotationOutcome>;
   /** Blacklist every outstanding token of a user; returns how many were newly blacklisted. */
   blacklistAllForUser(userId: number, now: number): Awaitable<number>;
   /** Delete tokens that expired at or before `now` (epoch s) with their blacklist rows; returns how many. */

@@ -9,7 +9,7 @@
  * same token (in one process or in two) could both be accepted and both yield a new token.
  */
 import type { Database, Statement, Transaction } from 'better-sqlite3';
-import type { TokenRecord, TokenRepository } from './store.ts';
+import type { RotationOutcome, TokenRecord, TokenRepository } from './store.ts';
 import { fromSqliteError } from './store-error.ts';
 
 export type { TokenRecord } from './store.ts';
@@ -24,6 +24,8 @@ export class TokenBlacklist implements TokenRepository {
   readonly #purge: Statement<[number]>;
   readonly #counts: Statement<[], { outstanding: number; blacklisted: number }>;
   readonly #blacklist: Transaction<(record: TokenRecord, now: number) => boolean>;
+  readonly #userActive: Statement<[number], { is_active: number }>;
+  readonly #rotate: Transaction<(old: TokenRecord, next: TokenRecord, now: number) => RotationOutcome>;
 
   constructor(db: Database, file: string = db.name) {
     this.#file = file;
@@ -50,6 +52,24 @@ export class TokenBlacklist implements TokenRepository {
       this.#record(record);
       return this.#insertBlacklisted.run(now, record.jti).changes === 1;
     });
+    this.#userActive = db.prepare('SELECT is_active FROM users WHERE id = ?');
+    this.#rotate = db.transaction((old: TokenRecord, next: TokenRecord, now: number): RotationOutcome => {
+      if (this.#isBlacklisted.get(old.jti) !== undefined) return 'blacklisted';
+      if (old.userId === null || this.#userActive.get(old.userId)?.is_active !== 1) return 'no-active-user';
+      this.#record(old);
+      if (this.#insertBlacklisted.run(now, old.jti).changes !== 1) return 'blacklisted';
+      this.#record(next);
+      return 'rotated';
+    });
+  }
+
+  /** Rotate `old` into `next` in one IMMEDIATE transaction (see TokenRepository.rotate). */
+  rotate(old: TokenRecord, next: TokenRecord, now: number): RotationOutcome {
+    try {
+      return this.#rotate.immediate(old, next, now);
+    } catch (error) {
+      throw fromSqliteError(error, this.#file);
+    }
   }
 
   /** Record an issued refresh token (a no-op if its jti is already recorded). */

@@ -8,11 +8,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { foreignCpu, foreignDelta } from '../cpu.ts';
+import { foreignCpu, foreignDelta, processRole, sampleGroups, type GroupSample } from '../cpu.ts';
 import { probe } from '../http-probe.ts';
 import type { RunningConfiguration } from '../launcher.ts';
 import { during, normalTraffic, recoveryTimes, timeline, type FaultMark, type NormalTraffic, type TimelineBucket } from './analysis.ts';
-import type { FaultPlan, FaultScenario, Headline } from './scenarios.ts';
+import type { FaultPlan, FaultScenario, Headline, RoleCpu } from './scenarios.ts';
 import { runSteadyClient } from './steady-client.ts';
 
 /** One fault scenario on one configuration. */
@@ -30,7 +30,11 @@ export interface FaultRecord {
   bucketMs: number;
   /** Per instant fault: ms until normal service was back. */
   recoveryMs: number[];
+  /** A normal request slower than this (ms) counted as not yet back to normal: twice the p99 before the first fault, at least plan.slowMs. */
+  normalMs: number;
   counts: Record<string, number>;
+  /** CPU of the configuration's processes during the run, percent of one core, by role (front, workers, dev process…). */
+  cpuByRole: RoleCpu;
   headline: Headline;
   /** CPU used by processes that are not the bench's, percent of one core (others on the machine). */
   foreignCpuPercent: number;
@@ -82,11 +86,26 @@ async function waitServing(running: RunningConfiguration, signal: AbortSignal): 
   return false;
 }
 
+/** Percent of one core per process role between two samples of the configuration's groups. */
+function roleCpu(running: RunningConfiguration, before: Map<number, GroupSample>, after: Map<number, GroupSample>, seconds: number): RoleCpu {
+  const out: RoleCpu = {};
+  for (const layer of running.layers) {
+    const was = before.get(layer.pgid)?.memberCpu ?? {};
+    for (const [pid, cpu] of Object.entries(after.get(layer.pgid)?.memberCpu ?? {})) {
+      const role = processRole(Number(pid), layer.layer);
+      out[role] = (out[role] ?? 0) + (Math.max(0, cpu - (was[Number(pid)] ?? 0)) / seconds) * 100;
+    }
+  }
+  return out;
+}
+
 /** Run `scenario` on `running`. */
 export async function runFault(scenario: FaultScenario, running: RunningConfiguration, ctx: FaultRunContext): Promise<FaultRecord> {
-  const plan = ctx.plan;
+  const plan: FaultPlan = { ...ctx.plan, durationMs: scenario.windowMs?.(ctx.plan) ?? ctx.plan.durationMs };
   const port = running.ports.main!;
   const foreign0 = foreignCpu(ctx.ourGroups);
+  const pgids = running.layers.map((l) => l.pgid);
+  const cpu0 = sampleGroups(pgids);
   const started = performance.now();
   const tools = { port, deploy: deployer(running), clock: () => performance.now() - started, signal: ctx.signal, root: ctx.root };
   const [samples, injection] = await Promise.all([
@@ -94,13 +113,18 @@ export async function runFault(scenario: FaultScenario, running: RunningConfigur
     scenario.inject(tools, plan),
   ]);
   const elapsed = performance.now() - started;
+  const cpuByRole = roleCpu(running, cpu0, sampleGroups(pgids), elapsed / 1000);
   const foreignSeconds = foreignDelta(foreign0, foreignCpu(ctx.ourGroups));
   const lasting = injection.marks.filter((m) => m.untilMs > m.atMs);
   const instant = injection.marks.filter((m) => m.untilMs === m.atMs);
   const normal = normalTraffic(samples, plan.slowMs);
   const underFault = lasting.length ? normalTraffic(during(samples, lasting), plan.slowMs) : normal;
-  const recoveryMs = recoveryTimes(samples, instant, plan.slowMs, plan.durationMs);
-  const bucketMs = plan.durationMs <= 6000 ? 100 : 250;
+  // "Normal again" means as fast as before the first fault: on a busy machine the normal p99 can
+  // sit above the fixed threshold, and the recovery would then measure the machine, not the fault.
+  const before = normalTraffic(samples.filter((x) => x.dueMs < (injection.marks[0]?.atMs ?? 0)), plan.slowMs);
+  const normalMs = Math.max(plan.slowMs, Number.isFinite(before.p99) ? 2 * before.p99 : 0);
+  const recoveryMs = recoveryTimes(samples, instant, normalMs, plan.durationMs);
+  const bucketMs = plan.durationMs <= 8000 ? 100 : 250;
   const recovered = await waitServing(running, ctx.signal);
   return {
     scenario: scenario.name,
@@ -113,8 +137,10 @@ export async function runFault(scenario: FaultScenario, running: RunningConfigur
     timeline: timeline(samples, plan.durationMs, bucketMs),
     bucketMs,
     recoveryMs,
+    normalMs,
     counts: injection.counts,
-    headline: scenario.headline(normal, underFault, recoveryMs),
+    cpuByRole,
+    headline: scenario.headline(normal, underFault, recoveryMs, cpuByRole),
     foreignCpuPercent: (foreignSeconds / (elapsed / 1000)) * 100,
     notRecovered: !recovered,
   };

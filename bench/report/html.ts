@@ -34,7 +34,9 @@ function faultDisturbed(f: FaultRecord, threshold: number): boolean {
 function formatHeadline(value: number, unit: string): string {
   if (!Number.isFinite(value)) return '—';
   if (unit === '%') return `${value.toFixed(1)}%`;
+  if (unit === '% of a core') return `${value.toFixed(0)}% of a core`;
   if (unit === 'ms') return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ms`;
+  if (unit === 'failed') return Number.isInteger(value) ? String(value) : value.toFixed(1);
   return `${Math.round(value)} ${unit}`;
 }
 
@@ -57,15 +59,13 @@ function summaryTable(r: BenchResults, threshold: number): string {
       rows.push(`<tr><td>${escape(sc.title)}</td><td>req/s (higher is better)</td>${cells.join('')}</tr>`);
     } else {
       const base = faults.find((f) => f.config === r.meta.baseline);
-      const unit = faults[0]!.headline.unit;
       const cells = used.map((c) => {
         const f = faults.find((x) => x.config === c);
         if (!f) return '<td class="na">—</td>';
         const ratio = c === r.meta.baseline || !base || !(base.headline.value > 0) ? '' : ` <span class="ratio">${times(f.headline.value / base.headline.value)}</span>`;
         return `<td>${formatHeadline(f.headline.value, f.headline.unit)}${ratio}${faultDisturbed(f, threshold) ? DISTURBED : ''}${f.notRecovered ? ' NOT SERVING AFTER' : ''}</td>`;
       });
-      const label = faults[0]!.headline.label.replace(/;.*$/, '');
-      rows.push(`<tr><td>${escape(sc.title)}</td><td>${escape(unit === 'failed' ? 'failed normal requests' : label)} (lower is better)</td>${cells.join('')}</tr>`);
+      rows.push(`<tr><td>${escape(sc.title)}</td><td>${escape(faults[0]!.headline.figure ?? faults[0]!.headline.unit)} (lower is better)</td>${cells.join('')}</tr>`);
     }
   }
   return `<table class="summary">${head}${rows.join('')}</table>
@@ -105,7 +105,7 @@ function breakdownSection(r: BenchResults): string {
     prod && dev && front !== undefined
       ? `<p>On this run the production stack spent ${us(prod.cpuUsPerRequest)} µs of server CPU per ping against ${us(dev.cpuUsPerRequest)} µs for the dev server; the front's share was ${us(front)} µs${nginx?.cpuUsPerRequestByRole.front !== undefined ? `, where Nginx in the same place spent ${us(nginx.cpuUsPerRequestByRole.front)} µs in front of the same app server` : ''}.</p>`
       : '';
-  return `<section><h2>Where the microseconds go</h2>
+  return `<section id="breakdown"><h2>Where the microseconds go</h2>
 ${charts.join('\n')}
 ${figures}
 <p>A trivial route measures nothing but the layers. Each request through the production stack crosses one more process: the front reads it, checks it against its limits, forwards it over a kept-alive upstream connection and copies the answer back, about as much work again as the app server's own parsing and writing. "app's own code" is the app's time as the app server reports it in <code>Server-Timing: app;dur=…</code> (wall time, close to CPU time for these synchronous routes); the rest of the workers' bar is the engine around it. The master only supervises: it costs next to nothing per request.</p>
@@ -122,7 +122,7 @@ function faultSection(r: BenchResults, threshold: number): string {
     const charts = faults.map((f) => {
       const n = f.normal;
       const kinds = Object.entries(n.failures).map(([k, v]) => `${v}× ${k}`).join(', ');
-      const recovery = f.recoveryMs.length ? ` Back to normal (no failed request and none slower than ${f.plan.slowMs} ms) ${f.recoveryMs.map((x) => `${Math.round(x)} ms`).join(', ')} after each fault.` : '';
+      const recovery = f.recoveryMs.length ? ` Back to normal (no failed request and none slower than ${Math.round(f.normalMs ?? f.plan.slowMs)} ms, twice the p99 before the fault) ${f.recoveryMs.map((x) => `${Math.round(x)} ms`).join(', ')} after each fault.` : '';
       const counts = Object.entries(f.counts).map(([k, v]) => `${k} ${v}`).join(', ');
       const disturbed = faultDisturbed(f, threshold) ? ` <b>${DISTURBED} disturbed</b>: other processes used ${f.foreignCpuPercent.toFixed(0)}% of a core during this run.` : '';
       return `<figure>${timelineChart({ title: `${sc.title} on ${f.config}`, durationMs: f.durationMs, bucketMs: f.bucketMs, buckets: f.timeline, marks: f.marks })}
@@ -131,13 +131,13 @@ function faultSection(r: BenchResults, threshold: number): string {
     const question = FAULT_QUESTIONS[sc.name] ?? '';
     blocks.push(`<h3>${escape(sc.title)}</h3><p>${escape(question)}</p>${charts.join('\n')}`);
   }
-  return `<section><h2>Fault timelines</h2><p>A steady client sends ordinary requests (GET /api/ping/) at a fixed rate and never retries; latency counts from when each request was due, so a stall shows in full. The fault is marked in orange.</p>${blocks.join('\n')}</section>`;
+  return `<section id="faults"><h2>Fault timelines</h2><p>A steady client sends ordinary requests (GET /api/ping/) at a fixed rate and never retries; latency counts from when each request was due, so a stall shows in full. The fault is marked in orange.</p>${blocks.join('\n')}</section>`;
 }
 
 /** One sentence per fault scenario (kept here so an old JSON file renders without the registry). */
 const FAULT_QUESTIONS: Record<string, string> = {
   'slow-clients': 'Hundreds of connections trickle their request heads and bodies one byte at a time: how slow do normal requests get meanwhile?',
-  crash: 'Some requests kill the process that serves them (an uncaught exception in a callback, then process.exit): how many normal requests fail, and how long until service is normal again?',
+  crash: 'Some requests (POSTs) kill the process that serves them (an uncaught exception in a callback, then process.exit): how many normal requests fail, and how long until service is normal again? The crashing requests are POSTs: a front retries an idempotent request whose reused upstream connection died without an answer (as Nginx does), so a crashing GET is sent again on a fresh connection and takes a second worker down with it.',
   blocking: 'Some requests block their event loop for 200 ms: how many normal requests are delayed or fail meanwhile?',
   deploy: 'The code changes while requests keep coming (the dev server reloads; the app server gets SIGHUP): how many fail, and how high does latency spike?',
 };
@@ -166,7 +166,7 @@ function throughputSection(r: BenchResults, scenario: { name: string; title: str
 function methodSection(r: BenchResults, threshold: number): string {
   const m = r.meta;
   const notes = m.notes.map((n) => `<li>${escape(n)}</li>`).join('');
-  return `<section><h2>Method and caveats</h2><ul>
+  return `<section id="method"><h2>Method and caveats</h2><ul>
 <li>Every configuration runs at the same time on this machine (${m.cpuCount} × ${escape(m.cpuModel)}), each in its own process groups; scenarios run one configuration at a time, the order rotated per round, and ratios are taken between windows of the same round.</li>
 <li>Throughput: ${escape(m.loader)} (${escape(m.loaderReason)}), ${m.connections} connections (CPU route: at most 16), ${m.rounds} round(s) of ${m.durationSeconds} s after a ${m.warmupSeconds} s warm-up. Server CPU per request is the CPU time of the configuration's whole process tree during the window divided by the responses, split by process from /proc.</li>
 <li>Faults: a separate steady client (${r.faults[0] ? `${r.faults[0].plan.rate} requests/s over ${r.faults[0].plan.connections} keep-alive connections` : 'fixed rate'}, no retries) measures normal traffic while the fault runs; slow clients come from a separate process, at most 1000 connections; every fault is bounded in time and touches only 127.0.0.1.</li>
@@ -183,7 +183,7 @@ function configurationsSection(r: BenchResults): string {
     return `<tr><td>${escape(c.name)}</td><td>${escape(c.title)}</td><td>${rss}</td><td class="cmd">${cmd}</td></tr>`;
   });
   for (const u of r.unavailable) rows.push(`<tr><td>${escape(u.name)}</td><td colspan="3">not run: ${escape(u.reason)}</td></tr>`);
-  return `<section><h2>Configurations</h2><table><tr><th>name</th><th>what</th><th>idle RSS per process</th><th>command (front → back)</th></tr>${rows.join('')}</table>
+  return `<section id="configurations"><h2>Configurations</h2><table><tr><th>name</th><th>what</th><th>idle RSS per process</th><th>command (front → back)</th></tr>${rows.join('')}</table>
 <p class="small">${Object.entries(r.meta.versions).map(([k, v]) => `${escape(k)} ${escape(v)}`).join(' · ')}</p></section>`;
 }
 
@@ -201,7 +201,7 @@ export function htmlReport(r: BenchResults): string {
         .join('')}</ul></section>`
     : '';
   const goals = r.goals.length
-    ? `<section><h2>Goals</h2><table><tr><th>goal</th><th>result</th><th>measured</th><th>note</th></tr>${r.goals
+    ? `<section id="goals"><h2>Goals</h2><table><tr><th>goal</th><th>result</th><th>measured</th><th>note</th></tr>${r.goals
         .map((g) => `<tr class="${g.status.replace(' ', '-')}"><td>${escape(g.goal)}</td><td>${g.status}</td><td>${escape(g.measured)}</td><td>${escape(g.note)}</td></tr>`)
         .join('')}</table></section>`
     : '';
@@ -229,10 +229,10 @@ li.better b{color:#276749}li.worse b{color:#c53030}li.same b,li.not-measured b{c
 <p class="meta"><code>${escape(m.command)}</code> · loader ${escape(m.loader)} (${escape(m.loaderReason ?? '')}) · ${m.cpuCount} × ${escape(m.cpuModel)} · production = front + ${m.workers} app server workers${m.quick ? ' · <b>--quick</b>: short windows, a first look' : ''}</p>
 ${banner}
 ${conclusion}
-<section><h2>Summary</h2>${summaryTable(r, foreignMaxPercent)}</section>
+<section id="summary"><h2>Summary</h2>${summaryTable(r, foreignMaxPercent)}</section>
 ${breakdownSection(r)}
 ${faultSection(r, foreignMaxPercent)}
-${throughput.length ? `<section><h2>Throughput scenarios</h2>${throughput.map((s) => throughputSection(r, s)).join('\n')}</section>` : ''}
+${throughput.length ? `<section id="throughput"><h2>Throughput scenarios</h2>${throughput.map((s) => throughputSection(r, s)).join('\n')}</section>` : ''}
 ${goals}
 ${methodSection(r, foreignMaxPercent)}
 ${configurationsSection(r)}

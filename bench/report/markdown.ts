@@ -73,7 +73,9 @@ export function scenarioTables(r: BenchResults): string[] {
 function headlineText(value: number, unit: string): string {
   if (!Number.isFinite(value)) return '—';
   if (unit === '%') return `${value.toFixed(1)}%`;
+  if (unit === '% of a core') return `${value.toFixed(0)}% of a core`;
   if (unit === 'ms') return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ms`;
+  if (unit === 'failed') return Number.isInteger(value) ? String(value) : value.toFixed(1);
   return `${Math.round(value)} ${unit}`;
 }
 
@@ -84,7 +86,7 @@ export function faultTables(r: BenchResults): string[] {
     const rows = r.faults.filter((f) => f.scenario === scenario.name);
     if (rows.length === 0) continue;
     const threshold = r.meta.foreignMaxPercent ?? 15;
-    out.push(`### ${scenario.title}`, '', `Deciding figure: ${rows[0]!.headline.label.replace(/;.*$/, '')} (lower is better).`, '');
+    out.push(`### ${scenario.title}`, '', `Deciding figure: ${rows[0]!.headline.figure ?? rows[0]!.headline.label} (lower is better).`, '');
     out.push(
       '| configuration | deciding figure | normal requests | failed | how they failed | p50 ms | p99 ms | slowest ms | back to normal after | fault |',
       '|---|---:|---:|---:|---|---:|---:|---:|---|---|',
@@ -101,6 +103,24 @@ export function faultTables(r: BenchResults): string[] {
       );
     }
     out.push('');
+  }
+  return out;
+}
+
+/** Server CPU per request of the trivial routes, split by process, the app's own time (Server-Timing) out of the workers'. */
+export function breakdownTable(r: BenchResults): string[] {
+  const rows = r.summaries.filter((s) => (s.scenario === 'ping' || s.scenario === 'hello') && !s.serverCpuEstimated && Object.keys(s.cpuUsPerRequestByRole ?? {}).length);
+  if (rows.length === 0) return [];
+  const roles = ['front', 'supervisor', 'reloader', 'dev process', 'master', 'workers'];
+  const present = roles.filter((role) => rows.some((s) => (s.cpuUsPerRequestByRole[role] ?? 0) > 0));
+  const out = [
+    `| scenario | configuration | ${present.join(' | ')} | of which the app's own code | total |`,
+    `|---|---|${present.map(() => '---:').join('|')}|---:|---:|`,
+  ];
+  for (const s of rows) {
+    const app = (r.timings ?? []).find((t) => t.config === s.config && t.scenario === s.scenario)?.meansUs.app;
+    const cells = present.map((role) => (s.cpuUsPerRequestByRole[role] !== undefined ? us(s.cpuUsPerRequestByRole[role]!) : '—'));
+    out.push(`| ${s.scenario} | ${s.config}${s.contaminatedRuns ? ' †' : ''} | ${cells.join(' | ')} | ${app === undefined ? '—' : us(app)} | ${us(s.cpuUsPerRequest)} |`);
   }
   return out;
 }
@@ -136,6 +156,17 @@ export function markdownReport(r: BenchResults): string {
   if ((r.conclusion ?? []).length) out.push(`## Production vs development on this machine`, '', ...conclusionLines(r), '');
   for (const note of m.notes) out.push(`- ${note}`);
   if (m.notes.length) out.push('');
+  const breakdown = breakdownTable(r);
+  if (breakdown.length) {
+    out.push(
+      '## Where the microseconds go',
+      '',
+      'Server CPU µs per request of the trivial routes, by process (from /proc); "of which the app\'s own code" is the app\'s time from `Server-Timing: app;dur=…` (wall time), part of the workers\' (or the dev process\') share. † = disturbed.',
+      '',
+      ...breakdown,
+      '',
+    );
+  }
   out.push('## Throughput', '', ...scenarioTables(r));
   if ((r.faults ?? []).length) {
     out.push(

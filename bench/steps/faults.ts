@@ -14,7 +14,7 @@ import { Interrupted } from './start.ts';
 /** The fault runs' sizes for a full run and for --quick. */
 export function faultPlan(options: BenchOptions): FaultPlan {
   return {
-    durationMs: options.quick ? 4000 : 10_000,
+    durationMs: options.quick ? 3500 : 10_000,
     // Modest on purpose: the normal client must not be what saturates a small, shared machine.
     rate: 300,
     connections: 8,

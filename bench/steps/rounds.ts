@@ -52,7 +52,8 @@ export async function measureRounds(
         if (round === 0 && options.warmupSeconds > 0) {
           await warmUp(ctx, await plan(options.warmupSeconds), (t, n) => progress.update(`${label} warm-up`, t, options.warmupSeconds, n));
         }
-        const record = await measure(ctx, p, scenario.name, round, () => plan(options.durationSeconds), (t, n) => progress.update(label, t, options.durationSeconds, n));
+        const seconds = Math.max(options.durationSeconds, scenario.minSeconds ?? 0);
+        const record = await measure(ctx, p, scenario.name, round, () => plan(seconds), (t, n) => progress.update(label, t, seconds, n));
         runs.push(record);
         ctx.log(`${label.padEnd(44)} ${describeRun(record)}`);
         if (round === 0 && TRIVIAL_SCENARIOS.includes(scenario.name) && p.running) {

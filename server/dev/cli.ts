@@ -9,9 +9,10 @@ import cluster, { type Worker } from 'node:cluster';
 import { watch, type FSWatcher } from 'node:fs';
 import { resolve } from 'node:path';
 import { checkDataDir } from '../../app/store/data-dir.ts';
-import { optionsOrExit } from '../../options/index.ts';
+import { environmentOf, optionsOrExit } from '../../options/index.ts';
 import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
 import { nodeEntry } from '../launch.ts';
+import { HOSTED_APP_OPTIONS } from '../options.ts';
 import { DEV_COMMAND } from './options.ts';
 
 // An unusable data directory is reported here, once: the serving process would fail to load
@@ -25,6 +26,8 @@ const host = options.listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
 const port = Number(options.listen.slice(colon + 1));
 const spec = options.app;
 const watched = options.reload ? options.watch : [];
+// The app reads its data directory and its own settings from the environment, with the same declarations.
+const appEnvironment = { ...environmentOf(HOSTED_APP_OPTIONS, options), DATA_DIR: resolve(options.dataDir), LAYERSTACK_DATA_DIR: resolve(options.dataDir) };
 
 const child = nodeEntry('server/dev/serve.ts');
 cluster.setupPrimary({ exec: child.script, execArgv: child.execArgv });
@@ -52,7 +55,7 @@ function retire(worker: Worker): void {
 
 function spawn(reason: string): void {
   if (booting !== undefined) booting.process.kill('SIGKILL');
-  const worker = cluster.fork({ HOST: host, PORT: String(port), DEV_APP: spec, DATA_DIR: resolve(options.dataDir) });
+  const worker = cluster.fork({ ...appEnvironment, HOST: host, PORT: String(port), DEV_APP: spec });
   booting = worker;
   worker.once('listening', () => {
     if (booting === worker) booting = undefined;

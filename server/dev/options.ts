@@ -1,7 +1,7 @@
 /** `npm run dev`'s options, in the shared vocabulary (see options/). */
 import { DATA_DIR_OPTION } from '../../app/store/data-dir.ts';
 import { boolean, type Command, list, listenOption } from '../../options/index.ts';
-import { APP_OPTION } from '../options.ts';
+import { APP_OPTION, HOSTED_APP_OPTIONS } from '../options.ts';
 
 const OPTIONS = {
   listen: listenOption('127.0.0.1:8000', { portZero: true, help: 'Address the development server listens on.' }),
@@ -9,6 +9,7 @@ const OPTIONS = {
   dataDir: DATA_DIR_OPTION,
   reload: boolean({ default: true, help: 'Watch the source folders and reload on every change (--no-reload: serve as started).' }),
   watch: list({ metavar: 'FOLDER', default: ['app', 'server', 'proxy'], help: 'Folders watched for changes.' }),
+  ...HOSTED_APP_OPTIONS,
 };
 
 export const DEV_COMMAND: Command<typeof OPTIONS> = {

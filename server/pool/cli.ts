@@ -5,21 +5,23 @@
  */
 import { resolve } from 'node:path';
 import { checkDataDir } from '../../app/store/data-dir.ts';
-import { optionsOrExit } from '../../options/index.ts';
+import { environmentOf, optionsOrExit } from '../../options/index.ts';
 import { LogOpenError } from '../../wire/log-writer.ts';
 import { Arbiter } from './arbiter.ts';
 import { reloadServerConfig, serverConfigOf } from '../config.ts';
-import { SERVE_COMMAND } from '../options.ts';
+import { HOSTED_APP_OPTIONS, SERVE_COMMAND } from '../options.ts';
 
 const argv = process.argv.slice(2);
-const { checked: config, commandLine } = optionsOrExit(SERVE_COMMAND, argv, process.env, (resolution) => {
+const { checked: config, commandLine, resolution } = optionsOrExit(SERVE_COMMAND, argv, process.env, (resolution) => {
   const config = serverConfigOf(resolution);
   checkDataDir(config.dataDir);
   return config;
 });
-// The workers' app reads its data directory from the environment (app/store/data-dir.ts).
+// The workers' app reads its data directory and its own settings from the environment, with the
+// same declarations (app/store/data-dir.ts, app/store/store-options.ts, app/auth/auth-options.ts).
 process.env.DATA_DIR = resolve(config.dataDir);
 delete process.env.LAYERSTACK_DATA_DIR;
+Object.assign(process.env, environmentOf(HOSTED_APP_OPTIONS, resolution.values));
 
 // On HUP the file and the environment are read again; the command line stays as given.
 let arbiter: Arbiter;

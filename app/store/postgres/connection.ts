@@ -10,24 +10,26 @@
  */
 import pg from 'pg';
 import { StoreStartError, StoreUnavailableError, type StoreFailureKind } from '../store-error.ts';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT_MS, storeSettingsFromEnv } from '../store-options.ts';
 
 /** Pool and timeout settings, each with its default. */
 export interface PostgresOptions {
-  /** Connections per process (DATABASE_POOL_SIZE). Default 4: a worker runs one thread; more only queue at the server. */
+  /**
+   * Connections per process (--database-pool-size). Default 10: enough concurrent commits for the
+   * server to group their WAL flushes; 2 hosts × 2 workers × 10 stays far below Postgres's 100.
+   */
   readonly poolSize?: number;
-  /** Server-side statement_timeout in ms (DATABASE_STATEMENT_TIMEOUT_MS). Default 5000; a request then gets 503. */
+  /** Server-side statement_timeout in ms (--database-statement-timeout). Default 5000; a request then gets 503. */
   readonly statementTimeoutMs?: number;
   /**
-   * How long to wait for a connection, new or from a full pool, in ms (DATABASE_CONNECT_TIMEOUT_MS).
+   * How long to wait for a connection, new or from a full pool, in ms (--database-connect-timeout).
    * Default 5000. At start this bounds "the host does not answer"; later, a request waits at
    * most this long before its 503.
    */
   readonly connectTimeoutMs?: number;
 }
 
-export const DEFAULT_POOL_SIZE = 4;
-export const DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
-export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT_MS };
 
 /** What DATABASE_URL says, checked. */
 export interface DatabaseUrl {
@@ -54,20 +56,10 @@ export function parseDatabaseUrl(raw: string): DatabaseUrl {
   return { url: raw, target: `${url.hostname}:${url.port === '' ? 5432 : url.port}/${database}` };
 }
 
-/** Options from the environment (DATABASE_POOL_SIZE, DATABASE_STATEMENT_TIMEOUT_MS, DATABASE_CONNECT_TIMEOUT_MS). */
+/** Options from the environment (app/store/store-options.ts: the pool size and the two timeouts). */
 export function postgresOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): PostgresOptions {
-  const read = (name: string, min: number): number | undefined => {
-    const value = env[name];
-    if (value === undefined || value === '') return undefined;
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new StoreStartError('bad-url', `${name} must be a whole number ≥ ${min}, got ${JSON.stringify(value)}`);
-    return n;
-  };
-  return {
-    poolSize: read('DATABASE_POOL_SIZE', 1),
-    statementTimeoutMs: read('DATABASE_STATEMENT_TIMEOUT_MS', 1),
-    connectTimeoutMs: read('DATABASE_CONNECT_TIMEOUT_MS', 1),
-  };
+  const settings = storeSettingsFromEnv(env);
+  return { poolSize: settings.databasePoolSize, statementTimeoutMs: settings.databaseStatementTimeout, connectTimeoutMs: settings.databaseConnectTimeout };
 }
 
 // bigint columns (epoch milliseconds, token ids) as numbers: every value we store is < 2^53.

@@ -5,7 +5,7 @@
  * rotation; the others learn the token was already blacklisted.
  */
 import type pg from 'pg';
-import type { TokenRecord, TokenRepository } from '../store.ts';
+import type { RotationOutcome, TokenRecord, TokenRepository } from '../store.ts';
 import { fromPgError } from './connection.ts';
 
 const BLACKLIST = `
@@ -18,6 +18,30 @@ const BLACKLIST = `
   INSERT INTO blacklisted_tokens (token_id, blacklisted_at) SELECT id, $6 FROM o
   ON CONFLICT (token_id) DO NOTHING
   RETURNING id`;
+
+// The whole rotation in one statement (one round trip): the user must be active; the old token's
+// row is upserted (locking it) and blacklisted by whichever concurrent caller gets there first;
+// only that caller's new token is recorded. Data-modifying CTEs see one snapshot, so "was it
+// blacklisted before" is read from the same statement's attempt (won = 0 means it already was).
+const ROTATE = `
+  WITH u AS (SELECT is_active FROM users WHERE id = $2),
+  o AS (
+    INSERT INTO outstanding_tokens (jti, user_id, token, created_at, expires_at)
+    SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM u WHERE is_active)
+    ON CONFLICT (jti) DO UPDATE SET jti = EXCLUDED.jti
+    RETURNING id
+  ),
+  b AS (
+    INSERT INTO blacklisted_tokens (token_id, blacklisted_at) SELECT id, $6 FROM o
+    ON CONFLICT (token_id) DO NOTHING
+    RETURNING id
+  ),
+  n AS (
+    INSERT INTO outstanding_tokens (jti, user_id, token, created_at, expires_at)
+    SELECT $7, $2, $8, $9, $10 FROM b
+    RETURNING id
+  )
+  SELECT COALESCE((SELECT is_active FROM u), false) AS active, (SELECT COUNT(*) FROM n)::integer AS rotated`;
 
 export class PostgresTokenBlacklist implements TokenRepository {
   readonly #pool: pg.Pool;
@@ -45,6 +69,17 @@ export class PostgresTokenBlacklist implements TokenRepository {
   async blacklist(record: TokenRecord, now: number): Promise<boolean> {
     const result = await this.#query('tokens_blacklist', BLACKLIST, [...recordValues(record), now]);
     return result.rowCount === 1;
+  }
+
+  async rotate(old: TokenRecord, next: TokenRecord, now: number): Promise<RotationOutcome> {
+    const result = await this.#query<{ active: boolean; rotated: number }>('tokens_rotate', ROTATE, [...recordValues(old), now, ...recordValues(next).filter((_, i) => i !== 1)]);
+    const row = result.rows[0]!;
+    if (row.rotated === 1) return 'rotated';
+    if (!row.active) {
+      // simplejwt checks the blacklist before the user: a blacklisted token says so first.
+      return (await this.isBlacklisted(old.jti)) ? 'blacklisted' : 'no-active-user';
+    }
+    return 'blacklisted';
   }
 
   async blacklistAllForUser(userId: number, now: number): Promise<number> {
