@@ -86,6 +86,7 @@ async function main(options: StackOptions): Promise<void> {
         '--engine', options.engine,
         '--app', options.app,
         '--graceful-timeout', `${options.gracefulTimeout}ms`,
+        '--timeout', `${options.timeout}ms`,
         // The front logs every request (with the upstream's time), as Nginx would; the app server
         // adds its own time to Server-Timing so a reader sees each layer's share.
         '--access-log', 'off',
@@ -107,6 +108,10 @@ async function main(options: StackOptions): Promise<void> {
         '--front-engine', options.frontEngine,
         ...frontEdgeFlags(options),
         '--graceful-timeout', `${options.gracefulTimeout}ms`,
+        '--header-timeout', `${options.headerTimeout}ms`,
+        '--body-timeout', `${options.bodyTimeout}ms`,
+        '--keep-alive-timeout', `${options.keepAliveTimeout}ms`,
+        '--send-timeout', `${options.sendTimeout}ms`,
       ]),
       env,
       cwd: PROJECT_ROOT,

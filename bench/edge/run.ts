@@ -237,7 +237,7 @@ async function startSides(run: string, ports: Ports, cert: string, key: string, 
     '--upstream', `127.0.0.1:${ports.upstream}`,
     '--static', `/static/=${STATIC_ROOT}`,
     '--access-log', accessLog ? join(run, log) : 'off',
-    '--engine', engine,
+    '--front-engine', engine,
   ];
   const sides: Sides = {
     front: start(frontArgs(ports.front, 'front-access.log'), 'front'),
@@ -327,7 +327,7 @@ async function main(): Promise<void> {
   const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
   if (made.status !== 0) throw new Error('openssl could not make a test certificate');
   const ports: Ports = { upstream: await freePort(), front: await freePort(), frontTls: await freePort(), nginx: await freePort(), nginxTls: await freePort() };
-  start([process.execPath, '--import', 'tsx', 'server/pool/cli.ts', '--bind', `127.0.0.1:${ports.upstream}`, '--workers', '1', '--engine', 'uws', '--app', 'bench/edge/json-app.ts#app', '--access-log', 'off'], 'app server');
+  start([process.execPath, '--import', 'tsx', 'server/pool/cli.ts', '--listen', `127.0.0.1:${ports.upstream}`, '--workers', '1', '--engine', 'uws', '--app', 'bench/edge/json-app.ts#app', '--access-log', 'off'], 'app server');
   await waitFor(`http://127.0.0.1:${ports.upstream}/api/ping/`, 'app server');
 
   const rows: Row[] = [];

@@ -114,12 +114,6 @@ export class CompressingSink implements ClientSink {
   private abortHandler: (() => void) | null = null;
   private clientBlocked = false;
   private resumeUpstream: (() => void) | null = null;
-  private readonly clientWritable = () => {
-    this.clientBlocked = false;
-    this.compressor?.resume();
-    this.maybeResume();
-  };
-  private readonly compressorDrained = () => this.maybeResume();
 
   constructor(
     private readonly inner: ClientSink,
@@ -138,16 +132,16 @@ export class CompressingSink implements ClientSink {
   set onAbort(handler: (() => void) | null) {
     this.abortHandler = handler;
     // While a compressor runs, the engine's abort must stop it too (even after the proxy is done).
-    this.inner.onAbort = this.compressor !== null ? this.innerAborted : handler;
+    this.inner.onAbort = this.compressor !== null ? () => this.innerAborted() : handler;
   }
 
-  private readonly innerAborted = (): void => {
+  private innerAborted(): void {
     this.compressor?.destroy();
     this.compressor = null;
     const handler = this.abortHandler;
     this.abortHandler = null;
     handler?.();
-  };
+  }
 
   complete(status: number, reason: string, headers: string[], body: Buffer, length: number, obsText: boolean): void {
     const coding = length >= 0 ? decide(this.compression, this.request, status, headers, length) : null;
@@ -162,13 +156,19 @@ export class CompressingSink implements ClientSink {
     const settings = this.compression.settings;
     const compressor = coding === 'gzip' ? createGzip(zlibOptions('gzip', settings, length)) : createBrotliCompress(zlibOptions('br', settings, length));
     this.compressor = compressor;
-    this.inner.onAbort = this.innerAborted;
+    this.inner.onAbort = () => this.innerAborted();
+    // Closures are made here, for streamed compressed responses only: most responses never need them.
+    const clientWritable = (): void => {
+      this.clientBlocked = false;
+      this.compressor?.resume();
+      this.maybeResume();
+    };
     compressor.on('data', (out: Buffer) => {
       if (this.inner.aborted) return;
       if (!this.inner.write(out)) {
         this.clientBlocked = true;
         compressor.pause();
-        this.inner.whenWritable(this.clientWritable);
+        this.inner.whenWritable(clientWritable);
       }
     });
     compressor.on('end', () => {
@@ -180,7 +180,7 @@ export class CompressingSink implements ClientSink {
       this.compressor = null;
       this.inner.destroy();
     });
-    compressor.on('drain', this.compressorDrained);
+    compressor.on('drain', () => this.maybeResume());
     this.inner.start(status, reason, headers, -1, obsText);
   }
 

@@ -19,6 +19,7 @@ import type { RequestFailure } from '../../wire/http1/failure.ts';
 import type { Http1Connection } from '../../wire/http1/connection.ts';
 import type { StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
+import { headerValue } from './core.ts';
 import type { FrontCore } from './core.ts';
 import type { FrontListener } from './listener.ts';
 import { tlsServerOptions, watchHandshakes } from '../tls/server.ts';
@@ -38,36 +39,13 @@ export function wireSettings(core: FrontCore): Http1Settings {
   };
 }
 
-/** Case-insensitive lookup in a flat header list ('' when absent). */
-function headerValue(headers: readonly string[], lowerCaseName: string): string {
-  const n = lowerCaseName.length;
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!;
-    if (name.length === n && name.toLowerCase() === lowerCaseName) return headers[i + 1]!;
-  }
-  return '';
-}
 
 /** Log the request when its response is over. */
 function account(core: FrontCore, head: RequestHead, res: Http1Response, exchange: NetExchange | null, requestId: string): void {
   res.onFinish = () => {
     if (!core.accessLog.enabled) return core.end(null);
-    const headers = head.headers;
-    const proxied = exchange?.proxied ?? null;
-    core.end({
-      client: res.connection.remoteAddress,
-      method: head.method,
-      target: head.target,
-      httpVersion: head.minor === 0 ? '1.0' : '1.1',
-      status: res.aborted ? 499 : res.status,
-      bytes: res.bytes,
-      referer: headerValue(headers, 'referer'),
-      userAgent: headerValue(headers, 'user-agent'),
-      upstream: proxied?.upstreamLabel ?? '-',
-      upstreamMs: proxied?.upstreamMs ?? -1,
-      requestMs: core.since(res.receivedAt),
-      requestId,
-    });
+    const request = { client: res.connection.remoteAddress, method: head.method, target: head.target, httpVersion: head.minor === 0 ? '1.0' : '1.1', headers: head.headers };
+    core.end(core.record(request, res.aborted ? 499 : res.status, res.bytes, res.receivedAt, exchange?.proxied ?? null, requestId));
   };
 }
 
