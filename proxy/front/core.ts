@@ -12,6 +12,7 @@ import { normalizeUrlPath } from '../../wire/static-path.ts';
 import { redirectToFolder, StaticFiles, textReply } from '../static/static-files.ts';
 import type { StaticMount, StaticReply } from '../static/static-files.ts';
 import { ReverseProxy } from '../upstream/proxy.ts';
+import type { ProxyRecord } from '../upstream/proxy.ts';
 import type { ProxyOptions } from '../upstream/proxy.ts';
 import { CompressingSink } from '../compression/compressing-sink.ts';
 import type { Compression } from '../compression/compressing-sink.ts';
@@ -214,9 +215,33 @@ export class FrontCore {
     return buildRequestHead(head, length, requestId, this.settings.forwarding);
   }
 
-  /** Milliseconds since `start` on the performance clock. */
-  since(start: number): number {
-    return performance.now() - start;
+  /**
+   * The access-log record of a finished request (null when the log is off: nothing is built).
+   * `headers`: the request's fields as a flat list, for Referer and User-Agent.
+   */
+  record(
+    request: { client: string; method: string; target: string; httpVersion: string; headers: readonly string[] },
+    status: number,
+    bytes: number,
+    receivedAt: number,
+    proxied: ProxyRecord | null,
+    requestId: string,
+  ): AccessRecord | null {
+    if (!this.accessLog.enabled) return null;
+    return {
+      client: request.client,
+      method: request.method,
+      target: request.target,
+      httpVersion: request.httpVersion,
+      status,
+      bytes,
+      referer: headerValue(request.headers, 'referer'),
+      userAgent: headerValue(request.headers, 'user-agent'),
+      upstream: proxied?.upstreamLabel ?? '-',
+      upstreamMs: proxied?.upstreamMs ?? -1,
+      requestMs: performance.now() - receivedAt,
+      requestId,
+    };
   }
 
   /** A request started. */
@@ -256,7 +281,12 @@ function extraHeadersOf(settings: FrontSettings): string[] {
   return settings.tls !== null && settings.hsts !== null ? ['Strict-Transport-Security', settings.hsts] : [];
 }
 
-/** Milliseconds since `start` on the performance clock. */
-export function since(start: number): number {
-  return performance.now() - start;
+/** A field's value from a flat name, value list, name compared case-insensitively ('' when absent). */
+export function headerValue(headers: readonly string[], lowerCaseName: string): string {
+  const n = lowerCaseName.length;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name.length === n && name.toLowerCase() === lowerCaseName) return headers[i + 1]!;
+  }
+  return '';
 }

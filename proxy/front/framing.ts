@@ -11,22 +11,25 @@
  *   - Transfer-Encoding other than exactly `chunked` (`gzip, chunked`, `xchunked`, `chunked, identity`),
  *     or repeated, or on an HTTP/1.0 request;
  *   - more than one Host field.
- * The engines' own parsers (llhttp, uWS) refuse much of this already; this check covers the rest
- * and makes the rule explicit and identical for both engines.
+ * The node:http engine uses this on top of llhttp (which refuses much of it already); the net
+ * engine's parser (wire/http1/request-head.ts) applies the same rules while it parses.
  */
+
+import { requestFailure } from '../../wire/http1/failure.ts';
 import { isDecimal, trimOws } from '../../wire/syntax.ts';
+import type { RequestFailure } from '../../wire/http1/failure.ts';
 
-/** How the request body is framed, or why the request is refused. */
-export type Framing = { ok: true; contentLength: number; chunked: boolean } | { ok: false; reason: string };
-
-const NO_BODY: Framing = Object.freeze({ ok: true, contentLength: -1, chunked: false });
-
-function refuse(reason: string): Framing {
-  return { ok: false, reason: `Bad request: ${reason}.` };
+/** How the request body is framed: a length (-1: none) or chunked. */
+export interface Framing {
+  contentLength: number;
+  chunked: boolean;
 }
 
+const NO_BODY: Framing = Object.freeze({ contentLength: -1, chunked: false });
+const CHUNKED: Framing = Object.freeze({ contentLength: -1, chunked: true });
+
 /** Check the framing headers in a flat name, value list; `http10` for HTTP/1.0 requests. */
-export function checkFraming(headers: readonly string[], http10: boolean): Framing {
+export function checkFraming(headers: readonly string[], http10: boolean): Framing | RequestFailure {
   let contentLength: string | null = null;
   let transferEncoding: string | null = null;
   let hosts = 0;
@@ -37,24 +40,24 @@ export function checkFraming(headers: readonly string[], http10: boolean): Frami
     if (n !== 14 && n !== 17 && n !== 4) continue;
     const lower = name.toLowerCase();
     if (lower === 'content-length') {
-      if (contentLength !== null) return refuse('more than one Content-Length header');
+      if (contentLength !== null) return requestFailure('content-length', 'Bad request: more than one Content-Length header.');
       contentLength = trimOws(headers[i + 1]!);
     } else if (lower === 'transfer-encoding') {
-      if (transferEncoding !== null) return refuse('more than one Transfer-Encoding header');
+      if (transferEncoding !== null) return requestFailure('transfer-encoding', 'Bad request: more than one Transfer-Encoding header.');
       transferEncoding = trimOws(headers[i + 1]!).toLowerCase();
     } else if (lower === 'host') {
-      if (++hosts > 1) return refuse('more than one Host header');
+      if (++hosts > 1) return requestFailure('host', 'Bad request: more than one Host header.');
     }
   }
   if (transferEncoding !== null) {
-    if (contentLength !== null) return refuse('both Content-Length and Transfer-Encoding');
-    if (http10) return refuse('Transfer-Encoding on an HTTP/1.0 request');
-    if (transferEncoding !== 'chunked') return refuse(`Transfer-Encoding ${JSON.stringify(transferEncoding)} is not accepted (only "chunked")`);
-    return { ok: true, contentLength: -1, chunked: true };
+    if (contentLength !== null) return requestFailure('ambiguous-framing', 'Bad request: both Content-Length and Transfer-Encoding.');
+    if (http10) return requestFailure('transfer-encoding', 'Bad request: Transfer-Encoding on an HTTP/1.0 request.');
+    if (transferEncoding !== 'chunked') return requestFailure('transfer-encoding', `Bad request: Transfer-Encoding ${JSON.stringify(transferEncoding)} is not accepted (only "chunked").`);
+    return CHUNKED;
   }
   if (contentLength !== null) {
-    if (!isDecimal(contentLength)) return refuse(`invalid Content-Length ${JSON.stringify(contentLength)}`);
-    return { ok: true, contentLength: Number(contentLength), chunked: false };
+    if (!isDecimal(contentLength)) return requestFailure('content-length', `Bad request: invalid Content-Length ${JSON.stringify(contentLength)}.`);
+    return { contentLength: Number(contentLength), chunked: false };
   }
   return NO_BODY;
 }

@@ -18,10 +18,9 @@ import { pipeline } from 'node:stream';
 import { textReply, type StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
 import type { AccessRecord } from '../../wire/access-log.ts';
-import { closingReply, TEXT_PLAIN } from '../../wire/plain-reply.ts';
+import { closingReply, plainBody, TEXT_PLAIN } from '../../wire/plain-reply.ts';
 import { requestFailure } from '../../wire/http1/failure.ts';
 import { bodyTimeout, bodyTooLarge, parserRefusal, type Refusal } from '../../wire/refusal.ts';
-import { since } from './core.ts';
 import type { FrontCore } from './core.ts';
 import { checkFraming } from './framing.ts';
 import type { FrontListener } from './listener.ts';
@@ -42,20 +41,8 @@ function accessRecord(
   requestId: string,
 ): AccessRecord | null {
   if (!core.accessLog.enabled) return null;
-  return {
-    client: req.socket.remoteAddress ?? '-',
-    method: req.method ?? '-',
-    target: req.url ?? '-',
-    httpVersion: req.httpVersion,
-    status,
-    bytes,
-    referer: headerOf(req, 'referer'),
-    userAgent: headerOf(req, 'user-agent'),
-    upstream: proxied?.upstreamLabel ?? '-',
-    upstreamMs: proxied?.upstreamMs ?? -1,
-    requestMs: since(receivedAt),
-    requestId,
-  };
+  const request = { client: req.socket.remoteAddress ?? '-', method: req.method ?? '-', target: req.url ?? '-', httpVersion: req.httpVersion, headers: req.rawHeaders };
+  return core.record(request, status, bytes, receivedAt, proxied, requestId);
 }
 
 /** Write a StaticReply (static file, redirect or error); `close` ends the connection after it. */
@@ -166,9 +153,9 @@ class NodeExchange implements ClientSink {
     } catch (error) {
       // Node refuses header values it considers invalid; the client gets a clear 502 instead.
       this.core.errorLog(`invalid response header from upstream: ${(error as Error).message}`);
-      const body = Buffer.from('Bad Gateway: the upstream server sent an invalid response header.\n');
+      const body = plainBody('Bad Gateway: the upstream server sent an invalid response header.');
       this.status = 502;
-      this.res.writeHead(502, this.core.decorate(['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length)], this.requestId));
+      this.res.writeHead(502, this.core.decorate(['Content-Type', TEXT_PLAIN, 'Content-Length', String(body.length)], this.requestId));
       this.res.end(body);
       return false;
     }
@@ -197,7 +184,7 @@ function forward(core: FrontCore, req: IncomingMessage, res: ServerResponse, bod
 /** Check framing and size, buffer the body (proxy_request_buffering), then forward. */
 function proxyRequest(core: FrontCore, req: IncomingMessage, res: ServerResponse, receivedAt: number, requestId: string): void {
   const framing = checkFraming(req.rawHeaders, req.httpVersion === '1.0');
-  if (!framing.ok) return refuse(core, req, res, requestFailure('ambiguous-framing', framing.reason), receivedAt, requestId);
+  if ('failed' in framing) return refuse(core, req, res, framing, receivedAt, requestId);
   const { maxBodySize, bodyTimeoutMs } = core.settings.client;
   if (framing.contentLength > maxBodySize) {
     return refuse(core, req, res, bodyTooLarge(maxBodySize, framing.contentLength), receivedAt, requestId);

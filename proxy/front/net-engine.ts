@@ -19,9 +19,11 @@ import type { RequestFailure } from '../../wire/http1/failure.ts';
 import type { Http1Connection } from '../../wire/http1/connection.ts';
 import type { StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
+import { headerValue } from './core.ts';
 import type { FrontCore } from './core.ts';
 import type { FrontListener } from './listener.ts';
 import { tlsServerOptions, watchHandshakes } from '../tls/server.ts';
+import { plainBody, TEXT_PLAIN } from '../../wire/plain-reply.ts';
 
 /** The wire settings for the front's client settings. */
 export function wireSettings(core: FrontCore): Http1Settings {
@@ -38,36 +40,13 @@ export function wireSettings(core: FrontCore): Http1Settings {
   };
 }
 
-/** Case-insensitive lookup in a flat header list ('' when absent). */
-function headerValue(headers: readonly string[], lowerCaseName: string): string {
-  const n = lowerCaseName.length;
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!;
-    if (name.length === n && name.toLowerCase() === lowerCaseName) return headers[i + 1]!;
-  }
-  return '';
-}
 
 /** Log the request when its response is over. */
 function account(core: FrontCore, head: RequestHead, res: Http1Response, exchange: NetExchange | null, requestId: string): void {
   res.onFinish = () => {
     if (!core.accessLog.enabled) return core.end(null);
-    const headers = head.headers;
-    const proxied = exchange?.proxied ?? null;
-    core.end({
-      client: res.connection.remoteAddress,
-      method: head.method,
-      target: head.target,
-      httpVersion: head.minor === 0 ? '1.0' : '1.1',
-      status: res.aborted ? 499 : res.status,
-      bytes: res.bytes,
-      referer: headerValue(headers, 'referer'),
-      userAgent: headerValue(headers, 'user-agent'),
-      upstream: proxied?.upstreamLabel ?? '-',
-      upstreamMs: proxied?.upstreamMs ?? -1,
-      requestMs: core.since(res.receivedAt),
-      requestId,
-    });
+    const request = { client: res.connection.remoteAddress, method: head.method, target: head.target, httpVersion: head.minor === 0 ? '1.0' : '1.1', headers: head.headers };
+    core.end(core.record(request, res.aborted ? 499 : res.status, res.bytes, res.receivedAt, exchange?.proxied ?? null, requestId));
   };
 }
 
@@ -154,8 +133,8 @@ function handle(core: FrontCore, head: RequestHead, body: Buffer | null, res: Ht
       // Within the limit from the client, past it with the front's own fields: the app server,
       // whose limit is the same, could not read it (each layer's limits sit inside the next's).
       res.keepAlive = false;
-      const text = Buffer.from(`Request header fields too large: with the forwarding fields the request head is larger than ${limit} bytes.\n`);
-      return res.send(431, '', core.decorate(['Content-Type', 'text/plain; charset=utf-8'], requestId), text);
+      const text = plainBody(`Request header fields too large: with the forwarding fields the request head is larger than ${limit} bytes.`);
+      return res.send(431, '', core.decorate(['Content-Type', TEXT_PLAIN], requestId), text);
     }
     exchange.proxied = core.proxy!.forward(head.method, upstreamHead, 'latin1', body, res.receivedAt, core.responseSink(exchange, head.method, head.headers));
     return;

@@ -264,7 +264,7 @@ export class UpstreamConnection {
         return;
       }
       const parsed = parseResponseHead(text, end);
-      if (typeof parsed === 'string') return this.fail('invalid', parsed);
+      if ('failed' in parsed) return this.fail('invalid', `${parsed.kind}: ${parsed.reason}`);
       bodyStart = end + 4;
       if (parsed.status >= 200) {
         head = parsed;

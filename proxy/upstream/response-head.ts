@@ -15,6 +15,40 @@
 import { connectionTokens, HOP_BY_HOP } from '../../wire/hop-by-hop.ts';
 import { fieldValueClass, isDecimal, TCHAR, VALUE_BAD, VALUE_OBS_TEXT } from '../../wire/syntax.ts';
 
+/** Why an upstream's response head is refused (the client gets 502; the kind goes to the error log). */
+export type ResponseFailureKind =
+  /** Not `HTTP/1.x NNN reason`, or a control character in the reason. */
+  | 'status-line'
+  /** A version other than HTTP/1.0 or HTTP/1.1. */
+  | 'version'
+  /** Not three digits from 100 to 999. */
+  | 'status-code'
+  /** A field line continued on the next line. */
+  | 'obs-fold'
+  /** A bare CR or LF. */
+  | 'line-ending'
+  /** A field name that is not a token, or a line without a colon. */
+  | 'field-name'
+  /** A control character in a field value. */
+  | 'field-value'
+  /** Content-Length not digits, or two that differ. */
+  | 'content-length'
+  /** Transfer-Encoding other than exactly chunked, or repeated. */
+  | 'transfer-encoding'
+  /** Both Content-Length and Transfer-Encoding. */
+  | 'ambiguous-framing';
+
+/** A refused response head: its kind and what was wrong. */
+export interface ResponseFailure {
+  readonly failed: true;
+  readonly kind: ResponseFailureKind;
+  readonly reason: string;
+}
+
+function responseFailure(kind: ResponseFailureKind, reason: string): ResponseFailure {
+  return { failed: true, kind, reason };
+}
+
 /** A parsed response head. */
 export interface ResponseHead {
   status: number;
@@ -41,25 +75,25 @@ const SPECIAL_LENGTHS: ReadonlySet<number> = new Set(['transfer-encoding', 'conn
 
 /**
  * Parse `text[0, end)`: a response head decoded as latin1 (one character per byte), `end` the
- * index of its blank line's CRLFCRLF. Returns the head or a string saying what was wrong (for the
- * error log; the client just gets 502). It walks the text by index and allocates only the names
+ * index of its blank line's CRLFCRLF. Returns the head or why it is refused (for the error
+ * log; the client just gets 502). It walks the text by index and allocates only the names
  * and values it keeps: this runs once per proxied request.
  */
-export function parseResponseHead(text: string, end: number): ResponseHead | string {
+export function parseResponseHead(text: string, end: number): ResponseHead | ResponseFailure {
   let lineEnd = text.indexOf('\r\n');
   if (lineEnd === -1 || lineEnd > end) lineEnd = end;
   // "HTTP/1.1 200 OK" — the reason phrase (and its space) may be absent.
-  if (lineEnd < 12 || !text.startsWith('HTTP/1.') || text.charCodeAt(8) !== 32) return 'malformed status line';
+  if (lineEnd < 12 || !text.startsWith('HTTP/1.') || text.charCodeAt(8) !== 32) return responseFailure('status-line', 'malformed status line');
   const minor = text.charCodeAt(7);
-  if (minor !== 48 && minor !== 49) return 'unsupported HTTP version';
+  if (minor !== 48 && minor !== 49) return responseFailure('version', 'unsupported HTTP version');
   const d0 = text.charCodeAt(9) - 48;
   const d1 = text.charCodeAt(10) - 48;
   const d2 = text.charCodeAt(11) - 48;
-  if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return 'malformed status code';
-  if (lineEnd > 12 && text.charCodeAt(12) !== 32) return 'malformed status line';
+  if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return responseFailure('status-code', 'malformed status code');
+  if (lineEnd > 12 && text.charCodeAt(12) !== 32) return responseFailure('status-line', 'malformed status line');
   let reason = lineEnd > 13 ? text.slice(13, lineEnd) : '';
   const reasonCheck = fieldValueClass(text, 13, lineEnd);
-  if (reasonCheck === VALUE_BAD) return 'control character in reason phrase';
+  if (reasonCheck === VALUE_BAD) return responseFailure('status-line', 'control character in reason phrase');
   if (reasonCheck === VALUE_OBS_TEXT) reason = ''; // engines then send the standard phrase
 
   const headers: string[] = [];
@@ -74,18 +108,18 @@ export function parseResponseHead(text: string, end: number): ResponseHead | str
     if (next === -1 || next > end) next = end;
     start = next + 2;
     const first = text.charCodeAt(lineStart);
-    if (first === 32 || first === 9) return 'obsolete line folding';
+    if (first === 32 || first === 9) return responseFailure('obs-fold', 'obsolete line folding');
     // The name: tchars up to the colon (a CR or LF before the line's CRLF is a bare one).
     let colon = lineStart;
     while (colon < next && TCHAR[text.charCodeAt(colon)] === 1) colon++;
     if (colon === next || text.charCodeAt(colon) !== 58) {
       const c = text.charCodeAt(colon);
-      if (colon < next && (c === 13 || c === 10)) return 'bare CR or LF in header';
+      if (colon < next && (c === 13 || c === 10)) return responseFailure('line-ending', 'bare CR or LF in header');
       const at = text.indexOf(':', lineStart);
-      if (at === -1 || at >= next) return 'header line without a colon';
-      return `invalid header name ${JSON.stringify(text.slice(lineStart, at))}`;
+      if (at === -1 || at >= next) return responseFailure('field-name', 'header line without a colon');
+      return responseFailure('field-name', `invalid header name ${JSON.stringify(text.slice(lineStart, at))}`);
     }
-    if (colon === lineStart) return 'header line without a colon';
+    if (colon === lineStart) return responseFailure('field-name', 'header line without a colon');
     const nameLength = colon - lineStart;
     // The value, without optional whitespace around it.
     let from = colon + 1;
@@ -94,8 +128,8 @@ export function parseResponseHead(text: string, end: number): ResponseHead | str
     while (to > from && (text.charCodeAt(to - 1) === 32 || text.charCodeAt(to - 1) === 9)) to--;
     const check = fieldValueClass(text, from, to);
     if (check === VALUE_BAD) {
-      for (let i = from; i < to; i++) if (text.charCodeAt(i) === 13 || text.charCodeAt(i) === 10) return 'bare CR or LF in header';
-      return `control character in header ${text.slice(lineStart, colon)}`;
+      for (let i = from; i < to; i++) if (text.charCodeAt(i) === 13 || text.charCodeAt(i) === 10) return responseFailure('line-ending', 'bare CR or LF in header');
+      return responseFailure('field-value', `control character in header ${text.slice(lineStart, colon)}`);
     }
     if (check === VALUE_OBS_TEXT) obsText = true;
     const name = text.slice(lineStart, colon);
@@ -107,14 +141,14 @@ export function parseResponseHead(text: string, end: number): ResponseHead | str
     }
     const lower = name.toLowerCase();
     if (lower === 'content-length') {
-      if (!isDecimal(value)) return `invalid Content-Length ${JSON.stringify(value)}`;
+      if (!isDecimal(value)) return responseFailure('content-length', `invalid Content-Length ${JSON.stringify(value)}`);
       const length = Number(value);
-      if (contentLength !== -1 && contentLength !== length) return 'conflicting Content-Length headers';
+      if (contentLength !== -1 && contentLength !== length) return responseFailure('content-length', 'conflicting Content-Length headers');
       contentLength = length;
       continue;
     }
     if (lower === 'transfer-encoding') {
-      if (transferEncoding !== null) return 'repeated Transfer-Encoding header';
+      if (transferEncoding !== null) return responseFailure('transfer-encoding', 'repeated Transfer-Encoding header');
       transferEncoding = value.toLowerCase();
       continue;
     }
@@ -128,8 +162,8 @@ export function parseResponseHead(text: string, end: number): ResponseHead | str
 
   const status = d0 * 100 + d1 * 10 + d2;
   if (transferEncoding !== null) {
-    if (transferEncoding !== 'chunked') return `unsupported Transfer-Encoding ${JSON.stringify(transferEncoding)}`;
-    if (contentLength !== -1) return 'both Content-Length and Transfer-Encoding';
+    if (transferEncoding !== 'chunked') return responseFailure('transfer-encoding', `unsupported Transfer-Encoding ${JSON.stringify(transferEncoding)}`);
+    if (contentLength !== -1) return responseFailure('ambiguous-framing', 'both Content-Length and Transfer-Encoding');
   }
   let keepAlive = minor === 49;
   if (connection !== null) {

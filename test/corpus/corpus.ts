@@ -21,6 +21,11 @@
  *   RequestFailureKind of wire/http1/failure.ts.
  * A `"front": {…}` or `"app": {…}` object overrides any of these fields for that layer.
  *
+ * responses/valid/NAME.http holds an upstream's response (head, maybe body) and NAME.expect.json
+ * what the front's response-head parser makes of it: { "status", "reason", "headers" (the
+ * fields passed on, in order), "contentLength", "chunked", "keepAlive", "obsText" };
+ * responses/invalid/NAME.expect.json: { "kind" } (a ResponseFailureKind of proxy/upstream/response-head.ts).
+ *
  * Every file is sent whole; for the "incomplete" kind the client then half-closes its side, so
  * the request that stops early ends in a refusal instead of a timeout.
  */
@@ -73,6 +78,36 @@ export function loadRequestCorpus(layer: Layer): RequestCase[] {
       const { front, app, ...base } = expect;
       const outcome = { ...base, ...(layer === 'front' ? front : app) };
       cases.push({ ...outcome, forwarded: outcome.forwarded ?? [], name, valid: folder === 'valid', bytes: readFileSync(join(dir, file)) });
+    }
+  }
+  return cases;
+}
+
+/** One response-head file with what the parser must make of it. */
+export interface ResponseCase {
+  name: string;
+  valid: boolean;
+  about: string;
+  bytes: Buffer;
+  status?: number;
+  reason?: string;
+  headers?: [string, string][];
+  contentLength?: number;
+  chunked?: boolean;
+  keepAlive?: boolean;
+  obsText?: boolean;
+  kind?: string;
+}
+
+/** Every response case, valid ones first, by name. */
+export function loadResponseCorpus(): ResponseCase[] {
+  const cases: ResponseCase[] = [];
+  for (const folder of ['valid', 'invalid'] as const) {
+    const dir = join(HERE, 'responses', folder);
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.http')).sort()) {
+      const name = file.slice(0, -5);
+      const expect = JSON.parse(readFileSync(join(dir, `${name}.expect.json`), 'utf8')) as Omit<ResponseCase, 'name' | 'valid' | 'bytes'>;
+      cases.push({ ...expect, name, valid: folder === 'valid', bytes: readFileSync(join(dir, file)) });
     }
   }
   return cases;

@@ -59,7 +59,6 @@ export class Http1Response {
   private state = OPEN;
   private chunked = false;
   private bodyless = false;
-  private remaining = -1;
 
   constructor(
     readonly connection: Http1Connection,
@@ -144,7 +143,6 @@ export class Http1Response {
       if (this.minor === 1) this.chunked = true;
       else this.keepAlive = false;
     }
-    this.remaining = length;
     this.connection.socket.write(this.head(status, reason, headers, length), 'latin1');
   }
 
