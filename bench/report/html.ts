@@ -9,7 +9,7 @@
 import type { FaultRecord } from '../faults/run-faults.ts';
 import type { BenchResults, Summary } from '../results.ts';
 import { barChart, escape, stackedBarChart, timelineChart, type Series } from './charts.ts';
-import { mb, ms, rate, times, us } from './format.ts';
+import { mb, ms, rate, shownCommand, times, us } from './format.ts';
 
 export { barChart } from './charts.ts';
 
@@ -179,7 +179,7 @@ ${notes}
 function configurationsSection(r: BenchResults): string {
   const rows = r.configurations.map((c) => {
     const rss = c.idleRss.length ? c.idleRss.map((p) => `${escape(p.role ?? p.layer)} ${mb(p.bytes)}`).join(', ') : '—';
-    const cmd = c.commands.length ? [...c.commands].reverse().map((x) => `<code>${escape(x.argv.join(' '))}</code>`).join(' → ') : escape(c.baseUrl);
+    const cmd = c.commands.length ? [...c.commands].reverse().map((x) => `<code>${escape(shownCommand(x.argv))}</code>`).join(' → ') : escape(c.baseUrl);
     return `<tr><td>${escape(c.name)}</td><td>${escape(c.title)}</td><td>${rss}</td><td class="cmd">${cmd}</td></tr>`;
   });
   for (const u of r.unavailable) rows.push(`<tr><td>${escape(u.name)}</td><td colspan="3">not run: ${escape(u.reason)}</td></tr>`);
