@@ -92,8 +92,10 @@ try {
   await waitFor(created.text, /users created/, 60_000);
 
   for (const host of [app1!, app2!]) {
-    const pool = await PoolProcess.start(['--listen', `${host.address}:8001`, '--workers', values.workers!, '--access-log', 'off'], { env, wrap: ['ip', 'netns', 'exec', host.ns] });
-    cleanups.push(() => pool.stop());
+    await PoolProcess.start({ after: (stop) => void cleanups.push(async () => void (await stop())) }, ['--listen', `${host.address}:8001`, '--workers', values.workers!, '--access-log', 'off'], {
+      env,
+      wrap: ['ip', 'netns', 'exec', host.ns],
+    });
   }
   const fronts = { 'one app host': [app1!], 'two app hosts': [app1!, app2!] };
   let port = 8000;
