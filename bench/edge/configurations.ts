@@ -1,6 +1,6 @@
 /**
  * The bench's edge configurations (issue 13): the front and Nginx, each in front of the same app
- * server (uWS, 1 worker), over TLS and with gzip. `npm run bench -- --configurations
+ * server (net engine, 1 worker), over TLS and with gzip. `npm run bench -- --configurations
  * front-tls-1,nginx-tls,front-gzip-1,nginx-gzip --scenario ping,tls-handshake,json-gzip`.
  *
  * TLS: one throw-away ECDSA P-256 certificate made with openssl in the run folder, TLS 1.2/1.3 and
@@ -29,9 +29,9 @@ function certificate(runDir: string): { cert: string; key: string } {
   return { cert, key };
 }
 
-/** The app server for the edge pairs: uWS, 1 worker, through tsx (bench/ is not compiled). */
+/** The app server for the edge pairs: net engine, 1 worker, through tsx (bench/ is not compiled). */
 function upstream(c: LaunchContext, app: string | null): LayerProcess {
-  const argv = [process.execPath, '--import', 'tsx', POOL_CLI, '--listen', `127.0.0.1:${c.ports.upstream}`, '--workers', '1', '--engine', 'uws', '--access-log', 'off'];
+  const argv = [process.execPath, '--import', 'tsx', POOL_CLI, '--listen', `127.0.0.1:${c.ports.upstream}`, '--workers', '1', '--engine', 'net', '--access-log', 'off'];
   if (app !== null) argv.push('--app', app);
   return { layer: 'app', argv, port: c.ports.upstream! };
 }
@@ -99,7 +99,7 @@ export const EDGE_CONFIGURATIONS: readonly Configuration[] = [
   {
     ...base,
     name: 'front-tls-1',
-    title: 'front over TLS in front of the app server (uWS, 1 worker)',
+    title: 'front over TLS in front of the app server (net engine, 1 worker)',
     kind: 'stack',
     scheme: 'https',
     capabilities: ['ping', 'tls'],
@@ -113,7 +113,7 @@ export const EDGE_CONFIGURATIONS: readonly Configuration[] = [
   {
     ...base,
     name: 'nginx-tls',
-    title: 'Nginx 1 worker over TLS in front of the app server (uWS, 1 worker)',
+    title: 'Nginx 1 worker over TLS in front of the app server (net engine, 1 worker)',
     scheme: 'https',
     capabilities: ['ping', 'tls'],
     requiresPrograms: ['nginx', 'openssl'],
