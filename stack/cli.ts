@@ -22,7 +22,8 @@ type StackOptions = ValuesOf<typeof START_COMMAND.options>;
 import { Layer } from './layer.ts';
 import { checkPortFree, prepareDataDir } from './prepare.ts';
 import { freePort } from '../wire/free-port.ts';
-import { waitUntilServing, type Address } from './probe.ts';
+import { waitUntilServing } from './probe.ts';
+import { formatAddress, type ParsedAddress } from '../options/grammar.ts';
 import { tlsOf } from '../proxy/config.ts';
 
 function log(line: string): void {
@@ -66,9 +67,9 @@ async function main(options: StackOptions): Promise<void> {
   if (!existsSync(runDir)) mkdirSync(runDir, { mode: 0o700 });
   // node:http workers share a unix socket through node:cluster; uWS workers share a port through
   // SO_REUSEPORT, which only TCP has, so they get a private loopback port instead.
-  const appBind: Address =
-    options.engine === 'http' ? { socketPath: join(runDir, `app-${process.pid}.sock`) } : { host: '127.0.0.1', port: await freePort() };
-  const appBindText = 'socketPath' in appBind ? `unix:${appBind.socketPath}` : `${appBind.host}:${appBind.port}`;
+  const appBind: ParsedAddress =
+    options.engine === 'http' ? { kind: 'unix', path: join(runDir, `app-${process.pid}.sock`) } : { kind: 'tcp', host: '127.0.0.1', port: await freePort() };
+  const appBindText = formatAddress(appBind);
   // The layers get every setting as a flag; this process's LAYERSTACK_* variables were its own
   // (a layer would report them as not its options).
   const env: NodeJS.ProcessEnv = { DATA_DIR: dataDir };
@@ -86,6 +87,7 @@ async function main(options: StackOptions): Promise<void> {
         '--engine', options.engine,
         '--app', options.app,
         '--graceful-timeout', `${options.gracefulTimeout}ms`,
+        '--timeout', `${options.timeout}ms`,
         // The front logs every request (with the upstream's time), as Nginx would; the app server
         // adds its own time to Server-Timing so a reader sees each layer's share.
         '--access-log', 'off',
@@ -93,7 +95,7 @@ async function main(options: StackOptions): Promise<void> {
       ]),
       env: appEnv,
       cwd: PROJECT_ROOT,
-      ready: () => waitUntilServing(appBind, '/api/ping/'),
+      ready: () => waitUntilServing({ address: appBind }, '/api/ping/'),
     },
     log,
   );
@@ -107,10 +109,14 @@ async function main(options: StackOptions): Promise<void> {
         '--front-engine', options.frontEngine,
         ...frontEdgeFlags(options),
         '--graceful-timeout', `${options.gracefulTimeout}ms`,
+        '--header-timeout', `${options.headerTimeout}ms`,
+        '--body-timeout', `${options.bodyTimeout}ms`,
+        '--keep-alive-timeout', `${options.keepAliveTimeout}ms`,
+        '--send-timeout', `${options.sendTimeout}ms`,
       ]),
       env,
       cwd: PROJECT_ROOT,
-      ready: () => waitUntilServing({ host, port, tls: options.tlsCert !== undefined }, '/api/ping/'),
+      ready: () => waitUntilServing({ address: { kind: 'tcp', host, port }, tls: options.tlsCert !== undefined }, '/api/ping/'),
     },
     log,
   );

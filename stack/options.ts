@@ -6,7 +6,7 @@
 import { DATA_DIR_OPTION } from '../app/store/data-dir.ts';
 import { type Command, GRACEFUL_TIMEOUT_OPTION, listenOption } from '../options/index.ts';
 import { FRONT_ENGINE_OPTION, FRONT_OPTIONS } from '../proxy/options.ts';
-import { APP_ENGINE_OPTION, APP_OPTION, HOSTED_APP_OPTIONS, WORKERS_OPTION } from '../server/options.ts';
+import { APP_ENGINE_OPTION, APP_OPTION, HOSTED_APP_OPTIONS, SERVE_COMMAND, WORKERS_OPTION } from '../server/options.ts';
 
 const OPTIONS = {
   listen: listenOption('127.0.0.1:8000', { help: 'Address the front listens on (the stack\'s public address).' }),
@@ -16,6 +16,13 @@ const OPTIONS = {
   workers: WORKERS_OPTION,
   app: APP_OPTION,
   gracefulTimeout: GRACEFUL_TIMEOUT_OPTION,
+  // The timeouts an operator tunes first (Gunicorn's --timeout; Nginx's client timeouts, which
+  // belong to the front, the side that faces clients).
+  timeout: SERVE_COMMAND.options.timeout,
+  headerTimeout: FRONT_OPTIONS.headerTimeout,
+  bodyTimeout: FRONT_OPTIONS.bodyTimeout,
+  keepAliveTimeout: FRONT_OPTIONS.keepAliveTimeout,
+  sendTimeout: FRONT_OPTIONS.sendTimeout,
   tlsCert: FRONT_OPTIONS.tlsCert,
   tlsKey: FRONT_OPTIONS.tlsKey,
   tlsChain: FRONT_OPTIONS.tlsChain,

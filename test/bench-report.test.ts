@@ -227,3 +227,16 @@ describe('htmlReport', () => {
     assert.match(section, /compiled JavaScript from dist\/ as <code>npm start<\/code>/);
   });
 });
+
+describe('commands in reports', () => {
+  it('shows paths relative to the project root and the run folder as $RUN_DIR (no machine paths)', async () => {
+    const { shownCommand } = await import('../bench/report/format.ts');
+    const { tmpdir } = await import('node:os');
+    const { fileURLToPath } = await import('node:url');
+    const root = fileURLToPath(new URL('../', import.meta.url));
+    assert.equal(
+      shownCommand(['node', '--import', 'tsx', 'proxy/cli.ts', '--static', `/static/=${root}app/static`, '-c', `${tmpdir()}/bench-run-Ab12Cd/nginx-static/nginx.conf`]),
+      'node --import tsx proxy/cli.ts --static /static/=app/static -c $RUN_DIR/nginx-static/nginx.conf',
+    );
+  });
+});

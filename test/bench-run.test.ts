@@ -131,6 +131,9 @@ describe('bench: a quick run against a configuration it starts', () => {
     assert.equal(json.meta.rounds, 1);
     assert.deepEqual(json.configurations.map((c) => c.name), ['dev', 'bare-http']);
     assert.equal(json.meta.baseline, 'dev');
+    // Recorded commands name nothing of this machine: project paths are relative, the run's folder is $RUN.
+    for (const c of json.configurations) for (const cmd of c.commands) assert.doesNotMatch(cmd.argv.join(' '), new RegExp(`${ROOT}|${tmpdir()}/`), c.name);
+    assert.ok(json.configurations[0]!.commands[0]!.argv.includes('$RUN/dev/watch'));
     // The dev server is a reloader and its serving process: both are measured.
     assert.ok(json.configurations[0]!.idleRss.length >= 2);
     // ping on both, hello (logged in as a user created in a temporary DATA_DIR) and static-1k on dev.

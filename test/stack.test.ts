@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BUILD_ARGV, COMPILED, importableModule, nodeEntry } from '../server/launch.ts';
+import { COMPILED, importableModule, nodeEntry } from '../server/launch.ts';
+import { build } from './support/build.ts';
 import { freePort } from './support/net.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'stack-'));
@@ -26,16 +27,6 @@ function groupAlive(pgid: number): boolean {
   } catch {
     return false;
   }
-}
-
-let built = false;
-
-/** What `npm run build` runs (tsc into dist/), once per test run. */
-function build(): void {
-  if (built) return;
-  const result = spawnSync(process.execPath, [...BUILD_ARGV], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`npm run build failed:\n${result.stdout}${result.stderr}`);
-  built = true;
 }
 
 /** The command lines of the process group `pgid` (from /proc). */
@@ -55,7 +46,7 @@ function groupCommands(pgid: number): string[] {
 }
 
 async function startStack(args: string[] = []): Promise<void> {
-  build();
+  await build();
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   child = spawn(process.execPath, ['dist/stack/cli.js', '--listen', `127.0.0.1:${port}`, '--workers', '2', ...args], {
@@ -223,8 +214,8 @@ describe('running from the sources or from dist/ (server/launch.ts)', () => {
     assert.match(importableModule('app/demo.ts'), /\/app\/demo\.ts$/);
   });
 
-  it('compiled: children run dist/ JavaScript, a project .ts app maps to its twin, any other .ts is refused', () => {
-    build();
+  it('compiled: children run dist/ JavaScript, a project .ts app maps to its twin, any other .ts is refused', async () => {
+    await build();
     const probe = `
       const launch = await import('./dist/server/launch.js');
       const out = { compiled: launch.COMPILED, entry: launch.nodeEntry('server/pool/worker.ts'), demo: launch.importableModule('app/demo.ts') };
