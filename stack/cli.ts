@@ -21,7 +21,6 @@ import { START_COMMAND } from './options.ts';
 type StackOptions = ValuesOf<typeof START_COMMAND.options>;
 import { Layer } from './layer.ts';
 import { checkPortFree, prepareDataDir } from './prepare.ts';
-import { freePort } from '../wire/free-port.ts';
 import { waitUntilServing } from './probe.ts';
 import { formatAddress, type ParsedAddress } from '../options/grammar.ts';
 import { tlsOf } from '../proxy/config.ts';
@@ -65,10 +64,9 @@ async function main(options: StackOptions): Promise<void> {
 
   const runDir = join(dataDir, 'run');
   if (!existsSync(runDir)) mkdirSync(runDir, { mode: 0o700 });
-  // node:http workers share a unix socket through node:cluster; uWS workers share a port through
-  // SO_REUSEPORT, which only TCP has, so they get a private loopback port instead.
-  const appBind: ParsedAddress =
-    options.engine === 'http' ? { kind: 'unix', path: join(runDir, `app-${process.pid}.sock`) } : { kind: 'tcp', host: '127.0.0.1', port: await freePort() };
+  // The workers share a unix socket (node:cluster) in the 0700 run folder: no other user can bind
+  // it, nor reach the app server around the front (a loopback port is open to every local user).
+  const appBind: ParsedAddress = { kind: 'unix', path: join(runDir, `app-${process.pid}.sock`) };
   const appBindText = formatAddress(appBind);
   // The layers get every setting as a flag; this process's LAYERSTACK_* variables were its own
   // (a layer would report them as not its options).

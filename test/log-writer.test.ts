@@ -209,11 +209,9 @@ describe('a bad log path', () => {
 
 describe('the app server\'s logs', () => {
   it('keeps serving when its error log cannot be written (a full disk)', async (t) => {
-    let pool: PoolProcess | undefined;
-    t.after(() => pool?.stop());
-    pool = await PoolProcess.start(['--app', 'test/fixtures/apps.ts#app', '--workers', '1', '--access-log', 'off', '--error-log', '/dev/full']);
+    const pool = await PoolProcess.start(t, ['--app', 'test/fixtures/apps.ts#app', '--workers', '1', '--access-log', 'off', '--error-log', '/dev/full']);
     assert.equal((await get(pool.port, '/ping')).status, 200);
-    await eventually(() => /error log: cannot write to \/dev\/full \(ENOSPC/.test(pool!.output), 10_000, 'the one notice on stderr');
+    await eventually(() => /error log: cannot write to \/dev\/full \(ENOSPC/.test(pool.output), 10_000, 'the one notice on stderr');
     assert.equal((await get(pool.port, '/ping')).status, 200);
     assert.equal(pool.exitCode, null);
   });
@@ -221,13 +219,11 @@ describe('the app server\'s logs', () => {
   it('keeps its old access log when SIGUSR1 cannot reopen it, and says so', async (t) => {
     const logs = join(dir, 'pool-logs');
     mkdirSync(logs);
-    let pool: PoolProcess | undefined;
-    t.after(() => pool?.stop());
-    pool = await PoolProcess.start(['--app', 'test/fixtures/apps.ts#app', '--workers', '1', '--access-log', join(logs, 'access.log')]);
+    const pool = await PoolProcess.start(t, ['--app', 'test/fixtures/apps.ts#app', '--workers', '1', '--access-log', join(logs, 'access.log')]);
     assert.equal((await get(pool.port, '/ping')).status, 200);
     rmSync(logs, { recursive: true });
     pool.signal('SIGUSR1');
-    await eventually(() => /cannot open the access log .*access\.log: no such file or folder \(ENOENT\); still writing to the old file/.test(pool!.output), 10_000, 'the failed reopen');
+    await eventually(() => /cannot open the access log .*access\.log: no such file or folder \(ENOENT\); still writing to the old file/.test(pool.output), 10_000, 'the failed reopen');
     assert.equal((await get(pool.port, '/ping')).status, 200);
     assert.equal(pool.exitCode, null);
   });

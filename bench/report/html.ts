@@ -97,7 +97,7 @@ function breakdownSection(r: BenchResults): string {
     charts.push(stackedBarChart(`${title}: server CPU per request by process`, 'µs of CPU per request', parts, data, us));
   }
   if (charts.length === 0) return '';
-  const prod = r.summaries.find((s) => s.config === 'stack-uws' && s.scenario === 'ping');
+  const prod = r.summaries.find((s) => s.config === 'stack-net' && s.scenario === 'ping');
   const nginx = r.summaries.find((s) => s.config === 'nginx-proxy' && s.scenario === 'ping');
   const dev = r.summaries.find((s) => s.config === 'dev' && s.scenario === 'ping');
   const front = prod?.cpuUsPerRequestByRole.front;
