@@ -26,6 +26,9 @@ import type { RequestHead } from './request-head.ts';
 import { Http1Response } from './response.ts';
 import type { Http1Host } from './handler.ts';
 
+// The interface lived here first; servers built on it may still import it from here.
+export type { Http1Handler, Http1Host, Http1Settings } from './handler.ts';
+
 const IDLE = 0;
 const BODY = 1;
 const BUSY = 2;
