@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { Capability } from './scenarios.ts';
 import { nginxCommand } from './peers/nginx.ts';
+import { EDGE_CONFIGURATIONS } from './edge/configurations.ts';
 
 /** What a configuration's processes are started with. */
 export interface LaunchContext {
@@ -53,6 +54,8 @@ export interface Configuration {
   deploy?: 'touch-watched' | 'sighup-app';
   /** Port roles to reserve. */
   portRoles: readonly string[];
+  /** `https` for a configuration that serves TLS on its main port (default http). */
+  scheme?: 'http' | 'https';
   /** GET path that answers 200 once the configuration serves. */
   readyPath: string;
   /** Extra wait after the first 200, so every worker of a pool is listening before load starts. */
@@ -249,6 +252,8 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     settleMs: 0,
     processes: (c) => [{ layer: 'app', argv: ts('bench/peers/bare-http.ts'), env: { HOST: '127.0.0.1', PORT: String(c.ports.main) }, port: c.ports.main! }],
   },
+  // The front against Nginx over TLS and with gzip (issue 13).
+  ...EDGE_CONFIGURATIONS,
 ];
 
 /** Look a configuration up by name. */

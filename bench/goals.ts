@@ -34,6 +34,14 @@ function ratioGoals(targets: readonly string[]): RatioGoal[] {
     g('production vs development: hello ≥ 0.7× the dev server', { config: 'stack-net', scenario: 'hello' }, { config: 'dev', scenario: 'hello' }, 0.7),
     g('production vs development: static 1 KB ≥ 5× the dev server', { config: 'stack-net', scenario: 'static-1k' }, { config: 'dev', scenario: 'static-1k' }, 5),
     g('production vs development: CPU route ≥ 1.7× the dev server', { config: 'stack-net', scenario: 'cpu' }, { config: 'dev', scenario: 'cpu' }, 1.7),
+    // Issue 13: the front as the edge.
+    g('edge: proxied ping ≥ 0.9× Nginx in front of the same app server', { config: 'stack-net-1', scenario: 'ping' }, { config: 'nginx-proxy', scenario: 'ping' }, 0.9),
+    g('edge: static 1 KB ≥ 1.3× Nginx', { config: 'stack-net', scenario: 'static-1k' }, { config: 'nginx-static', scenario: 'static-1k' }, 1.3),
+    g('edge: TLS keep-alive, proxied ping ≥ 0.8× Nginx with TLS', { config: 'front-tls-1', scenario: 'ping' }, { config: 'nginx-tls', scenario: 'ping' }, 0.8),
+    g('edge: new TLS handshakes per second ≥ 0.8× Nginx', { config: 'front-tls-1', scenario: 'tls-handshake' }, { config: 'nginx-tls', scenario: 'tls-handshake' }, 0.8),
+    g('edge: 20 KB JSON with gzip level 6 ≥ 0.8× Nginx', { config: 'front-gzip-1', scenario: 'json-gzip' }, { config: 'nginx-gzip', scenario: 'json-gzip' }, 0.8),
+    g('edge: npm start ≥ 1.0× the dev server on hello', { config: 'start', scenario: 'hello' }, { config: 'dev', scenario: 'hello' }, 1.0),
+    g('edge: npm start ≥ 1.0× the dev server on ping', { config: 'start', scenario: 'ping' }, { config: 'dev', scenario: 'ping' }, 1.0),
   ];
   for (const t of targets) {
     goals.push(
