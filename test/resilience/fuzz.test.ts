@@ -16,7 +16,7 @@ import { fuzzRequest, wellFormed } from './fuzz.ts';
 import { freePort } from '../support/net.ts';
 
 const SEED = Number(process.env.RESILIENCE_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const COUNT = scale(10_000, 100_000);
+const COUNT = scale(10_000, 50_000);
 /** How long a connection may stay open with nothing more coming (the client has half-closed). */
 const QUIET_MS = 3000;
 
