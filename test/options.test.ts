@@ -14,6 +14,7 @@ import {
   type Command,
   ConfigError,
   duration,
+  environmentOf,
   formatDuration,
   formatSize,
   helpText,
@@ -219,6 +220,40 @@ describe('ConfigError: one error naming the option and the accepted form', () =>
   it('unknown prefixed environment variables are reported as ignored, not fatal', () => {
     const r = resolveArgv(COMMAND, [], { LAYERSTACK_WORKERS: '2', LAYERSTACK_FOO: '1', HOME: '/' });
     assert.deepEqual(r.ignoredEnv, ['LAYERSTACK_FOO']);
+  });
+});
+
+describe('handing values to a child process', () => {
+  it('environmentOf writes each set value under its canonical name, and reading it back gives the same values', () => {
+    const values = resolveArgv(COMMAND, ['--workers', '5', '--read-timeout', '1500ms', '--upstream', 'a:1,b:2', '--cache-control', '/s/=public, max-age=60', '--server-timing'], {}).values;
+    const env = environmentOf(OPTIONS, values);
+    assert.equal(env.LAYERSTACK_WORKERS, '5', 'the canonical name, not the WEB_CONCURRENCY alias');
+    assert.equal(env.LAYERSTACK_APP, undefined, 'unset values are left out');
+    const back = resolveArgv(COMMAND, [], env).values;
+    assert.deepEqual(back, values);
+  });
+
+  it('a secret is never printed back', () => {
+    const secret = { name: 'x', summary: '', options: { url: text({ secret: true, default: undefined, help: '' }) } };
+    const r = resolveArgv(secret, ['--url', 'postgres://u:hunter2@h/db']);
+    assert.equal(r.values.url, 'postgres://u:hunter2@h/db');
+    assert.doesNotMatch(printConfigText(secret, r), /hunter2/);
+  });
+
+  it('a config file may adjust what it gives (paths relative to the file), and refuses one-letter keys', () => {
+    const withPaths = { name: 'x', summary: '', options: { root: text({ default: 'here', help: '', fromFile: (v: string, d: string) => join(d, v) }) } };
+    const file = join(dir, 'paths.json');
+    writeFileSync(file, JSON.stringify({ root: 'static' }));
+    assert.equal(resolveArgv(withPaths, ['-c', file]).values.root, join(dir, 'static'));
+    assert.equal(resolveArgv(withPaths, ['--root', 'static']).values.root, 'static', 'a flag stays as given');
+    writeFileSync(file, JSON.stringify({ w: 2 }));
+    assert.throws(() => resolveArgv(COMMAND, ['-c', file]), /"w": expected an option name/);
+  });
+
+  it('--no- only for switches, and a switch takes no separate value', () => {
+    assert.throws(() => resolveArgv(COMMAND, ['--no-workers']), /^ConfigError: --no-workers: expected an option from/);
+    assert.throws(() => resolveArgv(COMMAND, ['--server-timing', 'yes']), /"yes": expected options only/);
+    assert.equal(resolveArgv(COMMAND, ['--server-timing=off']).values.serverTiming, false);
   });
 });
 

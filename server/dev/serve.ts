@@ -30,6 +30,12 @@ let loaded: HostedApp;
 try {
   loaded = await loadApp(spec);
 } catch (error) {
+  // A setting the operator fixes outside the code (a bad data directory or database URL) cannot
+  // be cured by an edit: one line, and the reloader gives up instead of waiting for a change.
+  if (error instanceof Error && (error.name === 'StoreStartError' || error.name === 'ConfigError')) {
+    console.error(`The app could not start: ${error.message}`);
+    process.exit(BOOT_ERROR);
+  }
   console.error(`\nThe app could not be loaded (${spec}):\n${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(APP_LOAD_ERROR);
 }
