@@ -76,7 +76,7 @@ describe(`9. fuzzing (seed ${SEED}, ${COUNT} requests per target)`, () => {
   after(() => cleanup.run());
 
   it('the front of the whole stack', async () => {
-    const stack = await Stack.start(cleanup.add, { engine: 'uws', workers: 1 });
+    const stack = await Stack.start(cleanup.add, { engine: 'net', workers: 1 });
     const pids = stack.pids();
     const started = Date.now();
     const from = stack.output.length;

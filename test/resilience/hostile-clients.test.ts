@@ -98,7 +98,7 @@ for (const engine of FRONT_ENGINES) {
     const sockets: Socket[] = [];
     cleanup.add(() => sockets.forEach((s) => s.destroy()));
     before(async () => {
-      stack = await Stack.start(cleanup.add, { engine: 'uws', frontEngine: engine, workers: 2, args: SHORT_TIMEOUTS });
+      stack = await Stack.start(cleanup.add, { engine: 'net', frontEngine: engine, workers: 2, args: SHORT_TIMEOUTS });
     });
 
     it('4. slow heads, slow bodies and non-readers are cut at their timeouts; a normal client is still served', async () => {
@@ -252,7 +252,7 @@ describe('11. an access log to a pipe nobody reads', () => {
   after(() => cleanup.run());
   let stack: Stack;
   before(async () => {
-    stack = await Stack.start(cleanup.add, { engine: 'uws', workers: 1, stdout: 'stalled' });
+    stack = await Stack.start(cleanup.add, { engine: 'net', workers: 1, stdout: 'stalled' });
   });
 
   it('does not grow the front\'s memory without bound, and the front keeps serving', async () => {
