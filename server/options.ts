@@ -7,13 +7,13 @@ import { availableParallelism } from 'node:os';
 import { AUTH_OPTIONS } from '../app/auth/auth-options.ts';
 import { DATA_DIR_OPTION } from '../app/store/data-dir.ts';
 import { STORE_OPTIONS } from '../app/store/store-options.ts';
-import { ACCESS_LOG_OPTION, boolean, type Command, duration, GRACEFUL_TIMEOUT_OPTION, integer, listenOption, oneOf, size, text } from '../options/index.ts';
+import { ACCESS_LOG_OPTION, ERROR_LOG_OPTION, boolean, type Command, duration, GRACEFUL_TIMEOUT_OPTION, integer, listenOption, oneOf, size, text } from '../options/index.ts';
 import { DEFAULT_APP_SPEC } from './app-loader.ts';
 import { ENGINE_NAMES } from './engines/engine.ts';
 import { DEFAULT_LIMITS } from '../wire/limits.ts';
 
 /** The app layer's production engine, the same in every command that runs the app server. */
-export const DEFAULT_APP_ENGINE = 'uws';
+export const DEFAULT_APP_ENGINE = 'net';
 
 /** Upper bound of --workers everywhere (one process each; more is a typo, not a plan). */
 export const MAX_WORKERS = 1024;
@@ -31,7 +31,7 @@ export const WORKERS_OPTION = integer({
 export const APP_ENGINE_OPTION = oneOf(ENGINE_NAMES, {
   short: 'k',
   default: DEFAULT_APP_ENGINE,
-  help: 'HTTP engine of each app server worker: uws (uWebSockets.js, fastest) or http (node:http).',
+  help: 'HTTP engine of each app server worker: net (the project\'s HTTP/1.1 server, the front\'s parser) or http (node:http).',
 });
 
 export const APP_OPTION = text({ metavar: 'SPEC', default: DEFAULT_APP_SPEC, help: 'The app to host: module.ts#export or module.ts#factory().' });
@@ -58,22 +58,22 @@ const OPTIONS = {
   maxRequests: integer({ default: 0, help: 'Retire a worker gracefully after this many requests (0: never), limiting the damage of leaks.' }),
   maxRequestsJitter: integer({ default: 0, help: 'Add a random 0..N to each worker\'s --max-requests, so workers do not all retire at once.' }),
   accessLog: ACCESS_LOG_OPTION,
-  errorLog: text({ metavar: 'PATH', default: '-', help: 'Error log: - (stderr) or a file path.' }),
+  errorLog: ERROR_LOG_OPTION,
   serverTiming: boolean({ default: false, help: 'Add `Server-Timing: app;dur=<ms>` to every response (time spent in the app).' }),
   maxBodySize: size({ default: DEFAULT_LIMITS.maxBodySize, help: 'Largest request body.', trips: '413 Content Too Large' }),
   maxHeaderSize: size({ default: DEFAULT_LIMITS.maxHeaderSize, help: 'Largest request head (request line and header fields).', trips: '431 Request Header Fields Too Large' }),
   limitRequestLine: size({ default: DEFAULT_LIMITS.maxRequestLine, help: 'Longest request line.', trips: '414 URI Too Long' }),
-  limitRequestFields: integer({ default: DEFAULT_LIMITS.maxHeaderCount, help: 'Most header fields in a request (uWS stops at about 50 by itself).', trips: '431 Request Header Fields Too Large' }),
-  headerTimeout: duration({ default: DEFAULT_LIMITS.headerTimeout, help: 'Time a client has to send the request head (slowloris guard; uWS: fixed 10 s).', trips: '408 Request Timeout, then the connection closes' }),
+  limitRequestFields: integer({ default: DEFAULT_LIMITS.maxHeaderCount, help: 'Most header fields in a request.', trips: '431 Request Header Fields Too Large' }),
+  headerTimeout: duration({ default: DEFAULT_LIMITS.headerTimeout, help: 'Time a client has to send the request head (slowloris guard).', trips: '408 Request Timeout, then the connection closes' }),
   requestTimeout: duration({ default: DEFAULT_LIMITS.requestTimeout, help: 'Time a client has to send the whole request (node:http engine).', trips: '408 Request Timeout, then the connection closes' }),
   keepAliveTimeout: duration({
     default: DEFAULT_LIMITS.keepAliveTimeout,
-    help: 'An idle keep-alive connection is closed after this; keep it above the front\'s --upstream-idle-timeout (uWS: fixed 10 s).',
+    help: 'An idle keep-alive connection is closed after this; keep it above the front\'s --upstream-idle-timeout.',
     trips: 'the idle connection is closed',
   }),
   sendTimeout: duration({
     default: DEFAULT_LIMITS.sendTimeout,
-    help: 'A response may wait this long on a client that stops reading (Nginx send_timeout; node:http engine; uWS closes a stalled socket after its fixed 10 s).',
+    help: 'A response may wait this long on a client that stops reading (Nginx send_timeout).',
     trips: 'the connection is closed',
   }),
   ...HOSTED_APP_OPTIONS,

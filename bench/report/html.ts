@@ -9,7 +9,7 @@
 import type { FaultRecord } from '../faults/run-faults.ts';
 import type { BenchResults, Summary } from '../results.ts';
 import { barChart, escape, stackedBarChart, timelineChart, type Series } from './charts.ts';
-import { mb, ms, rate, times, us } from './format.ts';
+import { mb, ms, rate, shownCommand, times, us } from './format.ts';
 
 export { barChart } from './charts.ts';
 
@@ -97,7 +97,7 @@ function breakdownSection(r: BenchResults): string {
     charts.push(stackedBarChart(`${title}: server CPU per request by process`, 'µs of CPU per request', parts, data, us));
   }
   if (charts.length === 0) return '';
-  const prod = r.summaries.find((s) => s.config === 'stack-uws' && s.scenario === 'ping');
+  const prod = r.summaries.find((s) => s.config === 'stack-net' && s.scenario === 'ping');
   const nginx = r.summaries.find((s) => s.config === 'nginx-proxy' && s.scenario === 'ping');
   const dev = r.summaries.find((s) => s.config === 'dev' && s.scenario === 'ping');
   const front = prod?.cpuUsPerRequestByRole.front;
@@ -179,7 +179,7 @@ ${notes}
 function configurationsSection(r: BenchResults): string {
   const rows = r.configurations.map((c) => {
     const rss = c.idleRss.length ? c.idleRss.map((p) => `${escape(p.role ?? p.layer)} ${mb(p.bytes)}`).join(', ') : '—';
-    const cmd = c.commands.length ? [...c.commands].reverse().map((x) => `<code>${escape(x.argv.join(' '))}</code>`).join(' → ') : escape(c.baseUrl);
+    const cmd = c.commands.length ? [...c.commands].reverse().map((x) => `<code>${escape(shownCommand(x.argv))}</code>`).join(' → ') : escape(c.baseUrl);
     return `<tr><td>${escape(c.name)}</td><td>${escape(c.title)}</td><td>${rss}</td><td class="cmd">${cmd}</td></tr>`;
   });
   for (const u of r.unavailable) rows.push(`<tr><td>${escape(u.name)}</td><td colspan="3">not run: ${escape(u.reason)}</td></tr>`);
@@ -200,10 +200,12 @@ export function htmlReport(r: BenchResults): string {
         .map((c) => `<li class="${c.verdict.replace(' ', '-')}"><b>${c.verdict === 'better' ? 'production better' : c.verdict === 'worse' ? 'production worse' : escape(c.verdict)}</b>: ${escape(c.text)}.</li>`)
         .join('')}</ul></section>`
     : '';
+  const measuredGoals = r.goals.filter((g) => g.status !== 'not measured');
+  const unmeasured = r.goals.filter((g) => g.status === 'not measured');
   const goals = r.goals.length
-    ? `<section id="goals"><h2>Goals</h2><table><tr><th>goal</th><th>result</th><th>measured</th><th>note</th></tr>${r.goals
+    ? `<section id="goals"><h2>Goals</h2>${measuredGoals.length ? `<table><tr><th>goal</th><th>result</th><th>measured</th><th>note</th></tr>${measuredGoals
         .map((g) => `<tr class="${g.status.replace(' ', '-')}"><td>${escape(g.goal)}</td><td>${g.status}</td><td>${escape(g.measured)}</td><td>${escape(g.note)}</td></tr>`)
-        .join('')}</table></section>`
+        .join('')}</table>` : ''}${unmeasured.length ? `<p class="small">Not measured in this run (a side is missing): ${unmeasured.map((g) => `${escape(g.goal)} (${escape(g.note)})`).join('; ')}.</p>` : ''}</section>`
     : '';
   const throughput = r.scenarios.filter((s) => r.summaries.some((x) => x.scenario === s.name) || r.applicability.some((a) => a.scenario === s.name && a.status !== 'measured' && !r.faults.some((f) => f.scenario === s.name)));
   return `<!doctype html>
@@ -214,7 +216,7 @@ h1{font-size:1.5em;margin:0 0 .3em}h2{font-size:1.2em;margin-top:1.8em;border-bo
 svg{display:block;margin:.4em 0}svg text{font:13px system-ui,sans-serif;fill:#1a202c}svg text.t{font-weight:600;font-size:14px}svg text.v,svg text.tick{fill:#4a5568;font-size:12px}
 svg text.unit{fill:#4a5568;font-size:12px;font-style:italic}svg text.in{fill:#fff;font-size:12px}svg text.marklabel{fill:#c05621;font-size:12px;font-weight:600}svg tspan.note{fill:#c05621}
 svg .axis{stroke:#4a5568;stroke-width:1}svg .grid{stroke:#e2e8f0;stroke-width:1}svg .mark{stroke:#dd6b20;stroke-width:2;stroke-dasharray:5 3}svg .span{fill:#fbd38d;opacity:.45}
-.charts{display:grid;grid-template-columns:1fr 1fr 1fr;gap:1.2em}
+.charts{display:block}.chart{margin-bottom:.8em}
 figure{margin:1em 0}figcaption{font-size:.93em;color:#2d3748}
 .invalid{background:#fed7d7;border:2px solid #c53030;padding:.6em;font-weight:600}
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #cbd5e0;padding:.3em .5em;text-align:left;vertical-align:top}th{background:#edf2f7}

@@ -29,6 +29,16 @@ export interface Started {
   infos: ConfigurationInfo[];
 }
 
+/**
+ * An argument as the reports show it: paths inside the project relative to its root, the run's
+ * temporary folder as $RUN, node as `node`, so a recorded command names nothing of this machine.
+ */
+export function shownArgument(arg: string, root: string, runRoot: string): string {
+  if (arg === process.execPath) return 'node';
+  const base = root.endsWith('/') ? root : `${root}/`;
+  return arg.replaceAll(runRoot, '$RUN').replaceAll(base, '');
+}
+
 /** Start `chosen` (pushing each into `running`), then add the external targets. */
 export async function startAll(
   chosen: readonly Configuration[],
@@ -106,7 +116,7 @@ export async function startAll(
       kind: p.kind,
       baseUrl: p.baseUrl,
       compiled: p.running?.config.compiled ?? false,
-      commands: p.running?.layers.map((l) => ({ layer: l.layer, argv: l.argv.map((a) => (a === process.execPath ? 'node' : a)) })) ?? [],
+      commands: p.running?.layers.map((l) => ({ layer: l.layer, argv: l.argv.map((a) => shownArgument(a, root, prepared.runRoot)) })) ?? [],
       idleRss,
     };
   });
