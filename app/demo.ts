@@ -7,6 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createAuth } from './auth/create-auth.ts';
+import { createVerifier } from './auth/create-verifier.ts';
+import { resolveSettings } from './auth/settings.ts';
 import { faultRoutes } from './demo-faults.ts';
 import { HttpError } from './errors.ts';
 import type { App, Request } from './interface.ts';
@@ -96,6 +98,13 @@ export interface DemoOptions {
  * reference stack.
  */
 export async function createDemoApp(options: DemoOptions = {}): Promise<LoadedApp> {
+  // Verify-only mode (JWK_URL): a second service authenticating with another one's tokens.
+  if (resolveSettings({}, process.env).JWK_URL !== null) {
+    const verifier = await createVerifier();
+    const router = publicRoutes(new Router(), verifier.middleware);
+    verifier.installHelloRoute(router);
+    return { app: router.app, close: () => verifier.close() };
+  }
   const auth = await createAuth({ dataDir: options.dataDir, settings: { ROTATE_REFRESH_TOKENS: true, BLACKLIST_AFTER_ROTATION: true } });
   // First start with no users: create "admin" and print its password once (one worker wins).
   await auth.ensureAdmin(options.print ?? ((line) => console.log(line)));

@@ -10,9 +10,9 @@ import type { BenchResults, ConclusionLine, Summary } from './results.ts';
 
 const MARGIN = 0.1;
 
-/** The configuration that stands for production in a run: the uWS stack if present, else any stack. */
+/** The configuration that stands for production in a run: the net stack if present, else any stack. */
 export function productionOf(names: readonly string[], kinds: Record<string, string>): string | undefined {
-  return names.includes('stack-uws') ? 'stack-uws' : names.find((n) => kinds[n] === 'stack');
+  return names.includes('stack-net') ? 'stack-net' : names.find((n) => kinds[n] === 'stack');
 }
 
 /** Lower is better: production's `prod` against development's `dev`. */
@@ -48,7 +48,7 @@ function summary(r: Pick<BenchResults, 'summaries'>, config: string | undefined,
 export function conclude(r: Omit<BenchResults, 'conclusion' | 'goals'>): ConclusionLine[] {
   const names = r.configurations.map((c) => c.name);
   const kinds = Object.fromEntries(r.configurations.map((c) => [c.name, c.kind]));
-  const prod = productionOf(names, kinds) ?? 'stack-uws';
+  const prod = productionOf(names, kinds) ?? 'stack-net';
   const out: ConclusionLine[] = [];
   const faultNames = new Set(r.faults.map((f) => f.scenario));
   const titles: Record<string, string> = {
@@ -64,8 +64,8 @@ export function conclude(r: Omit<BenchResults, 'conclusion' | 'goals'>): Conclus
   const cpuProd = summary(r, prod, 'cpu');
   if (r.scenarios.some((s) => s.name === 'cpu')) {
     if (cpuDev && cpuProd) {
-      const one = summary(r, 'app-uws-1', 'cpu');
-      const many = summary(r, 'app-uws-N', 'cpu');
+      const one = summary(r, 'app-net-1', 'cpu');
+      const many = summary(r, 'app-net-N', 'cpu');
       const steps = [
         `dev server (1 process) ${rate(cpuDev.rps)} req/s`,
         ...(one ? [`app server 1 worker ${rate(one.rps)}`] : []),

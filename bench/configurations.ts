@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { Capability } from './scenarios.ts';
 import { nginxCommand } from './peers/nginx.ts';
+import { EDGE_CONFIGURATIONS } from './edge/configurations.ts';
 
 /** What a configuration's processes are started with. */
 export interface LaunchContext {
@@ -53,6 +54,8 @@ export interface Configuration {
   deploy?: 'touch-watched' | 'sighup-app';
   /** Port roles to reserve. */
   portRoles: readonly string[];
+  /** `https` for a configuration that serves TLS on its main port (default http). */
+  scheme?: 'http' | 'https';
   /** GET path that answers 200 once the configuration serves. */
   readyPath: string;
   /** Extra wait after the first 200, so every worker of a pool is listening before load starts. */
@@ -86,7 +89,7 @@ export const BENCH_APP_SPEC = 'app/demo.ts#createDemoAppWithFaults()';
 const NO_ACCESS_LOG = ['--access-log', 'off'];
 
 /** The worker pool alone on `engine` with `workers` workers, listening on `port`. */
-function pool(engine: 'http' | 'uws', workers: number, port: number): LayerProcess {
+function pool(engine: 'http' | 'net', workers: number, port: number): LayerProcess {
   return {
     layer: 'app',
     argv: js(POOL_CLI, '--listen', `127.0.0.1:${port}`, '--workers', String(workers), '--engine', engine, '--app', BENCH_APP_SPEC, '--server-timing', ...NO_ACCESS_LOG),
@@ -94,8 +97,8 @@ function pool(engine: 'http' | 'uws', workers: number, port: number): LayerProce
   };
 }
 
-function appAlone(engine: 'http' | 'uws', many: boolean): Configuration {
-  const label = engine === 'uws' ? 'uWebSockets.js' : 'node:http';
+function appAlone(engine: 'http' | 'net', many: boolean): Configuration {
+  const label = engine === 'net' ? 'net (wire/http1)' : 'node:http';
   return {
     name: `app-${engine}-${many ? 'N' : '1'}`,
     title: `app server alone, ${label}, ${many ? 'N workers' : '1 worker'}`,
@@ -112,8 +115,8 @@ function appAlone(engine: 'http' | 'uws', many: boolean): Configuration {
   };
 }
 
-function stack(engine: 'http' | 'uws', many: boolean): Configuration {
-  const label = engine === 'uws' ? 'uWebSockets.js' : 'node:http';
+function stack(engine: 'http' | 'net', many: boolean): Configuration {
+  const label = engine === 'net' ? 'net (wire/http1)' : 'node:http';
   return {
     name: `stack-${engine}${many ? '' : '-1'}`,
     title: `prod stack: front + app server on ${label} (${many ? 'N workers' : '1 worker'})`,
@@ -135,8 +138,8 @@ function stack(engine: 'http' | 'uws', many: boolean): Configuration {
           '--listen', `127.0.0.1:${c.ports.main}`,
           '--upstream', `127.0.0.1:${c.ports.upstream}`,
           '--static', `/static/=${c.staticRoot}`,
-          // The front's production client side (net) pairs with the uWS pool, as in `npm start`.
-          '--front-engine', engine === 'uws' ? 'net' : engine,
+          // Both layers on the same engine: net is what `npm start` runs.
+          '--front-engine', engine,
           ...NO_ACCESS_LOG,
         ),
         port: c.ports.main!,
@@ -167,16 +170,16 @@ export const CONFIGURATIONS: readonly Configuration[] = [
   },
   appAlone('http', false),
   appAlone('http', true),
-  appAlone('uws', false),
-  appAlone('uws', true),
-  stack('uws', true),
+  appAlone('net', false),
+  appAlone('net', true),
+  stack('net', true),
   stack('http', true),
-  stack('uws', false),
+  stack('net', false),
   {
     // Exactly what `npm start` runs (one supervisor process tree, its own defaults for logs and
-    // sockets), to check the stack-uws entry measures the same thing. Its CPU is not split per layer.
+    // sockets), to check the stack-net entry measures the same thing. Its CPU is not split per layer.
     name: 'start',
-    title: '`npm start` as shipped (supervisor + front + pool, uWS)',
+    title: '`npm start` as shipped (supervisor + front + pool, net engines)',
     kind: 'stack',
     capabilities: ['ping', 'app', 'auth', 'static'],
     requiresFiles: [START_CLI],
@@ -205,7 +208,7 @@ export const CONFIGURATIONS: readonly Configuration[] = [
   },
   {
     name: 'nginx-proxy',
-    title: 'Nginx 1 worker in front of the pool (uWS, 1 worker)',
+    title: 'Nginx 1 worker in front of the pool (net engine, 1 worker)',
     kind: 'peer',
     capabilities: ALL_CAPS,
     requiresFiles: [POOL_CLI],
@@ -215,7 +218,7 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     readyPath: '/api/ping/',
     settleMs: 1000,
     processes: (c) => [
-      pool('uws', 1, c.ports.upstream!),
+      pool('net', 1, c.ports.upstream!),
       {
         layer: 'front',
         argv: nginxCommand('nginx-proxy.conf.tmpl', c.runDir, { PORT: c.ports.main!, UPSTREAM_PORT: c.ports.upstream!, STATIC_ROOT: c.staticRoot }),
@@ -249,6 +252,8 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     settleMs: 0,
     processes: (c) => [{ layer: 'app', argv: ts('bench/peers/bare-http.ts'), env: { HOST: '127.0.0.1', PORT: String(c.ports.main) }, port: c.ports.main! }],
   },
+  // The front against Nginx over TLS and with gzip (issue 13).
+  ...EDGE_CONFIGURATIONS,
 ];
 
 /** Look a configuration up by name. */

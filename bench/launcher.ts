@@ -98,7 +98,7 @@ export async function startConfiguration(
   registry: RunningConfiguration[] = [],
 ): Promise<RunningConfiguration> {
   mkdirSync(ctx.watchDir, { recursive: true });
-  const running: RunningConfiguration = { config, baseUrl: `http://127.0.0.1:${ctx.ports.main}`, layers: [], ports: ctx.ports, watchDir: ctx.watchDir };
+  const running: RunningConfiguration = { config, baseUrl: `${config.scheme ?? 'http'}://127.0.0.1:${ctx.ports.main}`, layers: [], ports: ctx.ports, watchDir: ctx.watchDir };
   registry.push(running);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   try {

@@ -60,7 +60,7 @@ const OPTIONS = {
     choices: [...SCENARIO_NAMES],
     default: [...SCENARIO_NAMES],
     defaultText: 'all',
-    help: `Scenarios to run. Throughput: ${SCENARIOS.map((s) => s.name).join(', ')}. Faults (on dev, stack-uws, app-uws-N): ${FAULT_SCENARIOS.map((s) => s.name).join(', ')}.`,
+    help: `Scenarios to run. Throughput: ${SCENARIOS.map((s) => s.name).join(', ')}. Faults (on dev, stack-net, app-net-N): ${FAULT_SCENARIOS.map((s) => s.name).join(', ')}.`,
   }),
   target: list({ metavar: 'NAME=URL', default: [], help: 'Also measure an external base URL (repeatable), e.g. django=http://127.0.0.1:8100.' }),
   targetPath: list({ metavar: 'SCENARIO=/path', default: [], help: 'Where an external target serves a scenario (repeatable), e.g. static-100k=/static/lib-100k.js.' }),
@@ -77,7 +77,7 @@ const OPTIONS = {
   workers: { ...WORKERS_OPTION, help: 'Workers of the "-N" configurations.' },
   quick: boolean({
     default: false,
-    help: 'The whole story in about a minute: 1 round of 1 s per throughput scenario and 4 s per fault scenario on dev, stack-uws, app-uws-1 and nginx-proxy, ending with a plain-language conclusion (explicit options still win).',
+    help: 'The whole story in about a minute: 1 round of 1 s per throughput scenario and 4 s per fault scenario on dev, stack-net, app-net-1 and nginx-proxy, ending with a plain-language conclusion (explicit options still win).',
   }),
   out: text({ metavar: 'DIR', env: [], default: 'bench/results', help: 'Where the JSON, Markdown and HTML reports go.' }),
   portBase: integer({ min: 1024, max: 65535 - 64, default: undefined, defaultText: 'free ports chosen by the system', help: 'Use ports N, N+1, ….' }),

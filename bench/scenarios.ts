@@ -7,7 +7,7 @@ import type { AuthSession } from './auth.ts';
 import type { TokenChain } from './loaders/load-plan.ts';
 
 /** What a configuration must serve for a scenario to make sense on it. */
-export type Capability = 'ping' | 'app' | 'auth' | 'static' | 'faults';
+export type Capability = 'ping' | 'app' | 'auth' | 'static' | 'faults' | 'tls' | 'gzip';
 
 /** The request a scenario sends, ready for a loader (path relative to the configuration's base URL). */
 export interface ScenarioRequest {
@@ -122,6 +122,16 @@ export const SCENARIOS: readonly Scenario[] = [
     // requests would only measure the queue (and on a busy machine none would finish in a short window).
     connections: (o) => Math.min(o.connections, 16),
     minSeconds: 2,
+  },
+  {
+    // Every request on a new connection: over TLS, a full handshake per request (issue 13).
+    ...get('tls-handshake', 'GET /api/ping/, new TLS connection each (Connection: close)', 'tls', '/api/ping/'),
+    connections: (o) => Math.min(o.connections, 16),
+    request: async (p) => ({ method: 'GET', path: p, headers: { connection: 'close' } }),
+  },
+  {
+    ...get('json-gzip', 'GET 20 KB JSON, gzip (Accept-Encoding: gzip)', 'gzip', '/api/json/'),
+    request: async (p) => ({ method: 'GET', path: p, headers: { 'accept-encoding': 'gzip' } }),
   },
 ];
 

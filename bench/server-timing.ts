@@ -5,6 +5,7 @@
  * the app's code and the server around it in the layer breakdown.
  */
 import { Agent, request } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /** Mean duration per Server-Timing entry, in microseconds, over the requests that carried it. */
 export type TimingMeans = Record<string, number>;
@@ -22,12 +23,14 @@ export function parseServerTiming(value: string): Record<string, number> {
 
 /** Send `count` requests one after another and average what Server-Timing says. */
 export async function sampleServerTiming(url: string, headers: Record<string, string>, count: number): Promise<TimingMeans> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  // https: the bench's own throw-away certificate (issue 13's TLS configurations), not verified.
+  const tls = url.startsWith('https:');
+  const agent = tls ? new HttpsAgent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false }) : new Agent({ keepAlive: true, maxSockets: 1 });
   const sums: Record<string, { total: number; n: number }> = {};
   try {
     for (let i = 0; i < count; i++) {
       const value = await new Promise<string>((resolve) => {
-        const req = request(url, { agent, headers }, (res) => {
+        const req = (tls ? httpsRequest : request)(url, { agent, headers }, (res) => {
           res.resume();
           res.on('end', () => resolve(String(res.headers['server-timing'] ?? '')));
           res.on('error', () => resolve(''));

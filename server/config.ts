@@ -60,14 +60,6 @@ export function serverConfigOf(resolution: ServeResolution): ServerConfig {
     sendTimeout: v.sendTimeout / 1000,
   };
   const bind = parseAddress(config.bind, { unix: true, portZero: true });
-  if (bind.kind === 'unix' && config.engine === 'uws' && config.workers > 1) {
-    // uWS workers share a port through SO_REUSEPORT, which unix sockets do not have (a second
-    // uWS listener takes the path over).
-    throw new ConfigError(
-      `--workers ${config.workers} with --engine uws on ${config.bind}`,
-      'one worker for a uws unix socket; bind uws workers to a loopback TCP port (e.g. --listen 127.0.0.1:8001), or use --engine http for a unix socket',
-    );
-  }
   if (!config.app.includes('#')) throw new ConfigError('--app', 'module.ts#export or module.ts#factory()', config.app);
   return config;
 }

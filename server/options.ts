@@ -13,7 +13,7 @@ import { ENGINE_NAMES } from './engines/engine.ts';
 import { DEFAULT_LIMITS } from '../wire/limits.ts';
 
 /** The app layer's production engine, the same in every command that runs the app server. */
-export const DEFAULT_APP_ENGINE = 'uws';
+export const DEFAULT_APP_ENGINE = 'net';
 
 /** Upper bound of --workers everywhere (one process each; more is a typo, not a plan). */
 export const MAX_WORKERS = 1024;
@@ -31,7 +31,7 @@ export const WORKERS_OPTION = integer({
 export const APP_ENGINE_OPTION = oneOf(ENGINE_NAMES, {
   short: 'k',
   default: DEFAULT_APP_ENGINE,
-  help: 'HTTP engine of each app server worker: uws (uWebSockets.js, fastest) or http (node:http).',
+  help: 'HTTP engine of each app server worker: net (the project\'s HTTP/1.1 server, the front\'s parser) or http (node:http).',
 });
 
 export const APP_OPTION = text({ metavar: 'SPEC', default: DEFAULT_APP_SPEC, help: 'The app to host: module.ts#export or module.ts#factory().' });
@@ -63,17 +63,17 @@ const OPTIONS = {
   maxBodySize: size({ default: DEFAULT_LIMITS.maxBodySize, help: 'Largest request body.', trips: '413 Content Too Large' }),
   maxHeaderSize: size({ default: DEFAULT_LIMITS.maxHeaderSize, help: 'Largest request head (request line and header fields).', trips: '431 Request Header Fields Too Large' }),
   limitRequestLine: size({ default: DEFAULT_LIMITS.maxRequestLine, help: 'Longest request line.', trips: '414 URI Too Long' }),
-  limitRequestFields: integer({ default: DEFAULT_LIMITS.maxHeaderCount, help: 'Most header fields in a request (uWS stops at about 50 by itself).', trips: '431 Request Header Fields Too Large' }),
-  headerTimeout: duration({ default: DEFAULT_LIMITS.headerTimeout, help: 'Time a client has to send the request head (slowloris guard; uWS: fixed 10 s).', trips: '408 Request Timeout, then the connection closes' }),
+  limitRequestFields: integer({ default: DEFAULT_LIMITS.maxHeaderCount, help: 'Most header fields in a request.', trips: '431 Request Header Fields Too Large' }),
+  headerTimeout: duration({ default: DEFAULT_LIMITS.headerTimeout, help: 'Time a client has to send the request head (slowloris guard).', trips: '408 Request Timeout, then the connection closes' }),
   requestTimeout: duration({ default: DEFAULT_LIMITS.requestTimeout, help: 'Time a client has to send the whole request (node:http engine).', trips: '408 Request Timeout, then the connection closes' }),
   keepAliveTimeout: duration({
     default: DEFAULT_LIMITS.keepAliveTimeout,
-    help: 'An idle keep-alive connection is closed after this; keep it above the front\'s --upstream-idle-timeout (uWS: fixed 10 s).',
+    help: 'An idle keep-alive connection is closed after this; keep it above the front\'s --upstream-idle-timeout.',
     trips: 'the idle connection is closed',
   }),
   sendTimeout: duration({
     default: DEFAULT_LIMITS.sendTimeout,
-    help: 'A response may wait this long on a client that stops reading (Nginx send_timeout; node:http engine; uWS closes a stalled socket after its fixed 10 s).',
+    help: 'A response may wait this long on a client that stops reading (Nginx send_timeout).',
     trips: 'the connection is closed',
   }),
   ...HOSTED_APP_OPTIONS,

@@ -21,8 +21,8 @@ import { START_COMMAND } from './options.ts';
 type StackOptions = ValuesOf<typeof START_COMMAND.options>;
 import { Layer } from './layer.ts';
 import { checkPortFree, prepareDataDir } from './prepare.ts';
-import { freePort } from '../wire/free-port.ts';
-import { waitUntilServing, type Address } from './probe.ts';
+import { waitUntilServing } from './probe.ts';
+import { formatAddress, type ParsedAddress } from '../options/grammar.ts';
 import { tlsOf } from '../proxy/config.ts';
 
 function log(line: string): void {
@@ -64,11 +64,10 @@ async function main(options: StackOptions): Promise<void> {
 
   const runDir = join(dataDir, 'run');
   if (!existsSync(runDir)) mkdirSync(runDir, { mode: 0o700 });
-  // node:http workers share a unix socket through node:cluster; uWS workers share a port through
-  // SO_REUSEPORT, which only TCP has, so they get a private loopback port instead.
-  const appBind: Address =
-    options.engine === 'http' ? { socketPath: join(runDir, `app-${process.pid}.sock`) } : { host: '127.0.0.1', port: await freePort() };
-  const appBindText = 'socketPath' in appBind ? `unix:${appBind.socketPath}` : `${appBind.host}:${appBind.port}`;
+  // The workers share a unix socket (node:cluster) in the 0700 run folder: no other user can bind
+  // it, nor reach the app server around the front (a loopback port is open to every local user).
+  const appBind: ParsedAddress = { kind: 'unix', path: join(runDir, `app-${process.pid}.sock`) };
+  const appBindText = formatAddress(appBind);
   // The layers get every setting as a flag; this process's LAYERSTACK_* variables were its own
   // (a layer would report them as not its options).
   const env: NodeJS.ProcessEnv = { DATA_DIR: dataDir };
@@ -94,7 +93,7 @@ async function main(options: StackOptions): Promise<void> {
       ]),
       env: appEnv,
       cwd: PROJECT_ROOT,
-      ready: () => waitUntilServing(appBind, '/api/ping/'),
+      ready: () => waitUntilServing({ address: appBind }, '/api/ping/'),
     },
     log,
   );
@@ -115,7 +114,7 @@ async function main(options: StackOptions): Promise<void> {
       ]),
       env,
       cwd: PROJECT_ROOT,
-      ready: () => waitUntilServing({ host, port, tls: options.tlsCert !== undefined }, '/api/ping/'),
+      ready: () => waitUntilServing({ address: { kind: 'tcp', host, port }, tls: options.tlsCert !== undefined }, '/api/ping/'),
     },
     log,
   );

@@ -2,17 +2,22 @@
 import http from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { formatAddress, type ParsedAddress } from '../options/grammar.ts';
 
-/** Where a layer listens: a TCP host and port (`tls`: speaking HTTPS), or a unix socket path. */
-export type Address = { host: string; port: number; tls?: boolean } | { socketPath: string };
+/** How to reach a layer: its address, and whether it speaks HTTPS there. */
+export interface ProbeTarget {
+  address: ParsedAddress;
+  tls?: boolean;
+}
 
 /** One GET; resolves with the status, rejects on a connection error or after 2 s. */
-export function get(address: Address, path: string): Promise<number> {
+export function get(target: ProbeTarget, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
+    const { address } = target;
+    const where = address.kind === 'unix' ? { socketPath: address.path } : { host: address.host, port: address.port };
     // Over TLS the probe checks that the child answers, not who it is: the certificate was checked at start.
-    const tls = 'tls' in address && address.tls === true;
-    const get = tls ? https.get : http.get;
-    const req = get({ ...address, path, agent: false, timeout: 2000, headers: { host: 'localhost' }, rejectUnauthorized: false }, (res) => {
+    const get = target.tls === true ? https.get : http.get;
+    const req = get({ ...where, path, agent: false, timeout: 2000, headers: { host: 'localhost' }, rejectUnauthorized: false }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
@@ -21,16 +26,16 @@ export function get(address: Address, path: string): Promise<number> {
   });
 }
 
-/** Resolve once `path` answers 200 at `address`, trying every 100 ms; reject after `timeoutMs`. */
-export async function waitUntilServing(address: Address, path: string, timeoutMs = 30_000): Promise<void> {
+/** Resolve once `path` answers 200 at `target`, trying every 100 ms; reject after `timeoutMs`. */
+export async function waitUntilServing(target: ProbeTarget, path: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      if ((await get(address, path)) === 200) return;
+      if ((await get(target, path)) === 200) return;
     } catch {
       // not up yet
     }
     await sleep(100);
   }
-  throw new Error(`nothing answered GET ${path} at ${'socketPath' in address ? address.socketPath : `${address.host}:${address.port}`}`);
+  throw new Error(`nothing answered GET ${path} at ${formatAddress(target.address)}`);
 }

@@ -25,8 +25,8 @@ describe('parseOptions', () => {
   });
 
   it('reads lists, targets and target paths', () => {
-    const o = parseOptions(['--configurations', 'dev,stack-uws', '--target', 'django=http://127.0.0.1:8100/', '--target-path', 'static-100k=/static/lib-100k.js', '--user', 'alice', '--password', 'x', '--baseline', 'django']);
-    assert.deepEqual(o.configs, ['dev', 'stack-uws']);
+    const o = parseOptions(['--configurations', 'dev,stack-net', '--target', 'django=http://127.0.0.1:8100/', '--target-path', 'static-100k=/static/lib-100k.js', '--user', 'alice', '--password', 'x', '--baseline', 'django']);
+    assert.deepEqual(o.configs, ['dev', 'stack-net']);
     assert.deepEqual(o.targets, [{ name: 'django', baseUrl: 'http://127.0.0.1:8100' }]);
     assert.deepEqual(o.targetPaths, { 'static-100k': '/static/lib-100k.js' });
     assert.equal(o.baseline, 'django');
@@ -50,7 +50,7 @@ describe('parseOptions', () => {
     [['--target-path', 'static-1k'], /^--target-path: expected SCENARIO=\/path/],
     [['--user', 'a'], /^--password: expected --user and --password together$/],
     [['--loader', 'wrk', '-p', '4'], /^--pipelining: expected 1 with --loader wrk/],
-    [['--baseline', 'stack-uws', '--configurations', 'dev'], /^--baseline: expected one of the configurations of this run \(dev\), got "stack-uws"$/],
+    [['--baseline', 'stack-net', '--configurations', 'dev'], /^--baseline: expected one of the configurations of this run \(dev\), got "stack-net"$/],
     [['--port-base', '80'], /^--port-base: expected a whole number from 1024 to 65471, got "80"$/],
   ];
   for (const [argv, message] of bad) {

@@ -59,7 +59,7 @@ function results(invalid: boolean): BenchResults {
     },
     configurations: [
       { name: 'dev', title: 'dev server', kind: 'dev', baseUrl: 'http://127.0.0.1:1', compiled: false, commands: [{ layer: 'app', argv: ['node', 'x.ts'] }], idleRss: [{ layer: 'app', role: 'dev process', pid: 1, bytes: 50 << 20 }] },
-      { name: 'stack-uws', title: 'stack', kind: 'stack', baseUrl: 'http://127.0.0.1:3', compiled: true, commands: [], idleRss: [{ layer: 'front', role: 'front', pid: 2, bytes: 40 << 20 }] },
+      { name: 'stack-net', title: 'stack', kind: 'stack', baseUrl: 'http://127.0.0.1:3', compiled: true, commands: [], idleRss: [{ layer: 'front', role: 'front', pid: 2, bytes: 40 << 20 }] },
       { name: 'x<y>', title: 'external', kind: 'target', baseUrl: 'http://127.0.0.1:2', compiled: false, commands: [], idleRss: [] },
     ],
     unavailable: [{ name: 'nginx-proxy', reason: 'nginx is not installed' }],
@@ -73,20 +73,20 @@ function results(invalid: boolean): BenchResults {
     runs: [],
     summaries: [
       summary('dev', 'ping', 1000, { cpuUsPerRequestByRole: { 'dev process': 25, reloader: 1 } }),
-      summary('stack-uws', 'ping', 800, { cpuUsPerRequestByRole: { front: 20, workers: 15, master: 0.1 }, vsBaseline: { median: 0.8, min: 0.8, max: 0.8, pairs: 1 }, contaminatedRuns: 1 }),
+      summary('stack-net', 'ping', 800, { cpuUsPerRequestByRole: { front: 20, workers: 15, master: 0.1 }, vsBaseline: { median: 0.8, min: 0.8, max: 0.8, pairs: 1 }, contaminatedRuns: 1 }),
       summary('x<y>', 'ping', 500, { non2xx: invalid ? 7 : 0, invalid, serverCpuEstimated: true, cpuUsPerRequest: 90, vsBaseline: { median: 0.5, min: 0.5, max: 0.5, pairs: 1 } }),
       summary('dev', 'static-1k', 1000),
-      summary('stack-uws', 'static-1k', 20_000, { vsBaseline: { median: 20, min: 20, max: 20, pairs: 1 } }),
+      summary('stack-net', 'static-1k', 20_000, { vsBaseline: { median: 20, min: 20, max: 20, pairs: 1 } }),
     ],
     faults: [
       fault('dev', 'slow-clients', samples(false, 1000), [{ atMs: 800, untilMs: 4000, label: '300 slow clients' }], 120, 'ms', 40),
-      fault('stack-uws', 'slow-clients', samples(false), [{ atMs: 800, untilMs: 4000, label: '300 slow clients' }], 1, 'ms'),
+      fault('stack-net', 'slow-clients', samples(false), [{ atMs: 800, untilMs: 4000, label: '300 slow clients' }], 1, 'ms'),
       fault('dev', 'crash', samples(true), [{ atMs: 1000, untilMs: 1000, label: 'uncaught exception' }], 12.5, '%'),
-      fault('stack-uws', 'crash', samples(false), [{ atMs: 1000, untilMs: 1000, label: 'uncaught exception' }], 0, '%'),
+      fault('stack-net', 'crash', samples(false), [{ atMs: 1000, untilMs: 1000, label: 'uncaught exception' }], 0, '%'),
     ],
-    timings: [{ config: 'stack-uws', scenario: 'ping', meansUs: { app: 5, upstream: 300, proxy: 40 } }],
+    timings: [{ config: 'stack-net', scenario: 'ping', meansUs: { app: 5, upstream: 300, proxy: 40 } }],
   };
-  return { ...partial, goals: [{ goal: 'production vs x<y>: ping ≥ 4×', status: 'not measured', measured: '', note: 'needs ping × stack-uws' }], conclusion: conclude(partial) };
+  return { ...partial, goals: [{ goal: 'production vs x<y>: ping ≥ 4×', status: 'not measured', measured: '', note: 'needs ping × stack-net' }], conclusion: conclude(partial) };
 }
 
 describe('withReport (bench/RESULTS.md)', () => {
@@ -167,7 +167,7 @@ describe('markdownReport', () => {
     const md = markdownReport(results(false));
     assert.match(md, /## Where the microseconds go/);
     assert.match(md, /\| scenario \| configuration \| front \| reloader \| dev process \| master \| workers \| of which the app's own code \| total \|/);
-    assert.match(md, /\| ping \| stack-uws † \| 20\.0 \| — \| — \| 0\.1 \| 15\.0 \| 5\.0 \| 30\.0 \|/);
+    assert.match(md, /\| ping \| stack-net † \| 20\.0 \| — \| — \| 0\.1 \| 15\.0 \| 5\.0 \| 30\.0 \|/);
   });
 });
 
@@ -193,7 +193,7 @@ describe('htmlReport', () => {
   it('has a summary table of scenario × configuration with ratios to the dev server', () => {
     const html = htmlReport(results(false));
     const table = /<table class="summary">([\s\S]*?)<\/table>/.exec(html)![1]!;
-    assert.match(table, /<th>dev<\/th><th>stack-uws<\/th>/);
+    assert.match(table, /<th>dev<\/th><th>stack-net<\/th>/);
     assert.match(table, /20\.0k <span class="ratio">20\.00×<\/span>/);
     assert.match(table, /slow clients<\/td><td>p99 of normal requests under attack \(lower is better\)<\/td><td>120 ms†<\/td><td>1\.0 ms <span class="ratio">0\.01×<\/span><\/td>/);
     assert.match(table, /800 <span class="ratio">0\.80×<\/span>†/, 'a disturbed window is marked');
@@ -202,9 +202,9 @@ describe('htmlReport', () => {
   it('draws the breakdown as stacked segments per process role, the app\'s own time split out of the workers', () => {
     const html = htmlReport(results(false));
     const section = html.slice(html.indexOf('<h2>Where the microseconds go'), html.indexOf('<h2>Fault timelines'));
-    assert.match(section, /<title>stack-uws, front: 20\.0 µs of CPU per request<\/title>/);
-    assert.match(section, /<title>stack-uws, workers: 10\.0 µs of CPU per request<\/title>/);
-    assert.match(section, /<title>stack-uws, app&#39;s own code: 5\.0 µs of CPU per request<\/title>/);
+    assert.match(section, /<title>stack-net, front: 20\.0 µs of CPU per request<\/title>/);
+    assert.match(section, /<title>stack-net, workers: 10\.0 µs of CPU per request<\/title>/);
+    assert.match(section, /<title>stack-net, app&#39;s own code: 5\.0 µs of CPU per request<\/title>/);
     assert.match(section, /<title>dev, dev process: 25\.0 µs of CPU per request<\/title>/);
     assert.match(section, /µs of CPU per request<\/text>/, 'the axis has its unit');
   });
@@ -230,5 +230,18 @@ describe('htmlReport', () => {
     assert.match(section, /Disturbed \(†\)<\/b>: other processes/);
     assert.match(section, /runs on the same 2 cores as the servers/);
     assert.match(section, /compiled JavaScript from dist\/ as <code>npm start<\/code>/);
+  });
+});
+
+describe('commands in reports', () => {
+  it('shows paths relative to the project root and the run folder as $RUN_DIR (no machine paths)', async () => {
+    const { shownCommand } = await import('../bench/report/format.ts');
+    const { tmpdir } = await import('node:os');
+    const { fileURLToPath } = await import('node:url');
+    const root = fileURLToPath(new URL('../', import.meta.url));
+    assert.equal(
+      shownCommand(['node', '--import', 'tsx', 'proxy/cli.ts', '--static', `/static/=${root}app/static`, '-c', `${tmpdir()}/bench-run-Ab12Cd/nginx-static/nginx.conf`]),
+      'node --import tsx proxy/cli.ts --static /static/=app/static -c $RUN_DIR/nginx-static/nginx.conf',
+    );
   });
 });

@@ -166,7 +166,7 @@ describe('bench: a quick run against a configuration it starts', () => {
     // bare-http has no fault routes: the scenario does not pretend to run there.
     assert.equal(json.applicability.some((a) => a.scenario === 'crash' && a.config === 'bare-http'), false);
     assert.match(outcome.stdout, /Production \(front \+ \d+ app server workers\) vs development/);
-    assert.match(outcome.stdout, /\[not measured\] Crashing route: not measured on both the dev server and stack-uws/);
+    assert.match(outcome.stdout, /\[not measured\] Crashing route: not measured on both the dev server and stack-net/);
   });
 
   it('writes Markdown and a self-contained HTML report with charts', () => {
@@ -193,7 +193,7 @@ describe('bench: stopping everything it started', () => {
   it('Ctrl-C in the middle of a run stops every configuration and exits 130', async () => {
     const marker = `BENCH_TEST_MARK=${randomBytes(8).toString('hex')}`;
     const out = mkdtempSync(join(tmpdir(), 'bench-test-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/cli.ts', '--configurations', 'dev,app-uws-1', '--scenario', 'ping', '-d', '60', '--warmup', '0', '--connections', '4', '--quiet-wait', '0', '--out', out], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/cli.ts', '--configurations', 'dev,app-net-1', '--scenario', 'ping', '-d', '60', '--warmup', '0', '--connections', '4', '--quiet-wait', '0', '--out', out], {
       cwd: ROOT,
       env: { ...process.env, BENCH_TEST_MARK: marker.split('=')[1] },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -221,12 +221,12 @@ describe('bench: stopping everything it started', () => {
     const out = mkdtempSync(join(tmpdir(), 'bench-test-'));
     try {
       // A setting the app server refuses: its master exits before listening.
-      const o = await bench(['--configurations', 'dev,app-uws-1', '--scenario', 'ping', '-d', '1', '--warmup', '0', '--connections', '4', '--quiet-wait', '0', '--rounds', '1', '--out', out], 120_000, { ...process.env, LAYERSTACK_TIMEOUT: 'soon' });
+      const o = await bench(['--configurations', 'dev,app-net-1', '--scenario', 'ping', '-d', '1', '--warmup', '0', '--connections', '4', '--quiet-wait', '0', '--rounds', '1', '--out', out], 120_000, { ...process.env, LAYERSTACK_TIMEOUT: 'soon' });
       assert.equal(o.code, 1, o.stderr);
-      assert.match(o.stderr, /bench: configuration app-uws-1 failed to start: .*exited/);
+      assert.match(o.stderr, /bench: configuration app-net-1 failed to start: .*exited/);
       const { json } = readResults(out);
       assert.deepEqual(json.runs.map((r) => r.config), ['dev']);
-      assert.match(json.unavailable.find((u) => u.name === 'app-uws-1')!.reason, /failed to start/);
+      assert.match(json.unavailable.find((u) => u.name === 'app-net-1')!.reason, /failed to start/);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -86,7 +86,7 @@ for (const name of ENGINE_NAMES) {
       assert.equal((await rawRequest(server.port, GET('/ping', fields(19))))?.status, 200);
       const res = await rawRequest(server.port, GET('/ping', fields(20)));
       assert.equal(res?.status, 431);
-      assert.match(res.body, /limit/);
+      assert.match(res.body, /\b20\b/, 'the body names the limit');
     });
 
     it('logs a client that leaves mid-body as gone, not as an app error', async () => {
@@ -96,8 +96,13 @@ for (const name of ENGINE_NAMES) {
       connection.send('POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 100000\r\n\r\n' + 'x'.repeat(1000));
       await sleep(200);
       connection.close();
-      assert.ok(await eventually(() => server.gone.length > goneBefore, 10_000), 'onClientGone called');
-      assert.equal(server.gone.at(-1)?.target, '/echo');
+      if (name === 'net') {
+        // The net engine reads a body whole before it calls the app: the app never sees this one.
+        assert.equal((await rawRequest(server.port, GET('/ping')))?.status, 200);
+      } else {
+        assert.ok(await eventually(() => server.gone.length > goneBefore, 10_000), 'onClientGone called');
+        assert.equal(server.gone.at(-1)?.target, '/echo');
+      }
       assert.equal(server.reported.length, before, `not reported as an error: ${server.reported.slice(before).map(String)}`);
     });
 
@@ -107,7 +112,7 @@ for (const name of ENGINE_NAMES) {
       try {
         connection.socket.pause(); // never read: the kernel buffers fill, then writes stall
         connection.send(GET('/endless'));
-        // node:http: --send-timeout (1 s here); uWS: its fixed idle timeout on a stalled socket.
+        // --send-timeout, 1 s here.
         assert.ok(await eventually(() => streams.endlessClosed > closed, 30_000), 'the app stream was closed');
       } finally {
         connection.close();
@@ -119,9 +124,7 @@ for (const name of ENGINE_NAMES) {
 
 for (const name of ENGINE_NAMES) {
   it(`a pool worker survives every broken response and keeps its pid (${name})`, async (t) => {
-    let pool: PoolProcess | undefined;
-    t.after(() => pool?.stop());
-    pool = await PoolProcess.start(['--engine', name, '--workers', '1', '--app', 'test/fixtures/apps.ts#app', '--access-log', 'off']);
+    const pool = await PoolProcess.start(t, ['--engine', name, '--workers', '1', '--app', 'test/fixtures/apps.ts#app', '--access-log', 'off']);
     const pid = JSON.parse((await get(pool.port, '/pid')).body).pid;
     for (const path of [...BROKEN, '/stream-throws']) await rawRequest(pool.port, GET(path));
     const after = await get(pool.port, '/pid');

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { createEngine, ENGINE_NAMES, type EngineName } from '../server/engines/engine.ts';
 import { DEFAULT_LIMITS } from '../wire/limits.ts';
 import { app, SECRET } from './fixtures/apps.ts';
-import { PoolProcess } from './fixtures/pool.ts';
+import { type CleanupOwner, PoolProcess } from './fixtures/pool.ts';
 import { RawConnection, rawRequest } from './fixtures/raw-http.ts';
 
 /**
@@ -18,7 +18,7 @@ import { RawConnection, rawRequest } from './fixtures/raw-http.ts';
  */
 const REFUSALS: Record<EngineName, { malformed: 400 | 'no-answer' }> = {
   http: { malformed: 400 },
-  uws: { malformed: 'no-answer' },
+  net: { malformed: 400 },
 };
 
 const LIMITS = DEFAULT_LIMITS;
@@ -31,9 +31,10 @@ interface Host {
   stop(): Promise<void>;
 }
 
-async function inProcess(engineName: EngineName): Promise<Host> {
+async function inProcess(engineName: EngineName, owner: CleanupOwner): Promise<Host> {
   const reported: unknown[] = [];
   const engine = await createEngine(engineName, app, { limits: LIMITS, report: (error) => void reported.push(error) });
+  owner.after(() => engine.close());
   const bound = await engine.listen({ kind: 'tcp', host: '127.0.0.1', port: 0 });
   return {
     port: bound.kind === 'tcp' ? bound.port : 0,
@@ -44,8 +45,8 @@ async function inProcess(engineName: EngineName): Promise<Host> {
   };
 }
 
-async function underPool(engineName: EngineName): Promise<Host> {
-  const pool = await PoolProcess.start(['--engine', engineName, '--workers', '2', '--app', 'test/fixtures/apps.ts#app', '--access-log', 'off']);
+async function underPool(engineName: EngineName, owner: CleanupOwner): Promise<Host> {
+  const pool = await PoolProcess.start(owner, ['--engine', engineName, '--workers', '2', '--app', 'test/fixtures/apps.ts#app', '--access-log', 'off']);
   return { port: pool.port, reported: [], stop: () => pool.stop() };
 }
 
@@ -56,11 +57,14 @@ for (const engineName of ENGINE_NAMES) {
   ] as const) {
     describe(`conformance: ${engineName} engine, ${mode}`, () => {
       let host: Host;
-      before(async () => {
-        host = await start(engineName);
-      });
+      // Registered before anything starts: a start that throws still has its cleanup run.
+      const cleanups: (() => unknown)[] = [];
       after(async () => {
         await host?.stop();
+        for (const cleanup of cleanups.reverse()) await cleanup();
+      });
+      before(async () => {
+        host = await start(engineName, { after: (fn) => cleanups.push(fn) });
       });
 
       it('answers GET with the body, Content-Length and a Date header', async () => {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,9 +14,26 @@ import { freePort, rawExchange, waitForHttp } from './support/net.ts';
 const dir = mkdtempSync(join(tmpdir(), 'devserver-'));
 const appFile = join(dir, 'app.ts');
 
-function writeApp(version: string): void {
+/** Save the app the way editors and `sed -i` do: a new file renamed over the old one. */
+function saveAppByRename(version: string): void {
+  writeApp(version, `${appFile}.tmp-${version}`);
+  renameSync(`${appFile}.tmp-${version}`, appFile);
+}
+
+/** Wait (bounded) until /version answers `version`. */
+async function versionBecomes(version: string): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  let seen = '';
+  while (Date.now() < deadline && seen !== version) {
+    seen = await (await fetch(`${base}/version`)).text();
+    await sleep(100);
+  }
+  return seen;
+}
+
+function writeApp(version: string, path = appFile): void {
   writeFileSync(
-    appFile,
+    path,
     `export const app = async (req) => {
   switch (req.path) {
     case '/version': return { status: 200, headers: { 'content-type': 'text/plain' }, body: '${version}' };
@@ -169,5 +186,12 @@ describe('dev server', () => {
     assert.equal(seen, 'v2');
     assert.equal(failures, 0, 'no request failed during the reload');
     assert.match(output, /\[reload\]/);
+  });
+
+  it('keeps reloading a file saved by rename (sed -i, most editors), save after save', async () => {
+    for (const version of ['v3', 'v4', 'v5']) {
+      saveAppByRename(version);
+      assert.equal(await versionBecomes(version), version, `reloaded after the rename-save of ${version}`);
+    }
   });
 });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -66,6 +66,28 @@ describe('LogWriter', () => {
     assert.equal(notices[1], `access log: writing again; ${log.dropped} line(s) were dropped`);
   });
 
+  it('stays bounded on a real stdout pipe that nobody reads', async (t) => {
+    // A child writes 20 MB of access lines to its stdout while this process never reads the pipe.
+    const script = [
+      "import { AccessLog } from './wire/access-log.ts';",
+      "const log = new AccessLog('-');",
+      "const r = { client: '127.0.0.1', method: 'GET', target: '/' + 'x'.repeat(100), httpVersion: '1.1', status: 200, bytes: 1, referer: '', userAgent: 'ua', requestMs: 1 };",
+      'for (let turn = 0; turn < 200; turn++) { for (let i = 0; i < 500; i++) log.write(r); await new Promise((resolve) => setImmediate(resolve)); }',
+      "process.stderr.write(JSON.stringify({ queued: process.stdout.writableLength, dropped: log.dropped }) + '\\n');",
+      'process.exit(0);',
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => child.kill('SIGKILL'));
+    child.stdout!.pause(); // never read: the pipe fills and stays full
+    let err = '';
+    child.stderr!.on('data', (c) => (err += c));
+    await new Promise((resolve) => child.on('exit', resolve));
+    const report = JSON.parse(err.trim().split('\n').pop()!) as { queued: number; dropped: number };
+    assert.ok(report.queued <= 1024 * 1024 + 64 * 1024, `queued ${report.queued} bytes`);
+    assert.ok(report.dropped > 50_000, `dropped ${report.dropped} lines`);
+    assert.match(err, /access log: stdout is not keeping up/);
+  });
+
   it('never throws on a write error (disk full): says so once, counts the lines, keeps accepting', async () => {
     assert.ok(existsSync('/dev/full'), 'this test writes to /dev/full (ENOSPC on every write)');
     const notices: string[] = [];
@@ -99,6 +121,34 @@ describe('LogWriter', () => {
     await turn();
     assert.equal(log.dropped, 2);
     assert.match(notices[0]!, /cannot write to stderr \(write EPIPE\)/);
+  });
+
+  it('closes the files reopen() replaced while lines keep coming (log rotation under load)', async () => {
+    const file = join(dir, 'rotated.log');
+    const log = new LogWriter(file, process.stdout, { what: 'access log' });
+    const openOnFile = () => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(file);
+      } catch {
+        return false;
+      }
+    }).length;
+    // A steady writer: lines every millisecond, so the queue is never empty when an append ends.
+    const producer = setInterval(() => log.write(LINE), 1);
+    try {
+      for (let rotation = 0; rotation < 5; rotation++) {
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        renameSync(file, `${file}.${rotation}`);
+        log.reopen();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(openOnFile(), 1, 'only the current file stays open');
+    } finally {
+      clearInterval(producer);
+    }
+    await log.close();
+    assert.equal(openOnFile(), 0);
+    assert.equal(log.dropped, 0);
   });
 
   it('refuses a path it cannot open, and a failed reopen keeps the old file', async () => {
@@ -187,11 +237,9 @@ describe('a bad log path', () => {
 
 describe('the app server\'s logs', () => {
   it('keeps serving when its error log cannot be written (a full disk)', async (t) => {
-    let pool: PoolProcess | undefined;
-    t.after(() => pool?.stop());
-    pool = await PoolProcess.start(['--app', 'test/fixtures/apps.ts#app', '--workers', '1', '--access-log', 'off', '--error-log', '/dev/full']);
+    const pool = await PoolProcess.start(t, ['--app', 'test/fixtures/apps.ts#app', '--workers', '1', '--access-log', 'off', '--error-log', '/dev/full']);
     assert.equal((await get(pool.port, '/ping')).status, 200);
-    await eventually(() => /error log: cannot write to \/dev\/full \(ENOSPC/.test(pool!.output), 10_000, 'the one notice on stderr');
+    await eventually(() => /error log: cannot write to \/dev\/full \(ENOSPC/.test(pool.output), 10_000, 'the one notice on stderr');
     assert.equal((await get(pool.port, '/ping')).status, 200);
     assert.equal(pool.exitCode, null);
   });
@@ -199,13 +247,11 @@ describe('the app server\'s logs', () => {
   it('keeps its old access log when SIGUSR1 cannot reopen it, and says so', async (t) => {
     const logs = join(dir, 'pool-logs');
     mkdirSync(logs);
-    let pool: PoolProcess | undefined;
-    t.after(() => pool?.stop());
-    pool = await PoolProcess.start(['--app', 'test/fixtures/apps.ts#app', '--workers', '1', '--access-log', join(logs, 'access.log')]);
+    const pool = await PoolProcess.start(t, ['--app', 'test/fixtures/apps.ts#app', '--workers', '1', '--access-log', join(logs, 'access.log')]);
     assert.equal((await get(pool.port, '/ping')).status, 200);
     rmSync(logs, { recursive: true });
     pool.signal('SIGUSR1');
-    await eventually(() => /cannot open the access log .*access\.log: no such file or folder \(ENOENT\); still writing to the old file/.test(pool!.output), 10_000, 'the failed reopen');
+    await eventually(() => /cannot open the access log .*access\.log: no such file or folder \(ENOENT\); still writing to the old file/.test(pool.output), 10_000, 'the failed reopen');
     assert.equal((await get(pool.port, '/ping')).status, 200);
     assert.equal(pool.exitCode, null);
   });

@@ -33,8 +33,9 @@ describe('two app hosts on one Postgres', () => {
   const dirs: string[] = [];
   let store: PostgresStore;
   let aliceId = 0;
+  const stops: (() => unknown)[] = [];
   after(async () => {
-    for (const host of hosts) await host.stop();
+    for (const stop of stops) await stop();
     await store?.close();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
@@ -48,7 +49,8 @@ describe('two app hosts on one Postgres', () => {
       const dataDir = mkdtempSync(join(tmpdir(), `multihost-${i}-`));
       dirs.push(dataDir);
       const env = { DATABASE_URL: url, SIGNING_KEY, DATA_DIR: dataDir, LAYERSTACK_USER_CACHE: `${USER_CACHE_MS}ms`, SIMPLE_JWT_ACCESS_TOKEN_LIFETIME: '300' };
-      hosts.push(await PoolProcess.start(['--workers', '2'], { env }));
+      // Each pool's stop is registered before it starts (a start that throws leaves nothing running).
+      hosts.push(await PoolProcess.start({ after: (stop) => void stops.push(stop) }, ['--workers', '2'], { env }));
     }
   });
 

@@ -79,11 +79,12 @@ interface Counts {
 describe('several hosts as network namespaces', { skip: unavailable ?? false }, () => {
   const children: Child[] = [];
   const pools: PoolProcess[] = [];
+  const stops: (() => unknown)[] = [];
   let topology: Topology | undefined;
   const dirs: string[] = [];
   after(async () => {
     for (const child of children) child.stop();
-    for (const pool of pools) await pool.stop();
+    for (const stop of stops) await stop();
     await sleep(1500);
     for (const child of children) child.kill();
     topology?.destroy();
@@ -113,7 +114,7 @@ describe('several hosts as network namespaces', { skip: unavailable ?? false }, 
 
     for (const host of [app1!, app2!]) {
       const name = host === app1 ? 'app1' : 'app2';
-      pools.push(await PoolProcess.start(['--listen', `${host.address}:8001`, '--workers', '1'], { env: appEnv(name), wrap: ['ip', 'netns', 'exec', host.ns] }));
+      pools.push(await PoolProcess.start({ after: (stop) => void stops.push(stop) }, ['--listen', `${host.address}:8001`, '--workers', '1'], { env: appEnv(name), wrap: ['ip', 'netns', 'exec', host.ns] }));
     }
     const [pool1, pool2] = pools as [PoolProcess, PoolProcess];
     const served = (pool: PoolProcess) => pool.count(/"GET \/api\/hello\/ /);

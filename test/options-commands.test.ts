@@ -111,7 +111,7 @@ describe('options across commands', () => {
     assert.match(r.stdout, /^--workers\s+3\s+\(flag --workers\)$/m);
     assert.match(r.stdout, /^--listen\s+127\.0\.0\.1:9999\s+\(env PORT\)$/m);
     assert.match(r.stdout, /^--timeout\s+60s\s+\(env LAYERSTACK_TIMEOUT\)$/m);
-    assert.match(r.stdout, /^--engine\s+uws\s+\(default\)$/m);
+    assert.match(r.stdout, /^--engine\s+net\s+\(default\)$/m);
     assert.doesNotMatch(r.stdout + r.stderr, /READY|Booting/);
   });
 

@@ -19,7 +19,7 @@ describe('pool configuration', () => {
   it('uses defaults when nothing is given', () => {
     const config = loadServerConfig([], {});
     assert.equal(config.bind, '127.0.0.1:8001');
-    assert.equal(config.engine, 'uws', 'the app layer\'s production engine, as npm start runs it');
+    assert.equal(config.engine, 'net', 'the app layer\'s production engine, as npm start runs it');
     assert.equal(config.timeout, 30);
     assert.equal(limitsOf(config).keepAliveTimeout, 75_000);
   });
@@ -48,10 +48,9 @@ describe('pool configuration', () => {
     refuses(['--workers'], {}, /^--workers: expected a value: a whole number from 1 to 1024$/);
     refuses(['--workers', 'two'], {}, /^--workers: expected a whole number from 1 to 1024, got "two"$/);
     refuses(['--workers', '0'], {}, /^--workers: expected a whole number from 1 to 1024, got "0"$/);
-    refuses(['--engine', 'gevent'], {}, /^--engine: expected one of http, uws, got "gevent"$/);
+    refuses(['--engine', 'gevent'], {}, /^--engine: expected one of net, http, got "gevent"$/);
+    refuses(['--engine', 'uws'], {}, /^--engine: expected one of net, http, got "uws"$/);
     refuses(['--listen', 'localhost:99999'], {}, /^--listen: expected HOST:PORT .* or unix:\/path\/to\.sock/);
-    refuses(['--engine', 'uws', '--workers', '2', '--listen', 'unix:/tmp/x.sock'], {}, /expected one worker for a uws unix socket/);
-    assert.equal(loadServerConfig(['--engine', 'uws', '--workers', '1', '--listen', 'unix:/tmp/x.sock'], {}).engine, 'uws');
     refuses([], { LAYERSTACK_TIMEOUT: 'soon' }, /^LAYERSTACK_TIMEOUT \(--timeout\): expected a duration such as 500ms, 30s or 2m/);
     refuses(['--app', 'app.ts'], {}, /^--app: expected module\.ts#export/);
     const dir = mkdtempSync(join(tmpdir(), 'pool-config-'));

@@ -15,7 +15,7 @@
  */
 import type { Request, Response } from '../interface.ts';
 import type { Awaitable } from '../store/store.ts';
-import type { Claims } from './jwt.ts';
+import { JwtError, type Claims } from './jwt.ts';
 import { badAuthorizationHeader, challengeFor, invalidToken, tokenNotValidForAnyType, unauthorized } from './responses.ts';
 import { headerFieldName } from './settings.ts';
 import { storeFailureHandler, type StoreFailureHandler } from './store-failure.ts';
@@ -60,15 +60,23 @@ export class JwtAuthentication {
   readonly #userIdClaim: string;
   readonly #cache: VerifiedTokenCache | null;
   readonly #onStoreFailure: StoreFailureHandler;
+  readonly #learnKey: ((kid: string) => Promise<boolean>) | null;
 
   /**
    * `users` null is the stateless mode: the user is built from the token, never looked up.
    * `tokenCache` remembers validated access tokens (see verified-token-cache.ts); null for none.
    * `onStoreFailure` answers a user lookup that failed because the store is down (503).
    */
-  constructor(tokens: TokenService, users: UserLookup | null, tokenCache: VerifiedTokenCache | null = null, onStoreFailure: StoreFailureHandler = storeFailureHandler()) {
+  constructor(
+    tokens: TokenService,
+    users: UserLookup | null,
+    tokenCache: VerifiedTokenCache | null = null,
+    onStoreFailure: StoreFailureHandler = storeFailureHandler(),
+    learnKey: ((kid: string) => Promise<boolean>) | null = null,
+  ) {
     const settings = tokens.settings;
     this.#onStoreFailure = onStoreFailure;
+    this.#learnKey = learnKey;
     this.#tokens = tokens;
     this.#users = users;
     this.#cache = tokenCache;
@@ -99,8 +107,10 @@ export class JwtAuthentication {
       try {
         claims = this.#tokens.validate(token, 'access');
       } catch (error) {
-        if (error instanceof TokenError) return tokenNotValidForAnyType(this.challenge, error.message);
-        throw error;
+        if (!(error instanceof TokenError)) throw error;
+        // A kid we have not seen: the signer may have rotated its key; ask the JWKS once.
+        if (this.#learnKey !== null && error.cause instanceof JwtError && error.cause.reason === 'unknown-key') return this.#afterLearning(request, token, error.message);
+        return tokenNotValidForAnyType(this.challenge, error.message);
       }
       this.#cache?.set(token, claims);
     }
@@ -126,6 +136,18 @@ export class JwtAuthentication {
       );
     }
     return this.#accept(request, found, claims);
+  }
+
+  async #afterLearning(request: Request, token: string, message: string): Promise<Response | null> {
+    let kid: unknown;
+    try {
+      kid = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8')).kid;
+    } catch {
+      kid = undefined;
+    }
+    if (typeof kid !== 'string' || !(await this.#learnKey!(kid))) return tokenNotValidForAnyType(this.challenge, message);
+    const again = this.authenticate(request);
+    return again;
   }
 
   #accept(request: Request, user: AuthUser | undefined, claims: Claims): Response | null {

@@ -33,7 +33,9 @@ import { JwtAuthentication } from './authentication.ts';
 import { DEFAULT_TRUSTED_PROXIES, clientAddress, trustedProxyCheck } from './client-address.ts';
 import { installHelloRoute } from './hello.ts';
 import { JwtCodec } from './jwt.ts';
-import { resolveKeys } from './keys.ts';
+import { isAsymmetric, keysFromJwks, publicJwk, thumbprint } from './key-set.ts';
+import { installJwksRoute } from './jwks-view.ts';
+import { KeyConfigError, resolveKeys } from './keys.ts';
 import { LoginThrottle, type ThrottleRule } from './login-throttle.ts';
 import { authenticate, requireUser } from './middleware.ts';
 import { resolveSettings, type AuthSettings, type SettingsInput } from './settings.ts';
@@ -98,7 +100,9 @@ export interface Auth {
   installTokenRoutes(router: Router): Router;
   /** Mount GET /api/hello/ (authenticated). */
   installHelloRoute(router: Router): Router;
-  /** Both of the above. */
+  /** Mount GET /.well-known/jwks.json (asymmetric algorithms only; a no-op for HMAC). */
+  installJwksRoute(router: Router): Router;
+  /** All of the above. */
   installRoutes(router: Router): Router;
   /** On first start (no users), create "admin" with a random password and print it; returns it, or null. */
   ensureAdmin(print: (line: string) => void): Promise<string | null>;
@@ -119,10 +123,21 @@ export async function createAuth(options: AuthOptions = {}): Promise<Auth> {
   }
   const dataDir = prepareDataDir(options.dataDir ?? resolveDataDir(env));
   const signingKey = settings.SIGNING_KEY ?? loadOrCreateSigningKey(dataDir, settings.ALGORITHM);
+  if (settings.JWK_URL !== null) {
+    throw new KeyConfigError('JWK_URL is set: this service only verifies tokens another one signs; build it with createVerifier (app/auth/create-verifier.ts)');
+  }
   const keys = resolveKeys(settings.ALGORITHM, signingKey, settings.VERIFYING_KEY);
+  // Asymmetric keys get a kid (their RFC 7638 thumbprint) and are published with the retired ones.
+  const asymmetric = isAsymmetric(settings.ALGORITHM);
+  const kid = asymmetric ? thumbprint(keys.signing) : null;
+  const retired = settings.RETIRED_KEYS === null ? new Map() : keysFromJwks(settings.ALGORITHM, settings.RETIRED_KEYS, true, 'RETIRED_KEYS');
+  retired.delete(kid);
+  const publishedKeys = asymmetric ? [publicJwk(keys.verifying, settings.ALGORITHM, kid!), ...[...retired].map(([id, key]) => publicJwk(key, settings.ALGORITHM, id))] : [];
   const jwt = new JwtCodec({
     algorithm: settings.ALGORITHM,
     keys,
+    kid,
+    retired,
     leeway: settings.LEEWAY,
     audience: settings.AUDIENCE,
     issuer: settings.ISSUER,
@@ -166,7 +181,8 @@ export async function createAuth(options: AuthOptions = {}): Promise<Auth> {
     requireUser: requireUser(authentication),
     installTokenRoutes: (router) => installTokenRoutes(router, deps),
     installHelloRoute: (router) => installHelloRoute(router, authentication),
-    installRoutes: (router) => auth.installHelloRoute(auth.installTokenRoutes(router)),
+    installJwksRoute: (router) => (asymmetric ? installJwksRoute(router, publishedKeys) : router),
+    installRoutes: (router) => auth.installJwksRoute(auth.installHelloRoute(auth.installTokenRoutes(router))),
     ensureAdmin: (print) => ensureAdmin(store, print, passwordParams),
     async close() {
       stopPurge();

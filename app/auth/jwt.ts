@@ -31,7 +31,9 @@ export type JwtFailure =
   | 'expired'
   | 'not-yet-valid'
   | 'audience'
-  | 'issuer';
+  | 'issuer'
+  /** The header's `kid` names no key this codec knows (a JWKS source may learn it by refreshing). */
+  | 'unknown-key';
 
 /** A token that failed verification. */
 export class JwtError extends Error {
@@ -47,7 +49,14 @@ export class JwtError extends Error {
 /** How a JwtCodec signs and what it checks. */
 export interface JwtOptions {
   algorithm: Algorithm;
-  keys: KeyPair;
+  /** The current key pair; null for a verify-only codec (keys from `keySource` only; sign() throws). */
+  keys: KeyPair | null;
+  /** The `kid` header of tokens signed with `keys` (asymmetric algorithms); null: no kid. */
+  kid?: string | null;
+  /** Other keys that still verify, by kid (keys retired by a rotation). */
+  retired?: ReadonlyMap<string, KeyObject>;
+  /** Keys found by kid at verification time (a JWKS fetched from JWK_URL). */
+  keySource?: (kid: string) => KeyObject | undefined;
   /** Seconds of clock skew tolerated on `exp` and `nbf` (simplejwt's LEEWAY). Default 0. */
   leeway?: number;
   /** Expected `aud`: when set, tokens must carry one of these, and signed tokens get it. */
@@ -69,13 +78,17 @@ const ACCEPTED_HEADER_CACHE_SIZE = 16;
 /** Signs claims into compact JWTs and verifies them, for one fixed algorithm and key pair. */
 export class JwtCodec {
   readonly algorithm: Algorithm;
-  readonly #signingKey: KeyObject;
-  readonly #verifyingKey: KeyObject;
+  readonly #signingKey: KeyObject | null;
+  readonly #verifyingKey: KeyObject | null;
+  readonly #kid: string | null;
+  readonly #retired: ReadonlyMap<string, KeyObject>;
+  readonly #keySource: ((kid: string) => KeyObject | undefined) | null;
   readonly #digest: 'sha256' | 'sha384' | 'sha512' | null;
   readonly #hmac: boolean;
   readonly #signatureLength: number;
   readonly #headerSegment: string;
-  readonly #acceptedHeaders = new Set<string>();
+  /** Header segments already checked, with the key they select (static keys only). */
+  readonly #acceptedHeaders = new Map<string, KeyObject>();
   readonly #leeway: number;
   readonly #audiences: readonly string[] | null;
   readonly #audienceClaim: string | readonly string[] | null;
@@ -86,11 +99,14 @@ export class JwtCodec {
   constructor(options: JwtOptions) {
     const spec = ALGORITHM_SPECS[options.algorithm];
     this.algorithm = options.algorithm;
-    this.#signingKey = options.keys.signing;
-    this.#verifyingKey = options.keys.verifying;
+    this.#signingKey = options.keys?.signing ?? null;
+    this.#verifyingKey = options.keys?.verifying ?? null;
+    this.#kid = options.kid ?? null;
+    this.#retired = options.retired ?? new Map();
+    this.#keySource = options.keySource ?? null;
     this.#digest = spec.digest;
     this.#hmac = spec.family === 'hmac';
-    this.#headerSegment = base64url(JSON.stringify({ alg: options.algorithm, typ: 'JWT' }));
+    this.#headerSegment = base64url(JSON.stringify(this.#kid === null ? { alg: options.algorithm, typ: 'JWT' } : { alg: options.algorithm, typ: 'JWT', kid: this.#kid }));
     this.#leeway = options.leeway ?? 0;
     const audience = options.audience ?? null;
     this.#audienceClaim = audience;
@@ -98,11 +114,17 @@ export class JwtCodec {
     this.#issuer = options.issuer ?? null;
     this.#now = options.now ?? Date.now;
     this.#maxLength = options.maxLength ?? MAX_TOKEN_LENGTH;
-    this.#signatureLength = this.#hmac ? base64url(this.#signatureOf('')).length : 0;
+    this.#signatureLength = this.#hmac && this.#signingKey !== null ? base64url(this.#signatureOf('')).length : 0;
+  }
+
+  /** The kid of the signing key, or null. */
+  get kid(): string | null {
+    return this.#kid;
   }
 
   /** Sign `claims` (keys kept in their order) into a compact JWT; adds `aud`/`iss` when configured. */
   sign(claims: Claims): string {
+    if (this.#signingKey === null) throw new Error('this codec only verifies (JWK_URL): it has no signing key');
     let payload = claims;
     if (this.#audienceClaim !== null || this.#issuer !== null) {
       payload = { ...claims };
@@ -120,40 +142,61 @@ export class JwtCodec {
     const dot2 = dot1 < 1 ? -1 : token.indexOf('.', dot1 + 1);
     if (dot2 < 0 || dot2 === dot1 + 1 || token.indexOf('.', dot2 + 1) >= 0) throw new JwtError('malformed');
     const header = token.slice(0, dot1);
-    const knownHeader = header === this.#headerSegment || this.#acceptedHeaders.has(header);
-    if (!knownHeader) this.#checkHeader(header);
-    if (!this.#signatureMatches(token.slice(0, dot2), token.slice(dot2 + 1))) throw new JwtError('signature');
-    if (!knownHeader && this.#acceptedHeaders.size < ACCEPTED_HEADER_CACHE_SIZE) this.#acceptedHeaders.add(header);
+    let key = header === this.#headerSegment ? this.#verifyingKey : this.#acceptedHeaders.get(header);
+    let cacheable = false;
+    if (key === undefined || key === null) {
+      const chosen = this.#keyForHeader(header);
+      key = chosen.key;
+      cacheable = chosen.stable;
+    }
+    if (!this.#signatureMatches(token.slice(0, dot2), token.slice(dot2 + 1), key)) throw new JwtError('signature');
+    if (cacheable && this.#acceptedHeaders.size < ACCEPTED_HEADER_CACHE_SIZE) this.#acceptedHeaders.set(header, key);
     const claims = decodeObject(token.slice(dot1 + 1, dot2), 'payload');
     this.#checkClaims(claims);
     return claims;
   }
 
   #signatureOf(input: string): Buffer {
-    if (this.#hmac) return createHmac(this.#digest!, this.#signingKey).update(input).digest();
-    return cryptoSign(this.#digest, Buffer.from(input), { key: this.#signingKey, dsaEncoding: 'ieee-p1363' });
+    if (this.#hmac) return createHmac(this.#digest!, this.#signingKey!).update(input).digest();
+    return cryptoSign(this.#digest, Buffer.from(input), { key: this.#signingKey!, dsaEncoding: 'ieee-p1363' });
   }
 
-  #signatureMatches(input: string, signature: string): boolean {
+  #signatureMatches(input: string, signature: string, key: KeyObject): boolean {
     if (this.#hmac) {
       if (signature.length !== this.#signatureLength) return false;
-      const expected = createHmac(this.#digest!, this.#verifyingKey).update(input).digest('base64url');
+      const expected = createHmac(this.#digest!, key).update(input).digest('base64url');
       return constantTimeEqual(expected, signature);
     }
     const bytes = Buffer.from(signature, 'base64url');
     // Buffer's decoder skips junk characters and ignores unused trailing bits; insist on the
     // one canonical spelling so a signature cannot be altered and still accepted.
     if (bytes.toString('base64url') !== signature) return false;
-    return cryptoVerify(this.#digest, Buffer.from(input), { key: this.#verifyingKey, dsaEncoding: 'ieee-p1363' }, bytes);
+    return cryptoVerify(this.#digest, Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }, bytes);
   }
 
-  #checkHeader(segment: string): void {
+  /**
+   * Check a header we have not seen and choose its key: with no kid (or HMAC, whose one secret
+   * has no id) the current key; else the current, a retired or a fetched key with that kid.
+   * `stable`: the choice can be remembered for this header (not for fetched keys, which a later
+   * JWKS may withdraw).
+   */
+  #keyForHeader(segment: string): { key: KeyObject; stable: boolean } {
     const header = decodeObject(segment, 'header');
     if (header.alg !== this.algorithm) throw new JwtError('algorithm');
     // We implement no JWS extensions, so any "crit" list names one we do not understand
     // (RFC 7515 §4.1.11); "b64": false (RFC 7797) would change what the signature covers.
     if (header.crit !== undefined || (header.b64 !== undefined && header.b64 !== true)) throw new JwtError('header');
-    if (header.kid !== undefined && typeof header.kid !== 'string') throw new JwtError('header');
+    const kid = header.kid;
+    if (kid !== undefined && typeof kid !== 'string') throw new JwtError('header');
+    if (kid === undefined || this.#hmac || kid === this.#kid) {
+      if (this.#verifyingKey === null) throw new JwtError('unknown-key');
+      return { key: this.#verifyingKey, stable: true };
+    }
+    const retired = this.#retired.get(kid);
+    if (retired !== undefined) return { key: retired, stable: true };
+    const fetched = this.#keySource?.(kid);
+    if (fetched !== undefined) return { key: fetched, stable: false };
+    throw new JwtError('unknown-key');
   }
 
   #checkClaims(claims: Claims): void {

@@ -119,7 +119,8 @@ function asymmetricKey(algorithm: Algorithm, material: KeyMaterial, want: 'priva
   return key;
 }
 
-function checkKeyFitsAlgorithm(algorithm: Algorithm, key: KeyObject, setting: string): void {
+/** Throws KeyConfigError unless `key` is the right kind for `algorithm` (RSA ≥ 2048 bits, the algorithm's curve…). */
+export function checkKeyFitsAlgorithm(algorithm: Algorithm, key: KeyObject, setting: string): void {
   const spec = ALGORITHM_SPECS[algorithm];
   const type = key.asymmetricKeyType;
   const details = key.asymmetricKeyDetails ?? {};

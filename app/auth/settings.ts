@@ -37,6 +37,10 @@ export interface AuthSettings {
   readonly USER_ID_CLAIM: string;
   readonly TOKEN_TYPE_CLAIM: string;
   readonly JTI_CLAIM: string;
+  /** simplejwt's JWK_URL: verify with the keys of this JWKS (verify-only mode, createVerifier). */
+  readonly JWK_URL: string | null;
+  /** Keys retired by a rotation that still verify (a JWKS object; asymmetric algorithms). */
+  readonly RETIRED_KEYS: { readonly keys: readonly unknown[] } | null;
 }
 
 /** What a config object may give: any subset of the settings, values loosely typed. */
@@ -61,6 +65,8 @@ export const DEFAULT_SETTINGS: AuthSettings = Object.freeze({
   USER_ID_CLAIM: 'user_id',
   TOKEN_TYPE_CLAIM: 'token_type',
   JTI_CLAIM: 'jti',
+  JWK_URL: null,
+  RETIRED_KEYS: null,
 });
 
 /** Prefix of the environment variables read by resolveSettings. */
@@ -75,7 +81,6 @@ export const SIGNING_KEY_ENV = 'SIGNING_KEY';
 /** simplejwt settings we know but do not implement: naming one is an error, not a silent no-op. */
 const UNSUPPORTED = new Set([
   'JSON_ENCODER',
-  'JWK_URL',
   'USER_AUTHENTICATION_RULE',
   'AUTH_TOKEN_CLASSES',
   'TOKEN_USER_CLASS',
@@ -120,7 +125,7 @@ export function resolveSettings(config: Readonly<Record<string, unknown>> = {}, 
     if (!variable.startsWith(ENV_PREFIX) || raw === undefined) continue;
     let name = variable.slice(ENV_PREFIX.length);
     let value: string = raw;
-    if ((name === 'SIGNING_KEY_FILE' || name === 'VERIFYING_KEY_FILE') && raw !== '') {
+    if ((name === 'SIGNING_KEY_FILE' || name === 'VERIFYING_KEY_FILE' || name === 'RETIRED_KEYS_FILE') && raw !== '') {
       name = name.slice(0, -'_FILE'.length);
       value = readKeyFile(variable, raw);
     }
@@ -180,6 +185,15 @@ function fromEnv(name: Name, raw: string, variable: string): unknown {
       const list = raw.split(',').map((s) => s.trim());
       return list.length === 1 ? list[0] : list;
     }
+    case 'JWK_URL':
+      return raw === '' ? null : raw;
+    case 'RETIRED_KEYS':
+      if (raw.trim() === '') return null;
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        throw new ConfigError(variable, 'a JWKS in JSON: {"keys": [...]}', raw.slice(0, 80));
+      }
     case 'ISSUER':
     case 'SIGNING_KEY':
     case 'VERIFYING_KEY':
@@ -210,10 +224,31 @@ function validate(s: Record<string, unknown>, shown: (name: Name) => string): Au
     USER_ID_CLAIM: claimName(s.USER_ID_CLAIM, shown('USER_ID_CLAIM')),
     TOKEN_TYPE_CLAIM: claimName(s.TOKEN_TYPE_CLAIM, shown('TOKEN_TYPE_CLAIM')),
     JTI_CLAIM: claimName(s.JTI_CLAIM, shown('JTI_CLAIM')),
+    JWK_URL: jwkUrl(s.JWK_URL, shown('JWK_URL')),
+    RETIRED_KEYS: jwks(s.RETIRED_KEYS, shown('RETIRED_KEYS')),
   };
   const claims = [settings.USER_ID_CLAIM, settings.TOKEN_TYPE_CLAIM, settings.JTI_CLAIM];
   if (new Set(claims).size !== claims.length) throw new ConfigError('USER_ID_CLAIM, TOKEN_TYPE_CLAIM and JTI_CLAIM', 'three different claim names', claims.join(', '));
   return settings;
+}
+
+function jwkUrl(value: unknown, name: string): string | null {
+  if (value === null) return null;
+  if (typeof value === 'string') {
+    try {
+      const url = new URL(value);
+      if (url.protocol === 'https:' || url.protocol === 'http:') return value;
+    } catch {
+      // refused below
+    }
+  }
+  throw new ConfigError(name, 'an http:// or https:// URL of a JWKS', value);
+}
+
+function jwks(value: unknown, name: string): { readonly keys: readonly unknown[] } | null {
+  if (value === null) return null;
+  if (typeof value === 'object' && Array.isArray((value as { keys?: unknown }).keys)) return value as { keys: unknown[] };
+  throw new ConfigError(name, 'a JWKS: {"keys": [...]}', value);
 }
 
 function bool(value: unknown, name: string): boolean {

@@ -2,7 +2,7 @@
  * `npm run bench:edge`: the front against Nginx on the edge's jobs, side by side in one run:
  * proxied ping, static 1 KB / 100 KB / 1 MB, TLS with keep-alive, new TLS handshakes, and a
  * 20 KB JSON response compressed with gzip level 6. Both fronts run one process (Nginx: one
- * worker), in front of the same app server (uWS, 1 worker); wrk (1 thread) loads each in turn,
+ * worker), in front of the same app server (net engine, 1 worker); wrk (1 thread) loads each in turn,
  * the order alternating per round; the figures are medians over the rounds, ratios paired by
  * round, and CPU per request is the front's process group's user + system time from /proc.
  *
@@ -327,7 +327,7 @@ async function main(): Promise<void> {
   const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
   if (made.status !== 0) throw new Error('openssl could not make a test certificate');
   const ports: Ports = { upstream: await freePort(), front: await freePort(), frontTls: await freePort(), nginx: await freePort(), nginxTls: await freePort() };
-  start([process.execPath, '--import', 'tsx', 'server/pool/cli.ts', '--listen', `127.0.0.1:${ports.upstream}`, '--workers', '1', '--engine', 'uws', '--app', 'bench/edge/json-app.ts#app', '--access-log', 'off'], 'app server');
+  start([process.execPath, '--import', 'tsx', 'server/pool/cli.ts', '--listen', `127.0.0.1:${ports.upstream}`, '--workers', '1', '--engine', 'net', '--app', 'bench/edge/json-app.ts#app', '--access-log', 'off'], 'app server');
   await waitFor(`http://127.0.0.1:${ports.upstream}/api/ping/`, 'app server');
 
   const rows: Row[] = [];

@@ -105,7 +105,7 @@ const slowClients: FaultScenario = {
   name: 'slow-clients',
   title: 'slow clients (heads and bodies a byte at a time)',
   question: 'Hundreds of connections trickle their request heads and bodies one byte at a time: how slow do normal requests get meanwhile?',
-  configs: ['dev', 'stack-uws', 'app-uws-N'],
+  configs: ['dev', 'stack-net', 'app-net-N'],
   async inject(tools, plan) {
     const from = 300;
     const seconds = (plan.durationMs - from) / 1000;
@@ -150,7 +150,7 @@ const crashingRoute: FaultScenario = {
   name: 'crash',
   title: 'a crashing route (uncaught exception, process.exit)',
   question: 'Some requests (POSTs) kill the process that serves them: how many normal requests fail, and how long until service is normal again?',
-  configs: ['dev', 'stack-uws', 'app-uws-N'],
+  configs: ['dev', 'stack-net', 'app-net-N'],
   windowMs: (plan) => plan.durationMs * 2,
   async inject(tools, plan) {
     // The plan is already this scenario's own (runFault applied windowMs).
@@ -189,7 +189,7 @@ const blockingRoute: FaultScenario = {
   name: 'blocking',
   title: 'a blocking route (event loop blocked 200 ms)',
   question: 'Some requests block their event loop for 200 ms: how many normal requests are delayed or fail meanwhile?',
-  configs: ['dev', 'stack-uws', 'app-uws-N'],
+  configs: ['dev', 'stack-net', 'app-net-N'],
   async inject(tools, plan) {
     const blockMs = 200;
     const every = 600;
@@ -212,7 +212,7 @@ const deploy: FaultScenario = {
   name: 'deploy',
   title: 'a deploy under load (dev reload, app server SIGHUP)',
   question: 'The code changes while requests keep coming: how many fail, and how high does latency spike?',
-  configs: ['dev', 'stack-uws', 'app-uws-N'],
+  configs: ['dev', 'stack-net', 'app-net-N'],
   async inject(tools, plan) {
     await sleepUntil(tools, plan.durationMs * 0.25);
     const at = tools.clock();

@@ -1,5 +1,8 @@
 /** Number formatting shared by the console, Markdown and HTML reports. */
 
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
 /** Requests per second, compact: 812, 8.12k, 81.2k. */
 export function rate(n: number): string {
   if (!Number.isFinite(n)) return '—';
@@ -28,4 +31,15 @@ export function us(n: number): string {
 /** A ratio like 1.23×. */
 export function times(n: number | undefined): string {
   return n === undefined || !Number.isFinite(n) ? '—' : `${n.toFixed(2)}×`;
+}
+
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const RUN_DIR = new RegExp(`${tmpdir().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/bench-run-[^/\\s]+`, 'g');
+
+/**
+ * A command as a reader reruns it: paths inside the project relative to its root, the run's
+ * temporary folder as $RUN_DIR (the bench makes a fresh one each time).
+ */
+export function shownCommand(argv: readonly string[]): string {
+  return argv.map((arg) => arg.replaceAll(PROJECT_ROOT, '').replace(RUN_DIR, '$RUN_DIR')).join(' ');
 }

@@ -9,7 +9,7 @@
 import type { FaultRecord } from '../faults/run-faults.ts';
 import type { BenchResults, Summary } from '../results.ts';
 import { barChart, escape, stackedBarChart, timelineChart, type Series } from './charts.ts';
-import { mb, ms, rate, times, us } from './format.ts';
+import { mb, ms, rate, shownCommand, times, us } from './format.ts';
 
 export { barChart } from './charts.ts';
 
@@ -97,7 +97,7 @@ function breakdownSection(r: BenchResults): string {
     charts.push(stackedBarChart(`${title}: server CPU per request by process`, 'µs of CPU per request', parts, data, us));
   }
   if (charts.length === 0) return '';
-  const prod = r.summaries.find((s) => s.config === 'stack-uws' && s.scenario === 'ping');
+  const prod = r.summaries.find((s) => s.config === 'stack-net' && s.scenario === 'ping');
   const nginx = r.summaries.find((s) => s.config === 'nginx-proxy' && s.scenario === 'ping');
   const dev = r.summaries.find((s) => s.config === 'dev' && s.scenario === 'ping');
   const front = prod?.cpuUsPerRequestByRole.front;
@@ -179,7 +179,7 @@ ${notes}
 function configurationsSection(r: BenchResults): string {
   const rows = r.configurations.map((c) => {
     const rss = c.idleRss.length ? c.idleRss.map((p) => `${escape(p.role ?? p.layer)} ${mb(p.bytes)}`).join(', ') : '—';
-    const cmd = c.commands.length ? [...c.commands].reverse().map((x) => `<code>${escape(x.argv.join(' '))}</code>`).join(' → ') : escape(c.baseUrl);
+    const cmd = c.commands.length ? [...c.commands].reverse().map((x) => `<code>${escape(shownCommand(x.argv))}</code>`).join(' → ') : escape(c.baseUrl);
     return `<tr><td>${escape(c.name)}</td><td>${escape(c.title)}</td><td>${rss}</td><td class="cmd">${cmd}</td></tr>`;
   });
   for (const u of r.unavailable) rows.push(`<tr><td>${escape(u.name)}</td><td colspan="3">not run: ${escape(u.reason)}</td></tr>`);

@@ -2,21 +2,9 @@
  * The Markdown report: what ran and how, anything invalid first and loudly, then one table per
  * scenario with every configuration side by side, the goal checks and the exact commands.
  */
-import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { BenchResults, Summary } from '../results.ts';
-import { mb, ms, rate, times, us } from './format.ts';
+import { mb, ms, rate, shownCommand, times, us } from './format.ts';
 
-const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const RUN_DIR = new RegExp(`${tmpdir().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/bench-run-[^/\\s]+`, 'g');
-
-/**
- * A command as a reader reruns it: paths inside the project relative to its root, the run's
- * temporary folder as $RUN_DIR (the bench makes a fresh one each time).
- */
-export function shownCommand(argv: readonly string[]): string {
-  return argv.map((arg) => arg.replaceAll(PROJECT_ROOT, '').replace(RUN_DIR, '$RUN_DIR')).join(' ');
-}
 
 function cpuCell(s: Summary): string {
   if (!Number.isFinite(s.cpuUsPerRequest)) return '—';

@@ -19,7 +19,7 @@ import { SCENARIOS, type Scenario } from '../scenarios.ts';
 export class BenchInputError extends Error {}
 
 /** The configurations a quick run uses when --config is not given (those that can run). */
-export const QUICK_CONFIGS = ['dev', 'stack-uws', 'app-uws-1', 'nginx-proxy'];
+export const QUICK_CONFIGS = ['dev', 'stack-net', 'app-net-1', 'nginx-proxy'];
 
 /**
  * In a quick run, which configurations each throughput scenario runs on: the pairs that tell the
@@ -27,12 +27,12 @@ export const QUICK_CONFIGS = ['dev', 'stack-uws', 'app-uws-1', 'nginx-proxy'];
  * trivial routes), not every combination.
  */
 export const QUICK_PAIRS: Readonly<Record<string, readonly string[]>> = {
-  ping: ['dev', 'stack-uws', 'app-uws-1', 'nginx-proxy'],
-  hello: ['dev', 'stack-uws', 'app-uws-1', 'nginx-proxy'],
-  'static-1k': ['dev', 'stack-uws'],
-  'static-100k': ['dev', 'stack-uws'],
-  'static-1m': ['dev', 'stack-uws'],
-  cpu: ['dev', 'app-uws-1', 'stack-uws'],
+  ping: ['dev', 'stack-net', 'app-net-1', 'nginx-proxy'],
+  hello: ['dev', 'stack-net', 'app-net-1', 'nginx-proxy'],
+  'static-1k': ['dev', 'stack-net'],
+  'static-100k': ['dev', 'stack-net'],
+  'static-1m': ['dev', 'stack-net'],
+  cpu: ['dev', 'app-net-1', 'stack-net'],
 };
 
 /** Whether a program is on the PATH. */

@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream';
 import { textReply, type StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
 import type { AccessRecord } from '../../wire/access-log.ts';
-import { closingReply, TEXT_PLAIN } from '../../wire/plain-reply.ts';
+import { closingReply, plainBody, TEXT_PLAIN } from '../../wire/plain-reply.ts';
 import { requestFailure } from '../../wire/http1/failure.ts';
 import { bodyTimeout, bodyTooLarge, parserRefusal, type Refusal } from '../../wire/refusal.ts';
 import type { FrontCore } from './core.ts';
@@ -153,9 +153,9 @@ class NodeExchange implements ClientSink {
     } catch (error) {
       // Node refuses header values it considers invalid; the client gets a clear 502 instead.
       this.core.errorLog(`invalid response header from upstream: ${(error as Error).message}`);
-      const body = Buffer.from('Bad Gateway: the upstream server sent an invalid response header.\n');
+      const body = plainBody('Bad Gateway: the upstream server sent an invalid response header.');
       this.status = 502;
-      this.res.writeHead(502, this.core.decorate(['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length)], this.requestId));
+      this.res.writeHead(502, this.core.decorate(['Content-Type', TEXT_PLAIN, 'Content-Length', String(body.length)], this.requestId));
       this.res.end(body);
       return false;
     }

@@ -12,7 +12,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { Http1Server } from '../../wire/http1/server.ts';
-import type { Http1Settings } from '../../wire/http1/connection.ts';
+import type { Http1Settings } from '../../wire/http1/handler.ts';
 import type { RequestHead } from '../../wire/http1/request-head.ts';
 import type { Http1Response } from '../../wire/http1/response.ts';
 import type { RequestFailure } from '../../wire/http1/failure.ts';
@@ -23,6 +23,7 @@ import { headerValue } from './core.ts';
 import type { FrontCore } from './core.ts';
 import type { FrontListener } from './listener.ts';
 import { tlsServerOptions, watchHandshakes } from '../tls/server.ts';
+import { plainBody, TEXT_PLAIN } from '../../wire/plain-reply.ts';
 
 /** The wire settings for the front's client settings. */
 export function wireSettings(core: FrontCore): Http1Settings {
@@ -132,8 +133,8 @@ function handle(core: FrontCore, head: RequestHead, body: Buffer | null, res: Ht
       // Within the limit from the client, past it with the front's own fields: the app server,
       // whose limit is the same, could not read it (each layer's limits sit inside the next's).
       res.keepAlive = false;
-      const text = Buffer.from(`Request header fields too large: with the forwarding fields the request head is larger than ${limit} bytes.\n`);
-      return res.send(431, '', core.decorate(['Content-Type', 'text/plain; charset=utf-8'], requestId), text);
+      const text = plainBody(`Request header fields too large: with the forwarding fields the request head is larger than ${limit} bytes.`);
+      return res.send(431, '', core.decorate(['Content-Type', TEXT_PLAIN], requestId), text);
     }
     exchange.proxied = core.proxy!.forward(head.method, upstreamHead, 'latin1', body, res.receivedAt, core.responseSink(exchange, head.method, head.headers));
     return;

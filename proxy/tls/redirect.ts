@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { TEXT_PLAIN } from '../../wire/plain-reply.ts';
 
 const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::\d{1,5})?$/;
 
@@ -38,7 +39,7 @@ function answer(req: IncomingMessage, res: ServerResponse, options: RedirectOpti
   const location = httpsLocation(req.headers.host, req.url ?? '/', options.httpsPort);
   const status = location === null ? 400 : 301;
   const body = location === null ? 'Bad request: a valid Host header is needed to redirect to HTTPS.\n' : `Moved permanently to ${location}\n`;
-  const headers: string[] = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), 'X-Request-Id', randomUUID()];
+  const headers: string[] = ['Content-Type', TEXT_PLAIN, 'Content-Length', String(Buffer.byteLength(body)), 'X-Request-Id', randomUUID()];
   if (location !== null) headers.push('Location', location);
   else res.shouldKeepAlive = false;
   res.writeHead(status, headers);

@@ -21,6 +21,8 @@ import type { ResponseHead } from './response-head.ts';
 import { Upstream } from './upstream.ts';
 import type { ParsedAddress as Address } from '../../options/grammar.ts';
 import type { HealthOptions } from './upstream.ts';
+import { plainBody, TEXT_PLAIN } from '../../wire/plain-reply.ts';
+import { reasonPhrase } from '../../wire/status-line.ts';
 
 /** How the client-side engine receives a proxied response. Implemented once per engine. */
 export interface ClientSink {
@@ -237,8 +239,8 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
   private fail(status: 502 | 504, message: string): void {
     this.sink.onAbort = null;
     if (this.sink.aborted) return;
-    const body = Buffer.from(message + '\n');
-    this.sink.complete(status, status === 502 ? 'Bad Gateway' : 'Gateway Timeout', ['Content-Type', 'text/plain; charset=utf-8'], body, body.length, false);
+    const body = plainBody(message);
+    this.sink.complete(status, reasonPhrase(status), ['Content-Type', TEXT_PLAIN], body, body.length, false);
   }
 }
 

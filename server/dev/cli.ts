@@ -6,7 +6,6 @@
  * the app leaves the last good version serving until the next edit.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { watch, type FSWatcher } from 'node:fs';
 import { resolve } from 'node:path';
 import { checkDataDir } from '../../app/store/data-dir.ts';
 import { environmentOf, optionsOrExit } from '../../options/index.ts';
@@ -14,6 +13,7 @@ import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
 import { nodeEntry } from '../launch.ts';
 import { HOSTED_APP_OPTIONS } from '../options.ts';
 import { DEV_COMMAND } from './options.ts';
+import { TreeWatcher } from './watch.ts';
 
 // An unusable data directory is reported here, once: the serving process would fail to load
 // the app with it and the reloader would wait for a change that cannot help.
@@ -86,19 +86,17 @@ function spawn(reason: string): void {
 }
 
 let timer: NodeJS.Timeout | undefined;
-const watchers: FSWatcher[] = watched.map((dir) =>
-  watch(dir, { recursive: true }, (_event, name) => {
-    if (name === null || !/\.(ts|js|mjs|json)$/.test(name) || name.includes('node_modules')) return;
-    clearTimeout(timer);
-    // Editors write a file in several steps; wait for the burst to end before reloading.
-    timer = setTimeout(() => spawn(`${dir}/${name} changed`), 150);
-  }),
-);
+const watcher = new TreeWatcher(watched, (path) => {
+  if (!/\.(ts|js|mjs|json)$/.test(path)) return;
+  clearTimeout(timer);
+  // Editors write a file in several steps; wait for the burst to end before reloading.
+  timer = setTimeout(() => spawn(`${path} changed`), 150);
+});
 
 function stop(): void {
   if (stopping) return;
   stopping = true;
-  for (const w of watchers) w.close();
+  watcher.close();
   for (const worker of Object.values(cluster.workers ?? {})) if (worker) retire(worker);
   setTimeout(() => process.exit(0), 4000).unref();
   cluster.on('exit', () => {

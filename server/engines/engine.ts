@@ -1,8 +1,13 @@
 /**
  * The seam between the worker pool and the code that speaks HTTP. A worker process hosts one app on
  * one Engine; the pool never touches a socket itself. Both engines translate the wire to the same
- * HostedRequest and call the app through callApp, so they differ only in speed and in the few
- * refusals uWebSockets.js makes on its own (docs/app-server.md lists them).
+ * HostedRequest and call the app through callApp:
+ *   net   the project's HTTP/1.1 server (wire/http1 over node:net), the front's parser: every
+ *         request of the raw-request corpus answered as it should be (the default);
+ *   http  node:http (llhttp): a little slower, with the corpus gaps test/corpus-engines.test.ts lists.
+ * uWebSockets.js was an engine until its parser (20.30, the last build for this glibc) proved
+ * unfixable from JavaScript: no answer to most malformed requests, duplicate Content-Length read
+ * as two requests, header names with `.` or `|` never answered; bench/RESULTS.md has the figures.
  */
 import type { App } from '../../app/interface.ts';
 import type { ParsedAddress } from '../../options/grammar.ts';
@@ -28,17 +33,17 @@ export interface Engine {
 export type EngineFactory = (app: App, options: HostOptions) => Engine | Promise<Engine>;
 
 /** The engines the pool offers, by the name `--engine` takes. */
-export const ENGINE_NAMES = ['http', 'uws'] as const;
+export const ENGINE_NAMES = ['net', 'http'] as const;
 
 /** An engine name accepted by `--engine`. */
 export type EngineName = (typeof ENGINE_NAMES)[number];
 
-/** Create the named engine. Imported lazily so a node:http worker never loads the uWS binary. */
+/** Create the named engine (imported lazily: a worker loads only the one it runs). */
 export async function createEngine(name: EngineName, app: App, options: HostOptions): Promise<Engine> {
   switch (name) {
     case 'http':
       return new (await import('./node-http-engine.ts')).NodeHttpEngine(app, options);
-    case 'uws':
-      return new (await import('./uws/engine.ts')).UwsEngine(app, options);
+    case 'net':
+      return new (await import('./net/engine.ts')).NetEngine(app, options);
   }
 }

@@ -5,7 +5,7 @@
  */
 import cluster from 'node:cluster';
 import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { App } from '../../app/interface.ts';
 import type { ParsedAddress as Address } from '../../options/grammar.ts';
 import type { Engine } from './engine.ts';
@@ -22,7 +22,7 @@ const IDLE_SWEEP_MS = 50;
  * connection sends its next request within this window and gets it answered with
  * `Connection: close`; only connections idle for the whole window are then closed.
  */
-export const DRAIN_IDLE_WINDOW_MS = 1000;
+export const DRAIN_IDLE_WINDOW_MS = 2000;
 
 /**
  * How long a draining cluster worker stays reachable after its last connection. Under
@@ -59,8 +59,14 @@ export class NodeHttpEngine implements Engine {
     });
   }
 
+  /**
+   * Close the listener only. Not http.Server.close(): since Node 19 it also closes every idle
+   * keep-alive connection at once, racing the requests clients are sending on them (drain()
+   * gives those connections a window instead), and it stops the timer that enforces the
+   * request timeouts on the connections that remain.
+   */
   stopAccepting(): void {
-    if (this.#server.listening) this.#server.close();
+    if (this.#server.listening) net.Server.prototype.close.call(this.#server);
   }
 
   drain(timeoutMs: number): Promise<boolean> {
@@ -98,5 +104,7 @@ export class NodeHttpEngine implements Engine {
   close(): void {
     this.stopAccepting();
     this.#server.closeAllConnections();
+    // Now http.Server.close() has nothing left to race; it stops the timeout timer.
+    this.#server.close();
   }
 }

@@ -4,13 +4,13 @@
  * changes of the pool's shape. Signal handlers only put the signal in a queue and wake the main
  * loop; the loop is the one place that acts, so two signals never interleave half-done work.
  *
- * Listening: node:http workers share one socket through node:cluster (the master holds it and
- * deals connections out round-robin); uWS workers each bind the port with SO_REUSEPORT (uWS's
- * default on Linux) and the kernel spreads connections over them.
+ * Listening: every worker shares one socket through node:cluster: the master binds it once,
+ * exclusively (no SO_REUSEPORT: no other process can bind the same port and take a share of the
+ * traffic), and deals connections out round-robin.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomInt } from 'node:crypto';
-import { lstatSync, readFileSync, unlinkSync } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describeConfig, type ServerConfig } from '../config.ts';
 import { formatAddress, type ParsedAddress as Address, parseAddress } from '../../options/grammar.ts';
@@ -46,6 +46,13 @@ const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
 /** How long a worker told to stop now (QUIT) or sent SIGABRT gets before SIGKILL. */
 const KILL_GRACE_MS = 1000;
+/**
+ * How long a booting worker may go without a heartbeat, at least (--timeout applies if longer).
+ * Starting a process and importing the app is heavy synchronous work: on a loaded machine it can
+ * take seconds before the first beat, and a worker killed for that is replaced by one that boots
+ * just as slowly, so the pool never gets ready. A worker stuck while booting is still killed, later.
+ */
+export const BOOT_GRACE_MS = 30_000;
 
 /** The pool master. `run()` resolves with the process exit code when the pool has stopped. */
 export class Arbiter {
@@ -119,8 +126,10 @@ export class Arbiter {
   async run(): Promise<number> {
     if (this.#bind.kind === 'tcp' && this.#bind.port === 0) {
       // "Any free port" is chosen once, here, so that every worker (and every reload) asks for the
-      // same one: uSockets sets SO_REUSEPORT only for a given port, and node:cluster keys its
-      // shared handles by the port asked for.
+      // same one: node:cluster keys its shared handles by the port asked for, and a pool whose
+      // workers all died would otherwise come back on another port. Should another process take
+      // the port in the moment before the master binds it, the bind fails (it is exclusive) and
+      // the pool stops with that error: it never shares the port.
       this.#bind = { ...this.#bind, port: await freePort(this.#bind.host) };
     }
     const worker = nodeEntry('server/pool/worker.ts');
@@ -135,16 +144,7 @@ export class Arbiter {
       return [signal, handler] as const;
     });
 
-    if (this.#bind.kind === 'unix' && this.#config.engine === 'http') await removeStaleSocket(this.#bind.path);
-    if (this.#config.engine === 'uws' && this.#bind.kind === 'tcp' && !kernelMigratesRequests()) {
-      this.#log.write(
-        errorLine(
-          'WARNING',
-          'uws engine: net.ipv4.tcp_migrate_req is 0, so when a worker retires (HUP, TTOU, --max-requests) the kernel resets ' +
-            'the few connections still queued at its SO_REUSEPORT listener. Set the sysctl to 1 for lossless reloads.',
-        ),
-      );
-    }
+    if (this.#bind.kind === 'unix') await removeStaleSocket(this.#bind.path);
     this.#info(`Starting layerstack pool (pid:${process.pid}), ${this.#config.engine} engine, app ${this.#config.app}`);
     this.#info(`Configuration:\n${describeConfig(this.#config).join('\n')}`);
 
@@ -207,10 +207,6 @@ export class Arbiter {
           this.#info(`Handling signal: hup: reloading (generation ${this.#generation}: new workers start, old ones retire once they serve)`);
           break;
         case 'SIGTTIN':
-          if (this.#config.engine === 'uws' && this.#bind.kind === 'unix') {
-            this.#error('Handling signal: ttin: ignored, a uws worker on a unix socket cannot share it with another');
-            break;
-          }
           this.#target++;
           this.#info(`Handling signal: ttin: ${this.#target} workers`);
           break;
@@ -259,8 +255,10 @@ export class Arbiter {
         record.killAt = now + KILL_GRACE_MS;
         continue;
       }
-      if (timeoutMs > 0 && !record.timedOut && record.state !== 'retiring' && now - record.lastBeat > timeoutMs) {
-        this.#error(`WORKER TIMEOUT (pid:${record.pid}): no heartbeat for ${((now - record.lastBeat) / 1000).toFixed(1)} s (event loop blocked?)`);
+      const allowedMs = record.state === 'booting' ? Math.max(timeoutMs, BOOT_GRACE_MS) : timeoutMs;
+      if (timeoutMs > 0 && !record.timedOut && record.state !== 'retiring' && now - record.lastBeat > allowedMs) {
+        const during = record.state === 'booting' ? ' while booting' : '';
+        this.#error(`WORKER TIMEOUT (pid:${record.pid}): no heartbeat for ${((now - record.lastBeat) / 1000).toFixed(1)} s${during} (event loop blocked?)`);
         record.timedOut = true;
         record.state = 'retiring';
         // SIGABRT first, as Gunicorn does (a core dump, where enabled, shows where it was stuck).
@@ -412,15 +410,6 @@ export class Arbiter {
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.#bootFailures - 1));
     this.#nextSpawnAt = Date.now() + delay;
     this.#error(`Worker (pid:${record.pid}) died while booting (${how}); ${this.#bootFailures} failed boot(s) in a row, next try in ${(delay / 1000).toFixed(1)} s`);
-  }
-}
-
-/** Whether Linux moves connections queued at a closing SO_REUSEPORT listener to its siblings. */
-function kernelMigratesRequests(): boolean {
-  try {
-    return readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').trim() === '1';
-  } catch {
-    return false;
   }
 }
 

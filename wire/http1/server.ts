@@ -12,7 +12,7 @@ import tls from 'node:tls';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { Http1Connection } from './connection.ts';
-import type { Http1Handler, Http1Host, Http1Settings } from './connection.ts';
+import type { Http1Handler, Http1Host, Http1Settings } from './handler.ts';
 
 export class Http1Server implements Http1Host {
   /** Set by `stopAccepting`: every response closes its connection. */
@@ -47,17 +47,40 @@ export class Http1Server implements Http1Host {
     this.tlsServer?.setSecureContext(options);
   }
 
-  /** Start listening; resolves with the port actually bound. */
-  listen(host: string, port: number): Promise<number> {
+  /**
+   * Start listening; resolves with the port actually bound (0 on a unix socket). `shared`: under
+   * node:cluster, take the listening socket the primary holds for every worker (the app
+   * server's pool) instead of binding one of our own.
+   */
+  listen(host: string, port: number, shared = false): Promise<number> {
+    return this.listenOn({ host, port, exclusive: !shared });
+  }
+
+  /** Listen on a unix socket path (`shared`: as for listen()). */
+  listenUnix(path: string, shared = false): Promise<number> {
+    return this.listenOn({ path, exclusive: !shared });
+  }
+
+  private listenOn(options: net.ListenOptions): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       // exclusive: a stale server still bound to the port must make this one fail, not share it.
-      this.server.listen({ host, port, exclusive: true }, () => {
+      this.server.listen(options, () => {
         this.server.off('error', reject);
         this.startSweeper();
-        resolve((this.server.address() as net.AddressInfo).port);
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address !== null ? address.port : 0);
       });
     });
+  }
+
+  /**
+   * Stop accepting and make every response close its connection, but leave idle connections
+   * open (closing one races a request its client may be sending): the caller closes them later.
+   */
+  stopListening(): void {
+    this.draining = true;
+    if (this.server.listening) this.server.close();
   }
 
   /** New limits and timeouts (a reload); deadlines already running keep theirs. */
