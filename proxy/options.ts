@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import {
   ACCESS_LOG_OPTION,
+  ERROR_LOG_OPTION,
   address,
   boolean,
   type Command,
@@ -96,6 +97,7 @@ export const FRONT_OPTIONS = {
   failTimeout: duration({ default: 10_000, help: 'The failure window, and how long a failed upstream rests.' }),
   trusted: list({ metavar: 'IP|CIDR', default: [], help: 'Client trusted for X-Forwarded-Proto/-Host and X-Request-Id (repeatable).' }),
   accessLog: ACCESS_LOG_OPTION,
+  errorLog: ERROR_LOG_OPTION,
   cacheMaxFileSize: size({ default: 1024 * 1024, help: 'Static files up to this size are served from memory.' }),
   cacheMaxBytes: size({ default: 64 * 1024 * 1024, help: 'Memory for cached static files in total.' }),
   cacheRevalidate: duration({ default: 1_000, help: 'A cached file is checked for changes at most this often.' }),
