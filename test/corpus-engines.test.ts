@@ -82,7 +82,7 @@ function recordingApp(seen: Seen[]): App {
 
 async function check(port: number, seen: Seen[], c: RequestCase): Promise<string[]> {
   const before = seen.length;
-  const exchange = await sendRaw(port, c.bytes, c.forwarded.length + (c.valid ? 0 : 1), c.kind === 'incomplete');
+  const exchange = await sendRaw(port, c.bytes, c.forwarded.length + (c.valid ? 0 : 1), c.kind === 'incomplete', !c.valid || c.closed === true);
   // A request the app reads after the answer went out (none should) is given a moment to show.
   const received = seen.slice(before);
   const problems = compareForwarded(c.forwarded, received);

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -121,6 +121,34 @@ describe('LogWriter', () => {
     await turn();
     assert.equal(log.dropped, 2);
     assert.match(notices[0]!, /cannot write to stderr \(write EPIPE\)/);
+  });
+
+  it('closes the files reopen() replaced while lines keep coming (log rotation under load)', async () => {
+    const file = join(dir, 'rotated.log');
+    const log = new LogWriter(file, process.stdout, { what: 'access log' });
+    const openOnFile = () => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(file);
+      } catch {
+        return false;
+      }
+    }).length;
+    // A steady writer: lines every millisecond, so the queue is never empty when an append ends.
+    const producer = setInterval(() => log.write(LINE), 1);
+    try {
+      for (let rotation = 0; rotation < 5; rotation++) {
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        renameSync(file, `${file}.${rotation}`);
+        log.reopen();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(openOnFile(), 1, 'only the current file stays open');
+    } finally {
+      clearInterval(producer);
+    }
+    await log.close();
+    assert.equal(openOnFile(), 0);
+    assert.equal(log.dropped, 0);
   });
 
   it('refuses a path it cannot open, and a failed reopen keeps the old file', async () => {

@@ -207,6 +207,10 @@ export class LogWriter {
         // A short append (rare: a full disk or a signal): the rest goes first next time.
         this.#queued = data.subarray(written).toString() + this.#queued;
       } else this.#recovered();
+      // Files reopen() replaced are used by no write from now on: close them now, not only when
+      // the queue runs empty (under steady traffic it rarely does, and a rotated log's disk space
+      // would stay held by the open descriptor).
+      this.#closeRetired();
       if (this.#queued === '' || this.#closed || this.#queued.length >= BATCH_BYTES) return this.#writeNext();
       this.#writing = false;
       this.#scheduleWrite();

@@ -12,7 +12,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { Http1Server } from '../../wire/http1/server.ts';
-import type { Http1Settings } from '../../wire/http1/connection.ts';
+import type { Http1Settings } from '../../wire/http1/handler.ts';
 import type { RequestHead } from '../../wire/http1/request-head.ts';
 import type { Http1Response } from '../../wire/http1/response.ts';
 import type { RequestFailure } from '../../wire/http1/failure.ts';

@@ -156,10 +156,11 @@ function parseResponses(data: Buffer): { responses: RawResponse[]; rest: Buffer 
 
 /**
  * Send `bytes` and collect responses until the server closes the connection, or `expected`
- * responses arrived and nothing more came for a moment, or `quietMs` passed without data.
- * `halfClose`: close the sending side after the bytes (a client that stops mid-request).
+ * responses arrived and nothing more came for a moment (unless `closes`: then until the close,
+ * however long a busy machine takes), or `quietMs` passed without data. `halfClose`: close the
+ * sending side after the bytes (a client that stops mid-request).
  */
-export function sendRaw(port: number, bytes: Buffer, expected: number, halfClose = false, quietMs = 2000): Promise<RawExchange> {
+export function sendRaw(port: number, bytes: Buffer, expected: number, halfClose = false, closes = false, quietMs = 5000): Promise<RawExchange> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     const chunks: Buffer[] = [];
@@ -179,7 +180,7 @@ export function sendRaw(port: number, bytes: Buffer, expected: number, halfClose
       chunks.push(chunk);
       clearTimeout(timer);
       const complete = parseResponses(Buffer.concat(chunks)).responses.length >= expected;
-      timer = setTimeout(done, complete ? 150 : quietMs);
+      timer = setTimeout(done, complete && !closes ? 150 : quietMs);
     });
     socket.on('end', () => {
       closed = true;

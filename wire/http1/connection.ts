@@ -20,53 +20,14 @@ import { TEXT_PLAIN } from '../plain-reply.ts';
 import { statusLine } from '../status-line.ts';
 import { ChunkedDecoder } from './chunked-decoder.ts';
 import { requestFailure } from './failure.ts';
-import type { RequestFailure, RequestFailureKind } from './failure.ts';
-import { parseRequestHead } from './request-head.ts';
+import type { RequestFailure } from './failure.ts';
+import { parseRequestHead, unfinishedHeadFailure } from './request-head.ts';
 import type { RequestHead } from './request-head.ts';
 import { Http1Response } from './response.ts';
+import type { Http1Host } from './handler.ts';
 
-/** Limits and timeouts of the HTTP/1.1 server (each documents what the client sees when it trips). */
-export interface Http1Settings {
-  /** Largest request head in bytes (request line and fields) → 431. */
-  maxHeaderSize: number;
-  /** Longest request line in bytes → 414. */
-  maxRequestLine: number;
-  /** Most header fields → 431. */
-  maxHeaderFields: number;
-  /** Largest request body in bytes → 413 (before the body is read when the length is declared). */
-  maxBodySize: number;
-  /** Milliseconds to receive a whole request head, from its first byte (or the connection's start) → 408. */
-  headerTimeoutMs: number;
-  /** Milliseconds between two reads of a request body → 408 (a slow but steady upload is never cut). */
-  bodyTimeoutMs: number;
-  /** Milliseconds an idle keep-alive connection is kept → closed without a word. */
-  keepAliveTimeoutMs: number;
-  /** Milliseconds a response may wait for the client to read → connection cut. */
-  sendTimeoutMs: number;
-}
-
-/** What a server built on this module implements. */
-export interface Http1Handler {
-  /**
-   * A complete request, body buffered (`body` null when there is none). Answer through `res`,
-   * now or later, exactly once; no other request of this connection is read until then.
-   */
-  onRequest(head: RequestHead, body: Buffer | null, res: Http1Response): void;
-  /**
-   * A request is refused before a handler saw it (for logs); returns extra header lines for the
-   * refusal (`Name: value\r\n`…, or ''), such as a request id.
-   */
-  onRefused(failure: RequestFailure, head: RequestHead | null, connection: Http1Connection): string;
-}
-
-/** What the connection needs from its server. */
-export interface Http1Host {
-  readonly settings: Http1Settings;
-  readonly handler: Http1Handler;
-  /** Set during graceful shutdown: every response closes its connection. */
-  readonly draining: boolean;
-  forget(connection: Http1Connection): void;
-}
+// The interface lived here first; servers built on it may still import it from here.
+export type { Http1Handler, Http1Host, Http1Settings } from './handler.ts';
 
 const IDLE = 0;
 const BODY = 1;
@@ -79,9 +40,6 @@ const LINGER_MS = 2000;
 const BACKLOG_LIMIT = 256 * 1024;
 /** Bytes decoded to find the end of a head; larger heads take a second, bounded decode. */
 const HEAD_SCAN = 4096;
-
-/** Failures a request line alone can show. */
-const REQUEST_LINE_KINDS: ReadonlySet<RequestFailureKind> = new Set(['request-line', 'method', 'target', 'version', 'version-unsupported', 'target-too-long', 'line-ending', 'method-not-allowed']);
 
 /** The deadline `ms` from now; 0 means no limit. */
 function after(ms: number): number {
@@ -275,7 +233,7 @@ export class Http1Connection {
         if (this.peerEnded) this.closeGracefully();
         return false;
       }
-      const failure = this.incompleteHeadFailure(text, start, buffer.length - start);
+      const failure = unfinishedHeadFailure(text, start, buffer.length - start, settings);
       if (failure !== null) this.refuse(failure);
       else if (this.peerEnded) this.refuse(requestFailure('incomplete', 'Bad request: the connection ended in the middle of the request head.'));
       return false;
@@ -317,27 +275,6 @@ export class Http1Connection {
     if (parsed.expectContinue && this.buffer === null) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
     this.readBody();
     return this.state === IDLE;
-  }
-
-  /** Why an unfinished head can already be refused (too long, bare LF), or null to wait for more. */
-  private incompleteHeadFailure(text: string, start: number, length: number): RequestFailure | null {
-    const settings = this.host.settings;
-    const lineEnd = text.indexOf('\n', start);
-    if (lineEnd === -1 ? length > settings.maxRequestLine : lineEnd - start > settings.maxRequestLine + 1) {
-      return requestFailure('target-too-long', `URI too long: the request line is longer than ${settings.maxRequestLine} bytes.`);
-    }
-    if (length > settings.maxHeaderSize) {
-      return requestFailure('head-too-large', `Request header fields too large: the request head is larger than ${settings.maxHeaderSize} bytes.`);
-    }
-    for (let lf = lineEnd; lf !== -1; lf = text.indexOf('\n', lf + 1)) {
-      if (text.charCodeAt(lf - 1) !== 13) return requestFailure('line-ending', 'Bad request: a line of the request head ends with a bare LF.');
-    }
-    if (lineEnd !== -1) {
-      // The request line is complete: refuse a bad one now rather than wait for fields that may never come.
-      const line = parseRequestHead(text, start, lineEnd - 1, settings);
-      if ('failed' in line && REQUEST_LINE_KINDS.has(line.kind)) return line;
-    }
-    return null;
   }
 
   /** Move buffered bytes into the body; dispatch when it is complete. */

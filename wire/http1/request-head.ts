@@ -13,7 +13,7 @@
  */
 import { isDecimal, TCHAR } from '../syntax.ts';
 import { requestFailure } from './failure.ts';
-import type { RequestFailure } from './failure.ts';
+import type { RequestFailure, RequestFailureKind } from './failure.ts';
 
 /** The size limits a head is checked against. */
 export interface HeadLimits {
@@ -246,4 +246,31 @@ export function parseRequestHead(text: string, start: number, end: number, limit
     expectContinue = minor === 1;
   }
   return { method, target, minor, headers, host: authority ?? host ?? '', contentLength: length, chunked, keepAlive, expectContinue };
+}
+
+/** Failures a request line alone can show. */
+const REQUEST_LINE_KINDS: ReadonlySet<RequestFailureKind> = new Set(['request-line', 'method', 'target', 'version', 'version-unsupported', 'target-too-long', 'line-ending', 'method-not-allowed']);
+
+/**
+ * Why a head whose end has not arrived yet (`text[start, start + length)`, latin1) can already
+ * be refused — a request line or head past its limit, a bare LF, a bad request line — or null
+ * to wait for more bytes.
+ */
+export function unfinishedHeadFailure(text: string, start: number, length: number, limits: HeadLimits & { maxHeaderSize: number }): RequestFailure | null {
+  const lineEnd = text.indexOf('\n', start);
+  if (lineEnd === -1 ? length > limits.maxRequestLine : lineEnd - start > limits.maxRequestLine + 1) {
+    return requestFailure('target-too-long', `URI too long: the request line is longer than ${limits.maxRequestLine} bytes.`);
+  }
+  if (length > limits.maxHeaderSize) {
+    return requestFailure('head-too-large', `Request header fields too large: the request head is larger than ${limits.maxHeaderSize} bytes.`);
+  }
+  for (let lf = lineEnd; lf !== -1; lf = text.indexOf('\n', lf + 1)) {
+    if (text.charCodeAt(lf - 1) !== 13) return requestFailure('line-ending', 'Bad request: a line of the request head ends with a bare LF.');
+  }
+  if (lineEnd !== -1) {
+    // The request line is complete: refuse a bad one now rather than wait for fields that may never come.
+    const line = parseRequestHead(text, start, lineEnd - 1, limits);
+    if ('failed' in line && REQUEST_LINE_KINDS.has(line.kind)) return line;
+  }
+  return null;
 }

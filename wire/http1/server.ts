@@ -12,7 +12,7 @@ import tls from 'node:tls';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { Http1Connection } from './connection.ts';
-import type { Http1Handler, Http1Host, Http1Settings } from './connection.ts';
+import type { Http1Handler, Http1Host, Http1Settings } from './handler.ts';
 
 export class Http1Server implements Http1Host {
   /** Set by `stopAccepting`: every response closes its connection. */
