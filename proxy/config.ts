@@ -38,6 +38,8 @@ export interface FrontConfig {
   failTimeoutMs: number;
   trusted: string[];
   accessLog: string;
+  /** Where refusals, upstream failures and reload errors go: `-` (stderr) or a file (cli.ts opens it). */
+  errorLog: string;
   cache: FileCacheOptions;
   shutdownTimeoutMs: number;
   /** Certificate and key (read and checked) when the front speaks TLS, else null. */
@@ -148,6 +150,7 @@ export function frontConfigOf(resolution: FrontResolution): FrontConfig {
     failTimeoutMs: v.failTimeout,
     trusted: v.trusted,
     accessLog: v.accessLog,
+    errorLog: v.errorLog,
     cache,
     shutdownTimeoutMs: v.gracefulTimeout,
     tls,
@@ -254,7 +257,7 @@ export function describeConfig(config: FrontConfig, port = config.listen.port): 
   const c = config.client;
   lines.push(`  client   body ≤ ${bytes(c.maxBodySize)}, head ≤ ${bytes(c.maxHeaderSize)}; timeouts header ${seconds(c.headerTimeoutMs)}, body ${seconds(c.bodyTimeoutMs)}, keep-alive ${seconds(c.keepAliveTimeoutMs)}, send ${seconds(c.sendTimeoutMs)}`);
   lines.push(`  cache    files ≤ ${bytes(config.cache.maxFileSize)} in memory, ${bytes(config.cache.maxBytes)} total, re-checked every ${seconds(config.cache.revalidateMs)}`);
-  lines.push(`  trusted  ${config.trusted.length > 0 ? config.trusted.join(', ') : 'none'}; access log ${config.accessLog}; shutdown timeout ${seconds(config.shutdownTimeoutMs)}`);
+  lines.push(`  trusted  ${config.trusted.length > 0 ? config.trusted.join(', ') : 'none'}; access log ${config.accessLog}; error log ${config.errorLog}; shutdown timeout ${seconds(config.shutdownTimeoutMs)}`);
   for (const warning of warningsFor(config)) lines.push(`  warning: ${warning}`);
   return lines.join('\n');
 }

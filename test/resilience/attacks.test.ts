@@ -211,7 +211,7 @@ describe('7 and 8 against the whole stack (RS256, leeway 30 s)', () => {
   after(() => cleanup.run());
   let stack: Stack;
   before(async () => {
-    stack = await Stack.start(cleanup.add, { engine: 'uws', workers: 1, env: { SIMPLE_JWT_ALGORITHM: 'RS256', SIMPLE_JWT_LEEWAY: '30' } });
+    stack = await Stack.start(cleanup.add, { engine: 'net', workers: 1, env: { SIMPLE_JWT_ALGORITHM: 'RS256', SIMPLE_JWT_LEEWAY: '30' } });
   });
 
   it('7. /static/ of the stack serves nothing outside app/static', async () => {
@@ -220,7 +220,7 @@ describe('7 and 8 against the whole stack (RS256, leeway 30 s)', () => {
     const markers = ['"name": "layerstack"', 'createDemoApp', 'root:x:0:'];
     const answers = await getAll(stack.port, corpus);
     const leaks = corpus.filter((_, i) => markers.some((m) => answers[i]!.includes(m)));
-    record('7 path traversal (stack)', { engine: 'uws', requests: corpus.length, leaks: leaks.length });
+    record('7 path traversal (stack)', { engine: 'net', requests: corpus.length, leaks: leaks.length });
     assert.deepEqual(leaks, []);
     assert.equal((await fetch(`${stack.base}/static/app.css`)).status, 200);
   });
@@ -323,7 +323,7 @@ describe('7 and 8 against the whole stack (RS256, leeway 30 s)', () => {
     const replay = await post('/api/token/refresh/', { refresh: pair.refresh });
     assert.equal(replay.status, 401);
     assert.deepEqual(await replay.json(), BLACKLISTED_401);
-    record('8 JWT attacks', { engine: 'uws', frontEngine: 'net', attacks: attacks.length + 1, refused: attacks.length + 1 - failures.length });
+    record('8 JWT attacks', { engine: 'net', frontEngine: 'net', attacks: attacks.length + 1, refused: attacks.length + 1 - failures.length });
     assert.deepEqual(failures, []);
     assert.equal((await hello(pair.access)).status, 200, 'the stack still serves the valid token');
   });
@@ -345,7 +345,7 @@ describe('7 and 8 against the whole stack (RS256, leeway 30 s)', () => {
       // In the Authorization header it is larger than any request head the front reads.
       const inHeader = await raw(stack.port, `GET /api/hello/ HTTP/1.1\r\nHost: resilience\r\nAuthorization: Bearer ${huge}\r\nConnection: close\r\n\r\n`);
       statuses.header = /^HTTP\/1\.1 (\d{3})/.exec(inHeader)?.[1] ?? (inHeader.endsWith(NO_ANSWER) ? 'unanswered' : 'closed');
-      record('8 JWT 100 KB token', { engine: 'uws', ...statuses });
+      record('8 JWT 100 KB token', { engine: 'net', ...statuses });
       for (const [where, status] of Object.entries(statuses)) assert.ok(['401', '413', '431', 'closed'].includes(status), `${where}: ${status}`);
       assert.equal((await fetch(`${stack.base}/api/ping/`)).status, 200);
     },

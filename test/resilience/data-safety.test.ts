@@ -35,15 +35,16 @@ for (const engine of SOAK ? ENGINES : ENGINES.slice(0, 1)) {
 
     it('kill -9 during user creations and token rotations: nothing acknowledged is lost', async () => {
       const stack = await Stack.start(cleanup.add, { engine, workers: 2 });
-      const base = stack.base;
-      const login = await post(base, '/api/token/', { username: 'admin', password: stack.adminPassword });
+      const password = stack.adminPassword; // printed at the first start only
+      const login = await post(stack.base, '/api/token/', { username: 'admin', password });
       assert.equal(login.status, 200);
 
       let running = true;
       // Rotation chains: each refreshes its own token as fast as the stack answers.
       const rotated: string[] = []; // old refresh tokens whose rotation was acknowledged
       const chain = async () => {
-        let refresh = (await post(base, '/api/token/', { username: 'admin', password: stack.adminPassword })).json?.refresh as string;
+        const base = stack.base; // a restart moves the stack to a new port
+        let refresh = (await post(base, '/api/token/', { username: 'admin', password })).json?.refresh as string;
         while (running && refresh) {
           const answer = await post(base, '/api/token/refresh/', { refresh }).catch(() => null);
           if (answer === null) return; // the stack is gone

@@ -51,9 +51,9 @@ export class Cleanup {
     this.#fns = [];
   }
 }
-export type EngineName = 'uws' | 'http';
+export type EngineName = 'net' | 'http';
 /** The app server's engines. */
-export const ENGINES: readonly EngineName[] = ['uws', 'http'];
+export const ENGINES: readonly EngineName[] = ['net', 'http'];
 export type FrontEngineName = 'net' | 'http';
 /** The front's client-side engines. */
 export const FRONT_ENGINES: readonly FrontEngineName[] = ['net', 'http'];
@@ -63,6 +63,13 @@ const groups = new Set<number>();
 process.on('exit', () => {
   for (const pgid of groups) killGroup(pgid);
 });
+// A test run that is interrupted (CONTROL-C, or `npm run soak` stopped) skips 'exit' otherwise.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    for (const pgid of groups) killGroup(pgid);
+    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+  });
+}
 
 function killGroup(pgid: number): void {
   try {

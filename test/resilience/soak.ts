@@ -27,8 +27,17 @@ const code = await new Promise<number>((resolve) => {
     cwd: ROOT,
     env: { ...process.env, RESILIENCE_SOAK: '1', RESILIENCE_REPORT: report },
     stdio: 'inherit',
+    // Its own process group: a stop reaches every test file's process, whose handlers then kill
+    // the stacks they started (test/resilience/harness.ts).
+    detached: true,
   });
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  const forward = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
