@@ -88,7 +88,7 @@ function breakdownSection(r: BenchResults): string {
         values["app's own code"] = own;
         values[host] = values[host]! - own;
       }
-      for (const k of Object.keys(values)) partNames.add(k);
+      for (const [k, v] of Object.entries(values)) if (v > 0.05) partNames.add(k);
       return { label: s.config, values, note: s.contaminatedRuns ? DISTURBED : undefined };
     });
     const order = Object.keys(ROLE_COLORS);
