@@ -325,6 +325,17 @@ export class Http1Connection {
     this.dispatching = true;
     try {
       this.host.handler.onRequest(head, body, res);
+    } catch (error) {
+      // A handler's bug must not take the process down with it (this runs in a socket event):
+      // this client gets a 500 (or, mid-response, a cut connection) and everyone else is served.
+      this.host.handler.onError?.(error, this);
+      if (!res.finished) {
+        if (res.headersSent) res.destroy();
+        else {
+          res.keepAlive = false;
+          res.send(500, '', ['Content-Type', 'text/plain; charset=utf-8'], Buffer.from('Internal server error.\n'));
+        }
+      }
     } finally {
       this.dispatching = false;
     }

@@ -42,6 +42,8 @@ export interface Http1Handler {
    * 2 KiB; '' if nothing did).
    */
   onRefused(failure: RequestFailure, head: RequestHead | null, connection: Http1Connection, requestLine: string): string;
+  /** `onRequest` threw (a bug): the client got a 500 or a cut connection. For the error log. */
+  onError?(error: unknown, connection: Http1Connection): void;
 }
 
 /** What the connection needs from its server. */
