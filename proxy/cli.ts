@@ -8,7 +8,7 @@
  *                     configuration is reported and the running one kept. Reopens the access
  *                     and error logs (log rotation); a log that cannot be opened is a bad
  *                     configuration like any other.
- * Exit codes: 0 clean shutdown, 1 could not start (port in use, uWS binary missing), 2 bad configuration.
+ * Exit codes: 0 clean shutdown, 1 could not start (port in use), 2 bad configuration (one line naming the option).
  * The configuration is printed to stderr at start; stdout carries only the access log. Errors
  * while serving (refusals, upstream failures, reload failures) go to --error-log (stderr by
  * default) through the one bounded LogWriter.
