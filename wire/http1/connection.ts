@@ -16,7 +16,7 @@
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { TEXT_PLAIN } from '../plain-reply.ts';
+import { plainBody, TEXT_PLAIN } from '../plain-reply.ts';
 import { statusLine } from '../status-line.ts';
 import { ChunkedDecoder } from './chunked-decoder.ts';
 import { requestFailure } from './failure.ts';
@@ -333,7 +333,7 @@ export class Http1Connection {
         if (res.headersSent) res.destroy();
         else {
           res.keepAlive = false;
-          res.send(500, '', ['Content-Type', 'text/plain; charset=utf-8'], Buffer.from('Internal server error.\n'));
+          res.send(500, '', ['Content-Type', TEXT_PLAIN], plainBody('Internal server error.'));
         }
       }
     } finally {
