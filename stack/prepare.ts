@@ -40,6 +40,8 @@ export async function prepareDataDir(dataDir: string, print: (line: string) => v
   if (databaseUrl !== '' && settings.SIGNING_KEY === null) {
     throw new Error('with DATABASE_URL set, set SIGNING_KEY too: every app host sharing the database must sign and verify with the same key');
   }
+  // Verify-only (JWK_URL): no store and no key of its own to prepare.
+  if (settings.JWK_URL !== null) return;
   if (settings.SIGNING_KEY === null) loadOrCreateSigningKey(dataDir, settings.ALGORITHM);
   const store = await openConfiguredStore({ databaseUrl, dataDir, env });
   try {
