@@ -2,9 +2,14 @@
  * What the stack does once before any worker starts: make sure the data directory is usable,
  * migrate the database, create the signing key and the first admin user. Doing it here, in one
  * process, means the admin password is printed once and no two workers race to create anything.
+ *
+ * The supervisor runs this in a short-lived child process (stack/prepare-cli.ts) rather than in
+ * itself: opening the store loads SQLite's native module (or the Postgres driver), the first
+ * start hashes the admin password with scrypt (16 MB of working memory), and a process keeps
+ * what it once loaded and most of what it once allocated. The supervisor then idles lean for the
+ * stack's whole life.
  */
 import { accessSync, constants, unlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { resolveSettings } from '../app/auth/settings.ts';
 import { loadOrCreateSigningKey } from '../app/auth/signing-key.ts';
@@ -44,15 +49,4 @@ export async function prepareDataDir(dataDir: string, print: (line: string) => v
   } finally {
     await store.close();
   }
-}
-
-/** Resolve if `host:port` can be bound right now; reject with a clear message if it is taken. */
-export function checkPortFree(host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new Error(error.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use; choose another with --listen HOST:PORT (or PORT=…)` : `cannot listen on ${host}:${port}: ${error.message}`)),
-    );
-    server.listen(port, host, () => server.close(() => resolve()));
-  });
 }
