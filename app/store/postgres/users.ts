@@ -29,7 +29,12 @@ export class PostgresUsers implements UserRepository {
   readonly #target: string;
   readonly #maxInFlight: number;
   #inFlight = 0;
+  #scheduled = false;
   #waiting: Waiting[] = [];
+  readonly #flushScheduled = (): void => {
+    this.#scheduled = false;
+    if (this.#waiting.length > 0 && this.#inFlight < this.#maxInFlight) this.#flush();
+  };
 
   constructor(pool: pg.Pool, target: string, maxInFlight = 1) {
     this.#pool = pool;
@@ -43,7 +48,12 @@ export class PostgresUsers implements UserRepository {
     if (!(id >= -2147483648 && id <= 2147483647)) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
       this.#waiting.push({ id, resolve, reject });
-      if (this.#inFlight < this.#maxInFlight) this.#flush();
+      // Sent at the end of this turn of the event loop, not at once: every request read in the
+      // same turn (one poll of the sockets) joins the same query.
+      if (this.#inFlight < this.#maxInFlight && !this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(this.#flushScheduled);
+      }
     });
   }
 
@@ -67,7 +77,10 @@ export class PostgresUsers implements UserRepository {
       )
       .finally(() => {
         this.#inFlight--;
-        if (this.#waiting.length > 0) this.#flush();
+        if (this.#waiting.length > 0 && !this.#scheduled) {
+          this.#scheduled = true;
+          setImmediate(this.#flushScheduled);
+        }
       });
   }
 
