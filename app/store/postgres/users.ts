@@ -1,9 +1,10 @@
 /**
  * The users table on Postgres. byId() is the per-request lookup (when the user cache misses or is
- * off), so it is batched: when no lookup is in flight, one is sent at once; while one is, the ids
- * asked for meanwhile wait and go together in the next query (`id = ANY($1)`). At low load that
- * adds nothing; under load one round trip answers many requests. Every answer still comes from a
- * query sent after the request asked, so a deactivation is seen exactly as without batching.
+ * off), so it is batched: the ids asked for during one turn of the event loop (every request read
+ * in one poll of the sockets) go in one query (`id = ANY($1)`) at the end of that turn; while a
+ * query is in flight, the ids asked meanwhile wait for the next. At low load that adds nothing;
+ * under load one round trip answers many requests. Every answer still comes from a query sent
+ * after the request asked, so a deactivation is seen exactly as without batching.
  */
 import type pg from 'pg';
 import type { UserRepository } from '../store.ts';
