@@ -103,7 +103,10 @@ export function conclude(r: Omit<BenchResults, 'conclusion' | 'goals'>): Conclus
       `server CPU per request ${us(pingProd.cpuUsPerRequest)} µs against ${us(pingDev.cpuUsPerRequest)} µs`,
       front !== undefined ? `of which the front's hop is ${us(front)} µs${nginx?.cpuUsPerRequestByRole.front !== undefined ? ` (Nginx in the same place: ${us(nginx.cpuUsPerRequestByRole.front)} µs)` : ''}` : '',
     ].filter(Boolean);
-    const verdict = higherBetter(pingProd.rps, pingDev.rps);
+    // Two routes: a verdict only when they agree (mixed results on a busy machine are "same").
+    const pingVerdict = higherBetter(pingProd.rps, pingDev.rps);
+    const helloVerdict = helloDev && helloProd ? higherBetter(helloProd.rps, helloDev.rps) : pingVerdict;
+    const verdict = pingVerdict === helloVerdict ? pingVerdict : 'same';
     out.push({
       scenario: 'trivial',
       verdict,

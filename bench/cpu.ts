@@ -99,6 +99,7 @@ export function processRole(pid: number, layer: string): string {
   if (/dev\/serve\.[jt]s/.test(cmdline)) return 'dev process';
   if (/dev\/cli\.[jt]s/.test(cmdline)) return 'reloader';
   if (/stack\/cli\.[jt]s/.test(cmdline)) return 'supervisor';
+  if (/esbuild/.test(cmdline)) return 'tsx compiler';
   return layer;
 }
 

@@ -80,10 +80,12 @@ export function sourceText(source: Source): string {
 export function printConfigText<T extends OptionTable>(command: Command<T>, resolution: Resolution<T>): string {
   const rows = Object.entries(command.options).map(([key, option]) => {
     const value = (resolution.values as Record<string, unknown>)[key];
-    return [`--${flagOf(key, option)}`, value === undefined ? '(unset)' : option.format(value), sourceText(resolution.sources[key]!)] as const;
+    const shown = value === undefined ? '(unset)' : Array.isArray(value) && value.length === 0 ? '(none)' : option.format(value);
+    return [`--${flagOf(key, option)}`, shown, sourceText(resolution.sources[key]!)] as const;
   });
   const w0 = Math.max(...rows.map((r) => r[0].length));
-  const w1 = Math.max(...rows.map((r) => r[1].length));
+  // A long list (media types) does not push every other line's source off the screen.
+  const w1 = Math.min(32, Math.max(...rows.map((r) => r[1].length)));
   const lines = [`# ${command.name}: effective configuration${resolution.configFile ? ` (config file ${resolution.configFile})` : ''}`];
   for (const [flag, value, source] of rows) lines.push(`${flag.padEnd(w0)}  ${value.padEnd(w1)}  (${source})`);
   for (const name of resolution.ignoredEnv) lines.push(`# ignored: ${name} is not an option of ${command.name}`);

@@ -21,6 +21,9 @@ export function listenOption(defaultAddress: string, rules: { unix?: boolean; po
 /** `--access-log PATH` (env LAYERSTACK_ACCESS_LOG). */
 export const ACCESS_LOG_OPTION = text({ metavar: 'PATH', default: '-', help: 'Access log, one line per request: - (stdout), a file path, or off.' });
 
+/** `--error-log PATH` (env LAYERSTACK_ERROR_LOG). */
+export const ERROR_LOG_OPTION = text({ metavar: 'PATH', default: '-', help: 'Error log: - (stderr) or a file path, reopened on reload (log rotation).' });
+
 /** `--graceful-timeout DURATION` (env LAYERSTACK_GRACEFUL_TIMEOUT). */
 export const GRACEFUL_TIMEOUT_OPTION = duration({
   default: 30_000,

@@ -5,14 +5,19 @@
  *   SIGTERM / SIGINT  graceful shutdown: stop accepting, finish in-flight requests (up to
  *                     --graceful-timeout), then exit 0. A second signal exits at once.
  *   SIGHUP            reload: re-read flags, environment and the config file; a bad new
- *                     configuration is reported and the running one kept. Reopens the access log.
- * Exit codes: 0 clean shutdown, 1 could not start (port in use, uWS binary missing), 2 bad configuration.
- * The configuration is printed to stderr at start; stdout carries only the access log.
+ *                     configuration is reported and the running one kept. Reopens the access
+ *                     and error logs (log rotation); a log that cannot be opened is a bad
+ *                     configuration like any other.
+ * Exit codes: 0 clean shutdown, 1 could not start (port in use), 2 bad configuration (one line naming the option).
+ * The configuration is printed to stderr at start; stdout carries only the access log. Errors
+ * while serving (refusals, upstream failures, reload failures) go to --error-log (stderr by
+ * default) through the one bounded LogWriter.
  */
 import { optionsOrExit } from '../options/index.ts';
 import { describeConfig, frontConfigOf, loadConfig } from './config.ts';
 import { startFront } from './front.ts';
 import { PROXY_COMMAND } from './options.ts';
+import { LogWriter } from '../wire/log-writer.ts';
 
 function say(line: string): void {
   process.stderr.write(line + '\n');
@@ -20,9 +25,12 @@ function say(line: string): void {
 
 async function main(argv: string[]): Promise<void> {
   const { checked: config } = optionsOrExit(PROXY_COMMAND, argv, process.env, frontConfigOf);
+  const openErrorLog = (target: string) => new LogWriter(target, process.stderr, { what: 'error log' });
+  let errorLog: LogWriter;
   let front;
   try {
-    front = await startFront(config);
+    errorLog = openErrorLog(config.errorLog);
+    front = await startFront(config, (line) => errorLog.write(`[front] ${line}`));
   } catch (error) {
     say(`front: cannot start: ${(error as Error).message}`);
     process.exit(1);
@@ -30,13 +38,21 @@ async function main(argv: string[]): Promise<void> {
   say(describeConfig(config, front.port));
 
   process.on('SIGHUP', () => {
+    let fresh: LogWriter | null = null;
     try {
       const next = loadConfig(argv);
+      fresh = openErrorLog(next.errorLog); // reopened: log rotation works with SIGHUP
       const ignored = front.reload(next);
+      const old = errorLog;
+      errorLog = fresh;
+      void old.close();
       say('front: reloaded\n' + describeConfig(next, front.port));
       for (const line of ignored) say(`front: not applied: ${line}`);
     } catch (error) {
-      say(`front: reload failed, keeping the running configuration: ${(error as Error).message}`);
+      void fresh?.close();
+      const message = `reload failed, keeping the running configuration: ${(error as Error).message}`;
+      say(`front: ${message}`);
+      if (errorLog.target !== '-') errorLog.write(`[front] ${message}`);
     }
   });
 
@@ -51,6 +67,7 @@ async function main(argv: string[]): Promise<void> {
     front.close().then(
       () => {
         say('front: stopped');
+        errorLog.flush();
         process.exit(0);
       },
       (error: Error) => {

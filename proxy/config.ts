@@ -11,7 +11,7 @@ import { FRONT_MAX_HEADER_FIELDS, FRONT_MAX_REQUEST_LINE } from './front/core.ts
 import type { ClientSettings, FrontSettings } from './front/core.ts';
 import type { CompressionSettings } from './compression/policy.ts';
 import { DEFAULT_FILE_CACHE_OPTIONS } from './static/file-cache.ts';
-import { loadTlsCredentials, TlsCredentialsError } from './tls/credentials.ts';
+import { tlsOf } from './tls/tls-flags.ts';
 import type { TlsCredentials } from './tls/credentials.ts';
 import type { FileCacheOptions } from './static/file-cache.ts';
 import type { StaticMount } from './static/static-files.ts';
@@ -38,6 +38,8 @@ export interface FrontConfig {
   failTimeoutMs: number;
   trusted: string[];
   accessLog: string;
+  /** Where refusals, upstream failures and reload errors go: `-` (stderr) or a file (cli.ts opens it). */
+  errorLog: string;
   cache: FileCacheOptions;
   shutdownTimeoutMs: number;
   /** Certificate and key (read and checked) when the front speaks TLS, else null. */
@@ -57,21 +59,6 @@ type FrontResolution = Resolution<typeof FRONT_OPTIONS>;
 function hostPort(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(':');
   return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) };
-}
-
-/** Read and check the certificate and key (both or neither); a problem is a ConfigError. */
-export function tlsOf(cert: string | undefined, key: string | undefined, chain: string | undefined): TlsCredentials | null {
-  if (cert === undefined && key === undefined) {
-    if (chain !== undefined) throw new ConfigError('--tls-chain', '--tls-cert and --tls-key with it');
-    return null;
-  }
-  if (cert === undefined || key === undefined) throw new ConfigError(cert === undefined ? '--tls-key' : '--tls-cert', '--tls-cert and --tls-key together');
-  try {
-    return loadTlsCredentials({ cert: resolve(cert), key: resolve(key), chain: chain === undefined ? null : resolve(chain) });
-  } catch (error) {
-    if (error instanceof TlsCredentialsError) throw new ConfigError('--tls-cert / --tls-key', `a readable PEM certificate and its key (${error.message})`);
-    throw error;
-  }
 }
 
 /** `off`, a max-age in seconds, or a whole Strict-Transport-Security value (RFC 6797 §6.1). */
@@ -148,6 +135,7 @@ export function frontConfigOf(resolution: FrontResolution): FrontConfig {
     failTimeoutMs: v.failTimeout,
     trusted: v.trusted,
     accessLog: v.accessLog,
+    errorLog: v.errorLog,
     cache,
     shutdownTimeoutMs: v.gracefulTimeout,
     tls,
@@ -254,7 +242,7 @@ export function describeConfig(config: FrontConfig, port = config.listen.port): 
   const c = config.client;
   lines.push(`  client   body ≤ ${bytes(c.maxBodySize)}, head ≤ ${bytes(c.maxHeaderSize)}; timeouts header ${seconds(c.headerTimeoutMs)}, body ${seconds(c.bodyTimeoutMs)}, keep-alive ${seconds(c.keepAliveTimeoutMs)}, send ${seconds(c.sendTimeoutMs)}`);
   lines.push(`  cache    files ≤ ${bytes(config.cache.maxFileSize)} in memory, ${bytes(config.cache.maxBytes)} total, re-checked every ${seconds(config.cache.revalidateMs)}`);
-  lines.push(`  trusted  ${config.trusted.length > 0 ? config.trusted.join(', ') : 'none'}; access log ${config.accessLog}; shutdown timeout ${seconds(config.shutdownTimeoutMs)}`);
+  lines.push(`  trusted  ${config.trusted.length > 0 ? config.trusted.join(', ') : 'none'}; access log ${config.accessLog}; error log ${config.errorLog}; shutdown timeout ${seconds(config.shutdownTimeoutMs)}`);
   for (const warning of warningsFor(config)) lines.push(`  warning: ${warning}`);
   return lines.join('\n');
 }

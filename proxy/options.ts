@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import {
   ACCESS_LOG_OPTION,
+  ERROR_LOG_OPTION,
   address,
   boolean,
   type Command,
@@ -31,7 +32,7 @@ export const DEFAULT_FRONT_ENGINE = 'net';
 export const FRONT_ENGINE_OPTION = oneOf(FRONT_ENGINE_NAMES, {
   flag: 'front-engine',
   default: DEFAULT_FRONT_ENGINE,
-  help: 'The front\'s client side: net (the project\'s own HTTP/1.1 server, wire/http1, over node:net: HTTP/1.0, pipelining, every refusal with its status) or http (node:http).',
+  help: 'The front\'s client side: net (the project\'s own HTTP/1.1 server, wire/http1, over node:net: HTTP/1.0, pipelining in order, every malformed or oversized request answered with its status — 400, 408, 413, 414 past an 8190-byte request line, 431 past 40 header fields or the head size, 501, 505 — then closed) or http (node:http: llhttp\'s parser, no absolute-form targets, a few refusals differ; see test/corpus-front.test.ts).',
 });
 
 /** Shorthand for `--cache-control PREFIX=immutable`: a year, never revalidated (hashed file names). */
@@ -90,12 +91,13 @@ export const FRONT_OPTIONS = {
   sendTimeout: duration({ default: 60_000, help: 'A client that reads nothing of a response for this long is cut (send_timeout).', trips: 'the connection is closed' }),
   connectTimeout: duration({ min: 1, default: 5_000, help: 'Time to connect to an upstream (proxy_connect_timeout); 0 is refused: an unanswered SYN would hold the request forever.', trips: 'the next upstream is tried, else 504 Gateway Timeout' }),
   readTimeout: duration({ default: 60_000, help: 'Time between two reads from an upstream (proxy_read_timeout).', trips: '504 Gateway Timeout' }),
-  upstreamIdleTimeout: duration({ default: 4_000, help: 'Idle upstream connections close after this; keep it BELOW the app server\'s --keep-alive-timeout (uWS: 10 s).' }),
+  upstreamIdleTimeout: duration({ default: 4_000, help: 'Idle upstream connections close after this; keep it BELOW the app server\'s --keep-alive-timeout (75 s).' }),
   upstreamKeepalive: integer({ default: 64, help: 'Idle connections kept open per upstream.' }),
   maxFails: integer({ default: 1, help: 'Failures within --fail-timeout that take an upstream out of rotation (0: never).', trips: 'requests go to the other upstreams; with none left, 502' }),
   failTimeout: duration({ default: 10_000, help: 'The failure window, and how long a failed upstream rests.' }),
   trusted: list({ metavar: 'IP|CIDR', default: [], help: 'Client trusted for X-Forwarded-Proto/-Host and X-Request-Id (repeatable).' }),
   accessLog: ACCESS_LOG_OPTION,
+  errorLog: ERROR_LOG_OPTION,
   cacheMaxFileSize: size({ default: 1024 * 1024, help: 'Static files up to this size are served from memory.' }),
   cacheMaxBytes: size({ default: 64 * 1024 * 1024, help: 'Memory for cached static files in total.' }),
   cacheRevalidate: duration({ default: 1_000, help: 'A cached file is checked for changes at most this often.' }),
@@ -125,5 +127,5 @@ export const PROXY_COMMAND: Command<typeof FRONT_OPTIONS> = {
   epilogue:
     'Signals: TERM/INT graceful shutdown (up to --graceful-timeout; a second signal exits at once), HUP reload (re-reads\n' +
     'flags, environment and the config file; a bad new configuration is reported and the running one kept).\n' +
-    'Exit codes: 0 clean shutdown, 1 could not start (port in use, uWS binary missing), 2 bad configuration.',
+    'Exit codes: 0 clean shutdown, 1 could not start (port in use), 2 bad configuration.',
 };

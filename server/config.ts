@@ -5,7 +5,6 @@
  */
 import { ConfigError, type CommandLine, formatDuration, formatSize, parseAddress, parseCommandLine, type Resolution, resolveOptions } from '../options/index.ts';
 import type { EngineName } from './engines/engine.ts';
-import type { Limits } from '../wire/limits.ts';
 import { SERVE_COMMAND } from './options.ts';
 
 /** Every setting of the pool, after parsing. Durations are in seconds, sizes in bytes. */
@@ -72,20 +71,6 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
 /** Re-read the file and the environment with the same command line (HUP). */
 export function reloadServerConfig(commandLine: CommandLine, env: NodeJS.ProcessEnv = process.env): ServerConfig {
   return serverConfigOf(resolveOptions(SERVE_COMMAND, commandLine, env));
-}
-
-/** The per-connection limits the engines enforce, from the config. */
-export function limitsOf(config: ServerConfig): Limits {
-  return {
-    maxBodySize: config.maxBodySize,
-    maxHeaderSize: config.maxHeaderSize,
-    maxRequestLine: config.limitRequestLine,
-    maxHeaderCount: config.limitRequestFields,
-    headerTimeout: Math.round(config.headerTimeout * 1000),
-    requestTimeout: Math.round(config.requestTimeout * 1000),
-    keepAliveTimeout: Math.round(config.keepAlive * 1000),
-    sendTimeout: Math.round(config.sendTimeout * 1000),
-  };
 }
 
 /** The effective configuration, one `--flag = value` per line, for the start-up log. */

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { AUTH_OPTIONS } from '../app/auth/auth-options.ts';
 import { DATA_DIR_OPTION } from '../app/store/data-dir.ts';
 import { STORE_OPTIONS } from '../app/store/store-options.ts';
-import { ACCESS_LOG_OPTION, boolean, type Command, duration, GRACEFUL_TIMEOUT_OPTION, integer, listenOption, oneOf, size, text } from '../options/index.ts';
+import { ACCESS_LOG_OPTION, ERROR_LOG_OPTION, boolean, type Command, duration, GRACEFUL_TIMEOUT_OPTION, integer, listenOption, oneOf, size, text } from '../options/index.ts';
 import { DEFAULT_APP_SPEC } from './app-loader.ts';
 import { ENGINE_NAMES } from './engines/engine.ts';
 import { DEFAULT_LIMITS } from '../wire/limits.ts';
@@ -58,7 +58,7 @@ const OPTIONS = {
   maxRequests: integer({ default: 0, help: 'Retire a worker gracefully after this many requests (0: never), limiting the damage of leaks.' }),
   maxRequestsJitter: integer({ default: 0, help: 'Add a random 0..N to each worker\'s --max-requests, so workers do not all retire at once.' }),
   accessLog: ACCESS_LOG_OPTION,
-  errorLog: text({ metavar: 'PATH', default: '-', help: 'Error log: - (stderr) or a file path.' }),
+  errorLog: ERROR_LOG_OPTION,
   serverTiming: boolean({ default: false, help: 'Add `Server-Timing: app;dur=<ms>` to every response (time spent in the app).' }),
   maxBodySize: size({ default: DEFAULT_LIMITS.maxBodySize, help: 'Largest request body.', trips: '413 Content Too Large' }),
   maxHeaderSize: size({ default: DEFAULT_LIMITS.maxHeaderSize, help: 'Largest request head (request line and header fields).', trips: '431 Request Header Fields Too Large' }),

@@ -23,7 +23,7 @@ import { Layer } from './layer.ts';
 import { checkPortFree, prepareDataDir } from './prepare.ts';
 import { waitUntilServing } from './probe.ts';
 import { formatAddress, type ParsedAddress } from '../options/grammar.ts';
-import { tlsOf } from '../proxy/config.ts';
+import { tlsOf } from '../proxy/tls/tls-flags.ts';
 
 function log(line: string): void {
   console.log(`[stack] ${line}`);

@@ -5,7 +5,7 @@
  * both fronts behave alike:
  *
  * - upstream keep-alive with `Connection ""` and HTTP/1.1, idle 4 s: shorter than the app
- *   server's keep-alive timeout (75 s on node:http, a fixed ~10 s on uWS), so Nginx never reuses a
+ *   server's keep-alive timeout (75 s), so Nginx never reuses a
  *   connection the app server is closing (Nginx's own default, 60 s, is the classic 502 trap);
  * - X-Forwarded-For appended, X-Forwarded-Proto/Host and X-Request-Id set;
  * - request bodies buffered (proxy_request_buffering on) so a slow client never holds a worker;
@@ -73,7 +73,7 @@ http {
 ${o.balance === 'least-conn' ? '        least_conn;\n' : ''}${servers}
         keepalive ${o.upstreamKeepalive};
         keepalive_requests 100000;
-        # Must stay below the app server's keep-alive timeout (uWS: ~10 s): see docs/proxy.md.
+        # Must stay below the app server's keep-alive timeout (--keep-alive-timeout, 75 s): see docs/proxy.md.
         keepalive_timeout ${t(o.upstreamIdleTimeout)};
     }
 

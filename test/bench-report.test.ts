@@ -116,9 +116,14 @@ describe('fault analysis', () => {
     assert.equal(t.length, 40);
     assert.equal(t[12]!.errorsPerSecond, 100);
     assert.equal(t[20]!.okPerSecond, 100);
-    // The last failed request was due at 1490 ms and failed 2 ms later.
-    assert.deepEqual(recoveryTimes(s, [{ atMs: 1000, untilMs: 1000, label: 'x' }], 50, 4000).map(Math.round), [492]);
+    // Requests due from 1000 to 1490 ms failed; the one due at 1500 ms starts a run of normal ones.
+    assert.deepEqual(recoveryTimes(s, [{ atMs: 1000, untilMs: 1000, label: 'x' }], 50, 4000), [500]);
     assert.deepEqual(recoveryTimes(samples(false), [{ atMs: 1000, untilMs: 1000, label: 'x' }], 50, 4000), [0]);
+    // A stray slow request long after the fault does not move the recovery.
+    const stray = samples(true).map((x) => (x.dueMs === 3000 ? { ...x, latencyMs: 500 } : x));
+    assert.deepEqual(recoveryTimes(stray, [{ atMs: 1000, untilMs: 1000, label: 'x' }], 50, 4000), [500]);
+    // Never normal again before the end: the whole interval.
+    assert.deepEqual(recoveryTimes(s, [{ atMs: 1200, untilMs: 1200, label: 'x' }, { atMs: 1400, untilMs: 1400, label: 'y' }], 50, 4000), [200, 100]);
   });
   it('reads Server-Timing entries', () => {
     assert.deepEqual(parseServerTiming('app;dur=0.012, upstream;dur=0.5, proxy;dur=0.04'), { app: 0.012, upstream: 0.5, proxy: 0.04 });

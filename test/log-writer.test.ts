@@ -201,6 +201,23 @@ describe('a bad log path', () => {
     assert.match(lines[0]!, new RegExp(`cannot open the access log ${bad.replaceAll('/', '\\/')}: no such file or folder \\(ENOENT\\)`));
   });
 
+  it("writes the front's errors to --error-log, and refuses an error log it cannot open", async (t) => {
+    const bad = run(['proxy/cli.ts', '--listen', '127.0.0.1:0', '--upstream', '127.0.0.1:1', '--error-log', join(dir, 'missing', 'e.log')]);
+    t.after(() => bad.child.kill('SIGKILL'));
+    assert.notEqual(await bad.exited, 0);
+    assert.match(bad.output(), /^front: cannot start: cannot open the error log .*e\.log: no such file or folder \(ENOENT\)\n$/);
+
+    const file = join(dir, 'front-errors.log');
+    const front = run(['proxy/cli.ts', '--listen', '127.0.0.1:0', '--upstream', '127.0.0.1:1', '--access-log', 'off', '--error-log', file]);
+    t.after(() => front.child.kill('SIGKILL'));
+    await eventually(() => /listening on http:\/\/127\.0\.0\.1:\d+/.test(front.output()), 20_000, 'the front to start');
+    const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(front.output())![1]);
+    assert.equal((await request(port, '/')).status, 502); // nothing listens on port 1
+    await eventually(() => existsSync(file) && /^\[front\] .*127\.0\.0\.1:1/m.test(readFileSync(file, 'utf8')), 10_000, 'the error line in the file');
+    front.child.kill('SIGTERM');
+    assert.equal(await front.exited, 0);
+  });
+
   it('stops the app server at start with one clear line and a non-zero exit', async (t) => {
     const bad = join(dir, 'missing', 'b.log');
     const server = run(['server/pool/cli.ts', '--listen', '127.0.0.1:0', '--workers', '1', '--access-log', bad]);

@@ -77,7 +77,7 @@ describe('two app hosts on one Postgres', () => {
     assert.equal(verify.status, 400);
   });
 
-  it('a user deactivated through one host is refused by the other within USER_CACHE_MS', async () => {
+  it('a user deactivated through one host is refused by the other within the user-cache time', async () => {
     const { access } = await login(hosts[0]!.port);
     const hello = async (port: number) => (await fetch(`http://127.0.0.1:${port}/api/hello/`, { headers: { authorization: `Bearer ${access}` } })).status;
     // Load alice into the user caches of the other host's workers.

@@ -11,7 +11,8 @@ import { describe, it } from 'node:test';
 import { formatAccessLine } from '../wire/access-log.ts';
 import { accessRecordOf } from '../server/engines/host.ts';
 import { ConfigError, envNamesOf, flagOf, helpText } from '../options/index.ts';
-import { limitsOf, loadServerConfig } from '../server/config.ts';
+import { loadServerConfig } from '../server/config.ts';
+import { limitsOf } from '../server/pool/worker-limits.ts';
 import { SERVE_COMMAND } from '../server/options.ts';
 import { RequestHeaders } from '../app/headers.ts';
 

@@ -286,4 +286,19 @@ describe('access log', () => {
       }
     });
   }
+
+  it('logs refused requests too, with their status and request id (net)', async () => {
+    const file = join(dir, 'access-refused.log');
+    const t = await startTestFront('net', { upstream: ['127.0.0.1:9'], 'access-log': file });
+    try {
+      const reply = await rawRequest(t.port, 'GET /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n');
+      assert.equal(reply.status, 400);
+      const id = /\r\nX-Request-Id: ([0-9a-f-]{36})\r\n/i.exec(reply.text)?.[1];
+      assert.ok(id !== undefined, 'the refusal carries a request id');
+      await t.close();
+      assert.match(readFileSync(file, 'utf8').trim(), new RegExp(String.raw`"GET /api/x HTTP/1\.1" 400 \d+ "-" "-" upstream=- .* request_id=${id}$`));
+    } finally {
+      await t.close();
+    }
+  });
 });

@@ -119,6 +119,22 @@ for (const engine of ENGINES) {
       }
     });
 
+    it('answers Expect: 100-continue with 100 before the body, then the response', async () => {
+      const connection = await RawConnection.open(front.port);
+      try {
+        connection.send('POST /api/upload/ HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n');
+        const until = Date.now() + 5000;
+        while (!connection.received.startsWith('HTTP/1.1 100 Continue\r\n\r\n') && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+        assert.match(connection.received, /^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+        connection.send('hello');
+        const until2 = Date.now() + 5000;
+        while (!connection.received.includes('POST /api/upload/ 5') && Date.now() < until2) await new Promise((resolve) => setTimeout(resolve, 10));
+        assert.match(connection.received, /HTTP\/1\.1 200 OK\r\n[\s\S]*POST \/api\/upload\/ 5$/);
+      } finally {
+        connection.close();
+      }
+    });
+
     it('serves an HTTP/1.0 client (ApacheBench) and closes after the response', async () => {
       const connection = await RawConnection.open(front.port);
       try {

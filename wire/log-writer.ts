@@ -20,7 +20,7 @@
  * Files are opened in append mode: several pool workers share one file and each write lands
  * whole at its end. `reopen()` (SIGUSR1 or SIGHUP) starts a fresh file after logrotate moved it.
  */
-import { close as closeFd, openSync, write as writeFd, writeSync } from 'node:fs';
+import { closeSync, openSync, write as writeFd, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 /** Where a log goes: `-` for the process's own stream, `off` for nowhere, or a file path. */
@@ -250,7 +250,14 @@ export class LogWriter {
   }
 
   #closeRetired(): void {
-    for (const fd of this.#retired) closeFd(fd, () => {});
+    // Synchronous: it runs only after a reopen or at close, and close() must leave nothing open.
+    for (const fd of this.#retired) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed: nothing to release
+      }
+    }
     this.#retired = [];
   }
 

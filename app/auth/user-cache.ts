@@ -40,7 +40,12 @@ export class CachedUserLookup implements UserLookup {
   byId(id: number): Awaitable<AuthUser | undefined> {
     const now = this.#now();
     const entry = this.#entries.get(id);
-    if (entry !== undefined && entry.expiresAt > now) return entry.user;
+    if (entry !== undefined && entry.expiresAt > now) {
+      // A row in its last fifth is reloaded in the background while it is still served, so a
+      // busy user's requests never wait for the store (the row served is never older than ttlMs).
+      if (entry.expiresAt - now < this.#ttlMs / 5 && !this.#pending.has(id)) this.#reload(id);
+      return entry.user;
+    }
     const pending = this.#pending.get(id);
     if (pending !== undefined) return pending;
     const found = this.#source.byId(id);
@@ -57,6 +62,26 @@ export class CachedUserLookup implements UserLookup {
     );
     this.#pending.set(id, shared);
     return shared;
+  }
+
+  #reload(id: number): void {
+    let found: Awaitable<AuthUser | undefined>;
+    try {
+      found = this.#source.byId(id);
+    } catch {
+      return; // the entry stays until it expires; the request that needs the store will see why
+    }
+    if (!(found instanceof Promise)) {
+      this.#remember(id, found, this.#now());
+      return;
+    }
+    const shared = found.then((user) => this.#remember(id, user, this.#now()));
+    this.#pending.set(id, shared);
+    // A failed reload is no one's error unless a request waits for it (then it gets the 503).
+    shared.then(
+      () => this.#pending.delete(id),
+      () => this.#pending.delete(id),
+    );
   }
 
   #remember(id: number, user: AuthUser | undefined, now: number): AuthUser | undefined {

@@ -1,9 +1,12 @@
 /**
  * Which store to open: Postgres when DATABASE_URL is set (postgres://…), else the embedded SQLite
  * file in the data directory.
+ *
+ * The Postgres store and its driver (`pg`, about 13 MB of resident memory once loaded) are imported
+ * only when DATABASE_URL is set: every worker and the stack's preparation step open a store, and
+ * most installations run SQLite. The import happens once, when the store is opened at start,
+ * never on a request.
  */
-import { postgresOptionsFromEnv } from './postgres/connection.ts';
-import { openPostgresStore } from './postgres/store.ts';
 import { StoreStartError } from './store-error.ts';
 import { openStore, type Store } from './store.ts';
 
@@ -23,6 +26,7 @@ export interface StoreLocation {
 export async function openConfiguredStore(location: StoreLocation): Promise<Store> {
   const url = location.databaseUrl;
   if (url !== undefined && url !== '') {
+    const [{ postgresOptionsFromEnv }, { openPostgresStore }] = await Promise.all([import('./postgres/connection.ts'), import('./postgres/store.ts')]);
     return openPostgresStore(url, { ...postgresOptionsFromEnv(location.env ?? process.env), onIdleError: location.onIdleError });
   }
   try {

@@ -83,22 +83,27 @@ export function timeline(samples: readonly RequestSample[], durationMs: number, 
   return out;
 }
 
+/** How many normal requests in a row (by due time) mean the service is back to normal. */
+export const NORMAL_RUN = 20;
+
 /**
- * For each instant fault, the time from the fault until service was normal again: until the end
- * of the last request due before the next fault that failed or took longer than `slowMs`
- * (0 when every such request was normal). A request due before the fault but still running
- * counts too: it is the fault that made it fail.
+ * For each instant fault, the time from the fault until service was normal again: until the
+ * first request, due after the fault and before the next one, that starts a run of NORMAL_RUN
+ * requests that all succeeded within `slowMs`. A run, not the last bad request: on a busy machine
+ * a stray slow request long after the fault says nothing about the fault. When no such run
+ * starts before the next fault (or the end), the whole interval is reported.
  */
 export function recoveryTimes(samples: readonly RequestSample[], marks: readonly FaultMark[], slowMs: number, durationMs: number): number[] {
+  const sorted = [...samples].sort((x, y) => x.dueMs - y.dueMs);
   return marks.map((mark, i) => {
     const next = marks[i + 1]?.atMs ?? durationMs;
-    let last = mark.atMs;
-    for (const s of samples) {
-      const end = s.dueMs + s.latencyMs;
-      if (s.dueMs >= next || end < mark.atMs) continue;
-      if (!s.ok || s.latencyMs > slowMs) last = Math.max(last, end);
+    const after = sorted.filter((s) => s.dueMs >= mark.atMs && s.dueMs < next);
+    let run = 0;
+    for (let j = 0; j < after.length; j++) {
+      run = after[j]!.ok && after[j]!.latencyMs <= slowMs ? run + 1 : 0;
+      if (run === NORMAL_RUN) return after[j - NORMAL_RUN + 1]!.dueMs - mark.atMs;
     }
-    return last - mark.atMs;
+    return next - mark.atMs;
   });
 }
 

@@ -88,7 +88,7 @@ function breakdownSection(r: BenchResults): string {
         values["app's own code"] = own;
         values[host] = values[host]! - own;
       }
-      for (const k of Object.keys(values)) partNames.add(k);
+      for (const [k, v] of Object.entries(values)) if (v > 0.05) partNames.add(k);
       return { label: s.config, values, note: s.contaminatedRuns ? DISTURBED : undefined };
     });
     const order = Object.keys(ROLE_COLORS);
@@ -122,7 +122,7 @@ function faultSection(r: BenchResults, threshold: number): string {
     const charts = faults.map((f) => {
       const n = f.normal;
       const kinds = Object.entries(n.failures).map(([k, v]) => `${v}× ${k}`).join(', ');
-      const recovery = f.recoveryMs.length ? ` Back to normal (no failed request and none slower than ${Math.round(f.normalMs ?? f.plan.slowMs)} ms, twice the p99 before the fault) ${f.recoveryMs.map((x) => `${Math.round(x)} ms`).join(', ')} after each fault.` : '';
+      const recovery = f.recoveryMs.length ? ` Back to normal (20 requests in a row answered within ${Math.round(f.normalMs ?? f.plan.slowMs)} ms${f.normalMs !== undefined ? ', twice the p99 before the fault' : ''}) ${f.recoveryMs.map((x) => `${Math.round(x)} ms`).join(', ')} after each fault.` : '';
       const counts = Object.entries(f.counts).map(([k, v]) => `${k} ${v}`).join(', ');
       const disturbed = faultDisturbed(f, threshold) ? ` <b>${DISTURBED} disturbed</b>: other processes used ${f.foreignCpuPercent.toFixed(0)}% of a core during this run.` : '';
       return `<figure>${timelineChart({ title: `${sc.title} on ${f.config}`, durationMs: f.durationMs, bucketMs: f.bucketMs, buckets: f.timeline, marks: f.marks })}

@@ -160,7 +160,7 @@ export function markdownReport(r: BenchResults): string {
     out.push(
       '## Faults',
       '',
-      `A steady client sends GET /api/ping/ at ${r.faults[0]!.plan.rate} requests/s over ${r.faults[0]!.plan.connections} keep-alive connections (no retries; latency counted from when each request was due) while the fault runs for ${r.faults[0]!.durationMs / 1000} s. "Back to normal" is the time from each fault until the last normal request that failed or took over ${r.faults[0]!.plan.slowMs} ms.`,
+      `A steady client sends GET /api/ping/ at ${r.faults[0]!.plan.rate} requests/s over ${r.faults[0]!.plan.connections} keep-alive connections (no retries; latency counted from when each request was due) while the fault runs for ${r.faults[0]!.plan.durationMs / 1000} s (the crash scenario twice as long). "Back to normal" is the time from each fault until the first of 20 normal requests in a row that all succeeded within ${r.faults[0]!.normalMs !== undefined ? `twice the p99 seen before the first fault (at least ${r.faults[0]!.plan.slowMs} ms)` : `${r.faults[0]!.plan.slowMs} ms`}.`,
       '',
       ...faultTables(r),
     );

@@ -43,6 +43,13 @@ function caveats(options: BenchOptions, loader: Loader, runs: readonly RunRecord
     `The loader (${loader.name}) runs on the same ${CPU_COUNT} cores as the servers it measures: a fast server's req/s is partly the loader's limit. ` +
       'Server CPU µs per request does not depend on the loader: compare that column when rows are close.',
   );
+  const loaderBound = runs.filter((r) => r.loaderCpuPercent >= 85);
+  if (loaderBound.length) {
+    const pairs = [...new Set(loaderBound.map((r) => `${r.scenario} × ${r.config}`))];
+    notes.push(
+      `In ${loaderBound.length} window(s) the loader itself used 85% of a core or more (${pairs.slice(0, 8).join(', ')}${pairs.length > 8 ? ', …' : ''}): there the req/s figure is the loader's limit as much as the server's.`,
+    );
+  }
   if (loader.name === 'autocannon') notes.push('autocannon runs inside the bench process and needs about a core for itself on a small machine; with wrk installed the bench uses it instead.');
   if (options.quick) notes.push('--quick: one short round of each scenario, a first look that tells the direction and the rough size of each difference; run without --quick for figures to quote.');
   if (runs.some((r) => r.notQuiet)) notes.push('Some windows started before the machine was quiet (others were using it); see notQuiet in the JSON.');

@@ -5,7 +5,6 @@
  * Engines (net-engine.ts over wire/http1, http-engine.ts for node:http) own the sockets and
  * the wire format; everything they must agree on lives here, so the two behave the same.
  */
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { FileCache } from '../static/file-cache.ts';
 import { normalizeUrlPath } from '../../wire/static-path.ts';
@@ -20,7 +19,7 @@ import { CompressibleTypes } from '../compression/policy.ts';
 import type { CompressionSettings } from '../compression/policy.ts';
 import type { TlsCredentials } from '../tls/credentials.ts';
 import type { ClientSink } from '../upstream/proxy.ts';
-import { buildRequestHead, requestIdFor, validRequestId } from '../upstream/request-head.ts';
+import { buildRequestHead, requestIdFor } from '../upstream/request-head.ts';
 import type { ClientRequestHead, ForwardingOptions } from '../upstream/request-head.ts';
 import type { ParsedAddress } from '../../options/grammar.ts';
 import { AccessLog, type AccessRecord } from '../../wire/access-log.ts';
@@ -153,14 +152,6 @@ export class FrontCore {
     return requestIdFor(headers, clientAddress, this.settings.forwarding);
   }
 
-  /**
-   * The same for engines that read single headers: `given` is the request's X-Request-Id ('' if
-   * none) and `clientAddress` is asked only when some client is trusted.
-   */
-  requestIdOf(given: string, clientAddress: () => string): string {
-    const trusted = this.settings.forwarding.trusted;
-    return given !== '' && !trusted.empty && trusted.has(clientAddress()) && validRequestId(given) ? given : randomUUID();
-  }
 
   /**
    * Add the front's own response headers to `headers` (a list the caller owns): X-Request-Id

@@ -11,6 +11,7 @@
  * be fixed from here. bench/RESULTS.md has the side-by-side measurement behind the choice.
  */
 import { createReadStream } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { Http1Server } from '../../wire/http1/server.ts';
 import type { Http1Settings } from '../../wire/http1/handler.ts';
 import type { RequestHead } from '../../wire/http1/request-head.ts';
@@ -42,7 +43,7 @@ export function wireSettings(core: FrontCore): Http1Settings {
 
 
 /** Log the request when its response is over. */
-function account(core: FrontCore, head: RequestHead, res: Http1Response, exchange: NetExchange | null, requestId: string): void {
+function account(core: FrontCore, head: RequestHead, res: Http1Response, requestId: string, exchange: { proxied: ProxyRecord | null } | null): void {
   res.onFinish = () => {
     if (!core.accessLog.enabled) return core.end(null);
     const request = { client: res.connection.remoteAddress, method: head.method, target: head.target, httpVersion: head.minor === 0 ? '1.0' : '1.1', headers: head.headers };
@@ -74,8 +75,6 @@ function sendReply(core: FrontCore, res: Http1Response, reply: StaticReply, requ
 
 /** A proxied request's response side: the proxy's ClientSink over an Http1Response. */
 class NetExchange implements ClientSink {
-  proxied: ProxyRecord | null = null;
-
   constructor(
     private readonly core: FrontCore,
     private readonly res: Http1Response,
@@ -123,11 +122,14 @@ function handle(core: FrontCore, head: RequestHead, body: Buffer | null, res: Ht
   core.begin();
   const clientAddress = res.connection.remoteAddress;
   const requestId = core.requestId(head.headers, clientAddress);
+  // Accounted from here on, whatever happens next: the in-flight count graceful shutdown waits for
+  // comes down when the response is over, even one a bug cut short.
+  const proxied: { proxied: ProxyRecord | null } = { proxied: null };
+  account(core, head, res, requestId, proxied);
   const route = head.target === '*' ? (core.proxy !== null ? core.proxyRoute : core.route('*')) : core.route(head.target);
   if (route.kind === 'proxy') {
     const upstreamHead = core.upstreamHead({ method: head.method, target: head.target, headers: head.headers, clientAddress, host: head.host }, body, requestId);
     const exchange = new NetExchange(core, res, requestId);
-    account(core, head, res, exchange, requestId);
     const limit = core.settings.client.maxHeaderSize;
     if (upstreamHead.length > limit) {
       // Within the limit from the client, past it with the front's own fields: the app server,
@@ -136,10 +138,9 @@ function handle(core: FrontCore, head: RequestHead, body: Buffer | null, res: Ht
       const text = plainBody(`Request header fields too large: with the forwarding fields the request head is larger than ${limit} bytes.`);
       return res.send(431, '', core.decorate(['Content-Type', TEXT_PLAIN], requestId), text);
     }
-    exchange.proxied = core.proxy!.forward(head.method, upstreamHead, 'latin1', body, res.receivedAt, core.responseSink(exchange, head.method, head.headers));
+    proxied.proxied = core.proxy!.forward(head.method, upstreamHead, 'latin1', body, res.receivedAt, core.responseSink(exchange, head.method, head.headers));
     return;
   }
-  account(core, head, res, null, requestId);
   if (route.kind === 'reply') return sendReply(core, res, route.reply, requestId);
   const reply = core.statics.respond(route.mount, route.path, head.method, (name) => headerValue(head.headers, name), res.receivedAt);
   sendReply(core, res, reply, requestId);
@@ -150,10 +151,19 @@ export function createNetListener(core: FrontCore): FrontListener {
   let credentials = core.settings.tls;
   const server = new Http1Server(wireSettings(core), {
     onRequest: (head, body, res) => handle(core, head, body, res),
-    onRefused: (failure: RequestFailure, head: RequestHead | null, connection: Http1Connection) => {
-      const what = head === null ? '' : ` ${head.method} ${head.target}`;
+    onError: (error: unknown, connection: Http1Connection) => {
+      core.errorLog(`internal error answering ${connection.remoteAddress}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    },
+    onRefused: (failure: RequestFailure, head: RequestHead | null, connection: Http1Connection, requestLine: string) => {
+      // A refused head is logged with what arrived of its request line, as Nginx logs $request.
+      const [method = '-', target = '-'] = head !== null ? [head.method, head.target] : requestLine === '' ? [] : requestLine.split(' ');
+      const what = method === '-' ? '' : ` ${method} ${target}`;
       const requestId = core.requestId(head?.headers ?? [], connection.remoteAddress);
       core.errorLog(`refused ${failure.status} (${failure.kind})${what} from ${connection.remoteAddress} (request ${requestId}): ${failure.reason}`);
+      // Refusals are requests too: the access log shows them, as Nginx's does (bytes: the reason line).
+      const request = { client: connection.remoteAddress, method, target, httpVersion: head === null || head.minor === 1 ? '1.1' : '1.0', headers: head?.headers ?? [] };
+      const record = core.record(request, failure.status, Buffer.byteLength(failure.reason) + 1, performance.now(), null, requestId);
+      if (record !== null) core.accessLog.write(record);
       let extra = 'X-Request-Id: ' + requestId + '\r\n';
       for (let i = 0; i < core.extraHeaders.length; i += 2) extra += `${core.extraHeaders[i]}: ${core.extraHeaders[i + 1]}\r\n`;
       return extra;

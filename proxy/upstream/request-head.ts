@@ -74,11 +74,6 @@ const SPECIAL: ReadonlyMap<string, number> = new Map([
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** May a trusted client's X-Request-Id be passed on (a bounded token: it goes into headers and logs)? */
-export function validRequestId(value: string): boolean {
-  return REQUEST_ID.test(value);
-}
-
 /** The request id the front uses for a request: the trusted client's own, or a new UUID. */
 export function requestIdFor(headers: readonly string[], clientAddress: string, options: ForwardingOptions): string {
   if (!options.trusted.empty && options.trusted.has(clientAddress)) {

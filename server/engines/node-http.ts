@@ -69,6 +69,11 @@ function onSocketTimeout(socket: Socket & { _httpMessage?: unknown }): void {
 }
 
 function refuse(options: HostOptions, error: NodeJS.ErrnoException, socket: Socket): void {
+  // Already answered (a refusal of this request's head): what llhttp finds after it gets no second answer.
+  if ((socket as Socket & { [REFUSED]?: true })[REFUSED] === true) {
+    socket.end();
+    return;
+  }
   const refusal = parserRefusal(error, socket.writable, options.limits.maxHeaderSize);
   if (refusal === null) {
     socket.destroy();
@@ -102,6 +107,44 @@ function hasUnreadBody(raw: string[]): boolean {
   return false;
 }
 
+/** Marks a connection on which a request was refused: nothing after it is served. */
+const REFUSED = Symbol('layerstack.refused');
+
+/** Characters of a Host value: reg-name, IP literal and port (RFC 3986 §3.2.2). */
+const HOST_VALUE = /^[A-Za-z0-9\-._~!$&'()*+,;=:[\]%]*$/;
+
+/**
+ * What llhttp lets through and the net engine (the front's parser) refuses, checked on the head
+ * it parsed: two Host fields or a Host that is not one, Transfer-Encoding on HTTP/1.0, codings
+ * other than one final `chunked` (RFC 9112 §6.1: 501 for a coding we do not implement, 400 for a
+ * list that is not one), and the asterisk target outside OPTIONS. Each is answered before the
+ * app runs, and the connection closes after the answer.
+ */
+function framingProblem(req: http.IncomingMessage, raw: string[]): [number, string] | null {
+  let hosts = 0;
+  let te: string | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      if (++hosts > 1) return [400, 'Bad request: more than one Host field.'];
+      if (!HOST_VALUE.test(raw[i + 1]!)) return [400, 'Bad request: the Host field is not a host.'];
+    } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+      te = te === null ? raw[i + 1]! : `${te},${raw[i + 1]}`;
+    }
+  }
+  if (te !== null) {
+    if (req.httpVersion === '1.0') return [400, 'Bad request: Transfer-Encoding in an HTTP/1.0 request.'];
+    const codings = te.split(',').map((c) => c.trim().toLowerCase());
+    if (codings.length === 1 && codings[0] === 'chunked') return null;
+    if (codings.includes('') || codings.at(-1) !== 'chunked' || codings.indexOf('chunked') !== codings.length - 1) {
+      return [400, 'Bad request: Transfer-Encoding must end in one chunked.'];
+    }
+    return [501, `Not implemented: the transfer coding ${codings[0]} (only chunked is).`];
+  }
+  if (req.url === '*' && req.method !== 'OPTIONS') return [400, 'Bad request: the asterisk target is only for OPTIONS.'];
+  return null;
+}
+
 /** The declared Content-Length, or null; scanned from the raw list so Node need not build req.headers. */
 function contentLength(raw: string[]): number | null {
   for (let i = 0; i < raw.length; i += 2) {
@@ -114,7 +157,10 @@ function contentLength(raw: string[]): number | null {
 function handle(app: App, options: HostOptions, report: ErrorReporter, req: http.IncomingMessage, res: http.ServerResponse): void {
   const start = performance.now();
   const target = req.url ?? '/';
-  const socket = req.socket;
+  const socket = req.socket as Socket & { [REFUSED]?: true };
+  // A request llhttp parsed behind one we refused (pipelined in the same bytes): its framing
+  // cannot be trusted, so it never reaches the app; the connection closes after the refusal.
+  if (socket[REFUSED] === true) return;
   if (target.length > options.limits.maxRequestLine) {
     const refusal = targetTooLong(options.limits.maxRequestLine);
     refuseInline(options, res, refusal.status, refusal.reason);
@@ -123,6 +169,11 @@ function handle(app: App, options: HostOptions, report: ErrorReporter, req: http
   const raw = req.rawHeaders;
   if (raw.length > 2 * options.limits.maxHeaderCount) {
     refuseInline(options, res, 431, `Request header fields too many (limit ${options.limits.maxHeaderCount} fields).`);
+    return;
+  }
+  const problem = framingProblem(req, raw);
+  if (problem !== null) {
+    refuseInline(options, res, problem[0], problem[1]);
     return;
   }
   const length = contentLength(raw);
@@ -185,10 +236,12 @@ function headerObject(headers: ResponseHeaders | undefined, keepLength: boolean)
 
 /** Answer a request the app must not see (414, 413) and close the connection after it. */
 function refuseInline(options: HostOptions, res: http.ServerResponse, status: number, detail: string): void {
+  (res.socket as Socket & { [REFUSED]?: true })[REFUSED] = true;
   options.onRefused?.(status, detail, endpointOf(res.socket!, true));
   res.shouldKeepAlive = false;
-  res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
-  res.end(JSON.stringify({ detail }));
+  const body = JSON.stringify({ detail });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  res.end(body);
 }
 
 function send(options: HostOptions, request: Request, response: Response, res: http.ServerResponse, start: number): void {

@@ -6,7 +6,7 @@
  *
  * Listening: every worker shares one socket through node:cluster: the master binds it once,
  * exclusively (no SO_REUSEPORT: no other process can bind the same port and take a share of the
- * traffic), and deals connections out round-robin.
+ * traffic), and every worker accepts from it.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomInt } from 'node:crypto';
@@ -134,8 +134,11 @@ export class Arbiter {
     }
     const worker = nodeEntry('server/pool/worker.ts');
     cluster.setupPrimary({ exec: worker.script, execArgv: worker.execArgv });
-    // Round-robin in the master: the kernel's own accept() spread is skewed (Node's measurements).
-    cluster.schedulingPolicy = cluster.SCHED_RR;
+    // Every worker accepts from the one shared socket itself (Gunicorn's model), not round-robin
+    // in the master: a connection the master has handed to a worker that is stuck (and then
+    // killed) is never answered nor closed (node:cluster keeps its copy until the worker says it
+    // took it), while a stuck worker simply stops calling accept() and the others take its share.
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.on('message', (worker, message) => this.#onMessage(worker, message));
     cluster.on('exit', (worker, code, signal) => this.#onExit(worker, code, signal as NodeJS.Signals | null));
     const handlers = SIGNALS.map((signal) => {

@@ -9,7 +9,7 @@
 import type { ErrorReporter } from '../../app/errors.ts';
 import type { App } from '../../app/interface.ts';
 import { loadApp, type HostedApp } from '../app-loader.ts';
-import { limitsOf } from '../config.ts';
+import { limitsOf } from './worker-limits.ts';
 import { createEngine, type Engine } from '../engines/engine.ts';
 import { parseAddress } from '../../options/grammar.ts';
 import { accessRecordOf, type HostOptions } from '../engines/host.ts';

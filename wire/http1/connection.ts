@@ -16,7 +16,7 @@
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { TEXT_PLAIN } from '../plain-reply.ts';
+import { plainBody, TEXT_PLAIN } from '../plain-reply.ts';
 import { statusLine } from '../status-line.ts';
 import { ChunkedDecoder } from './chunked-decoder.ts';
 import { requestFailure } from './failure.ts';
@@ -59,6 +59,8 @@ export class Http1Connection {
   private bodySize = 0;
   private decoder: ChunkedDecoder | null = null;
   private dispatching = false;
+  /** The first line of the request being read, for the refusal's log entry. */
+  private requestLine = '';
   private peerEnded = false;
   private paused = false;
   private drainWaiters: (() => void)[] = [];
@@ -222,6 +224,8 @@ export class Http1Connection {
     let text = buffer.toString('latin1', 0, scan);
     let start = 0;
     while (text.charCodeAt(start) === 13 && text.charCodeAt(start + 1) === 10) start += 2;
+    const lineEnd = text.indexOf('\r\n', start);
+    this.requestLine = text.slice(start, Math.min(lineEnd === -1 ? text.length : lineEnd, start + 2048));
     let end = text.indexOf('\r\n\r\n', start);
     if (end === -1 && buffer.length > scan) {
       text = buffer.toString('latin1', 0, Math.min(buffer.length, settings.maxHeaderSize + start + 4));
@@ -321,6 +325,17 @@ export class Http1Connection {
     this.dispatching = true;
     try {
       this.host.handler.onRequest(head, body, res);
+    } catch (error) {
+      // A handler's bug must not take the process down with it (this runs in a socket event):
+      // this client gets a 500 (or, mid-response, a cut connection) and everyone else is served.
+      this.host.handler.onError?.(error, this);
+      if (!res.finished) {
+        if (res.headersSent) res.destroy();
+        else {
+          res.keepAlive = false;
+          res.send(500, '', ['Content-Type', TEXT_PLAIN], plainBody('Internal server error.'));
+        }
+      }
     } finally {
       this.dispatching = false;
     }
@@ -331,7 +346,7 @@ export class Http1Connection {
     if (this.state === CLOSING) return;
     const body = failure.reason + '\n';
     const noBody = head !== null && head.method === 'HEAD';
-    const extra = this.host.handler.onRefused(failure, head, this);
+    const extra = this.host.handler.onRefused(failure, head, this, head === null ? this.requestLine : '');
     this.socket.write(
       `HTTP/1.1 ${statusLine(failure.status)}\r\nContent-Type: ${TEXT_PLAIN}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${noBody ? '' : body}`,
       'latin1',

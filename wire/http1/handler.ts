@@ -37,9 +37,13 @@ export interface Http1Handler {
   onRequest(head: RequestHead, body: Buffer | null, res: Http1Response): void;
   /**
    * A request is refused before a handler saw it (for logs); returns extra header lines for the
-   * refusal (`Name: value\r\n`…, or ''), such as a request id.
+   * refusal (`Name: value\r\n`…, or ''), such as a request id. `head` is null when the head
+   * itself was refused; `requestLine` is then what arrived of its first line (latin1, at most
+   * 2 KiB; '' if nothing did).
    */
-  onRefused(failure: RequestFailure, head: RequestHead | null, connection: Http1Connection): string;
+  onRefused(failure: RequestFailure, head: RequestHead | null, connection: Http1Connection, requestLine: string): string;
+  /** `onRequest` threw (a bug): the client got a 500 or a cut connection. For the error log. */
+  onError?(error: unknown, connection: Http1Connection): void;
 }
 
 /** What the connection needs from its server. */

@@ -8,31 +8,38 @@ import type pg from 'pg';
 import type { RotationOutcome, TokenRecord, TokenRepository } from '../store.ts';
 import { fromPgError } from './connection.ts';
 
+// The outstanding row is found, or inserted when the token was never recorded (simplejwt's
+// get_or_create); a row that exists is not touched (no dead tuple per call). The unique index on
+// blacklisted_tokens.token_id is the compare-and-set: of concurrent callers, one inserts, the
+// others wait for it and then find the conflict.
 const BLACKLIST = `
-  WITH o AS (
+  WITH ins AS (
     INSERT INTO outstanding_tokens (jti, user_id, token, created_at, expires_at)
-    VALUES ($1, (SELECT id FROM users WHERE id = $2), $3, $4, $5)
-    ON CONFLICT (jti) DO UPDATE SET jti = EXCLUDED.jti
+    SELECT $1, (SELECT id FROM users WHERE id = $2), $3, $4, $5
+    WHERE NOT EXISTS (SELECT 1 FROM outstanding_tokens WHERE jti = $1)
+    ON CONFLICT (jti) DO NOTHING
     RETURNING id
-  )
-  INSERT INTO blacklisted_tokens (token_id, blacklisted_at) SELECT id, $6 FROM o
+  ),
+  o AS (SELECT id FROM ins UNION ALL SELECT id FROM outstanding_tokens WHERE jti = $1)
+  INSERT INTO blacklisted_tokens (token_id, blacklisted_at) SELECT id, $6 FROM o LIMIT 1
   ON CONFLICT (token_id) DO NOTHING
   RETURNING id`;
 
 // The whole rotation in one statement (one round trip): the user must be active; the old token's
-// row is upserted (locking it) and blacklisted by whichever concurrent caller gets there first;
-// only that caller's new token is recorded. Data-modifying CTEs see one snapshot, so "was it
-// blacklisted before" is read from the same statement's attempt (won = 0 means it already was).
+// outstanding row is found (or inserted), and blacklisted by whichever concurrent caller gets
+// there first (the unique token_id index); only that caller's new token is recorded.
 const ROTATE = `
   WITH u AS (SELECT is_active FROM users WHERE id = $2),
-  o AS (
+  ins AS (
     INSERT INTO outstanding_tokens (jti, user_id, token, created_at, expires_at)
-    SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM u WHERE is_active)
-    ON CONFLICT (jti) DO UPDATE SET jti = EXCLUDED.jti
+    SELECT $1, $2, $3, $4, $5
+    WHERE EXISTS (SELECT 1 FROM u WHERE is_active) AND NOT EXISTS (SELECT 1 FROM outstanding_tokens WHERE jti = $1)
+    ON CONFLICT (jti) DO NOTHING
     RETURNING id
   ),
+  o AS (SELECT id FROM ins UNION ALL SELECT id FROM outstanding_tokens WHERE jti = $1 AND EXISTS (SELECT 1 FROM u WHERE is_active)),
   b AS (
-    INSERT INTO blacklisted_tokens (token_id, blacklisted_at) SELECT id, $6 FROM o
+    INSERT INTO blacklisted_tokens (token_id, blacklisted_at) SELECT id, $6 FROM o LIMIT 1
     ON CONFLICT (token_id) DO NOTHING
     RETURNING id
   ),
