@@ -4,10 +4,9 @@
  * process, means the admin password is printed once and no two workers race to create anything.
  *
  * The supervisor runs this in a short-lived child process (stack/prepare-cli.ts) rather than in
- * itself: opening the store loads SQLite's native module (or the Postgres driver), the first
- * start hashes the admin password with scrypt (16 MB of working memory), and a process keeps
- * what it once loaded and most of what it once allocated. The supervisor then idles lean for the
- * stack's whole life.
+ * itself: opening the store loads SQLite's native module (or the Postgres driver) and the store's
+ * and auth's code, and a process keeps every module it once loaded. Without them the supervisor,
+ * which lives as long as the stack, idles about 6 MB smaller (bench/RESULTS.md, "Idle memory").
  */
 import { accessSync, constants, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

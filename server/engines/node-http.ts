@@ -236,8 +236,12 @@ function headerObject(headers: ResponseHeaders | undefined, keepLength: boolean)
 
 /** Answer a request the app must not see (414, 413) and close the connection after it. */
 function refuseInline(options: HostOptions, res: http.ServerResponse, status: number, detail: string): void {
-  (res.socket as Socket & { [REFUSED]?: true })[REFUSED] = true;
-  options.onRefused?.(status, detail, endpointOf(res.socket!, true));
+  const socket = res.socket as (Socket & { [REFUSED]?: true }) | null;
+  // A client that sent its request and closed at once is gone before the refusal (res.socket is
+  // null then): there is nobody to answer, and throwing here would kill the worker.
+  if (socket === null) return;
+  socket[REFUSED] = true;
+  options.onRefused?.(status, detail, endpointOf(socket, true));
   res.shouldKeepAlive = false;
   const body = JSON.stringify({ detail });
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
