@@ -30,6 +30,11 @@ describe('wire/http1 server', () => {
         setTimeout(() => res.send(200, '', [], Buffer.from(head.target)), Number(head.target.slice(7)));
         return;
       }
+      if (head.target.startsWith('/big/')) {
+        // Large enough that the requests pipelined behind it wait for a later turn (connection.ts).
+        res.send(200, '', ['Content-Type', 'text/plain'], Buffer.alloc(100 * 1024, head.target.slice(5)));
+        return;
+      }
       if (head.target === '/stream') {
         res.start(200, '', ['Content-Type', 'text/plain'], -1);
         res.write(Buffer.from('ab'));
@@ -79,6 +84,18 @@ describe('wire/http1 server', () => {
       connection.send('GET /later/200 HTTP/1.1\r\nHost: t\r\n\r\nGET /later/1 HTTP/1.1\r\nHost: t\r\n\r\nPOST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc');
       const replies = await connection.responses(3);
       assert.deepEqual(replies.map((r) => r.body), ['/later/200', '/later/1', 'POST /x 3']);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('answers requests pipelined behind large responses, complete and in order, in later turns', async () => {
+    const connection = await RawConnection.open(port);
+    try {
+      connection.send(['a', 'b', 'c'].map((c) => `GET /big/${c} HTTP/1.1\r\nHost: t\r\n\r\n`).join('') + 'GET /small HTTP/1.1\r\nHost: t\r\n\r\n');
+      const replies = await connection.responses(4);
+      assert.deepEqual(replies.map((r) => r.body.length), [102400, 102400, 102400, 12]);
+      assert.deepEqual(replies.map((r) => r.body[0]), ['a', 'b', 'c', 'G']);
     } finally {
       connection.close();
     }

@@ -38,6 +38,15 @@ const CLOSING = 3;
 const LINGER_MS = 2000;
 /** Bytes of unread pipelined input (or unsent output) past which reading pauses. */
 const BACKLOG_LIMIT = 256 * 1024;
+/**
+ * A response body at least this large, sent at once, makes the connection's next pipelined
+ * request wait for a later event-loop turn (Http1Host.later). Why: a client that pipelines
+ * requests for large files and never reads them gets each one copied into the kernel's socket
+ * buffers as fast as they take it (megabytes on loopback); served back to back, 50 such clients
+ * kept the event loop busy for most of a second and every other client waited (bench/RESULTS.md,
+ * "The front under hostile clients").
+ */
+const LARGE_RESPONSE = 64 * 1024;
 /** Bytes decoded to find the end of a head; larger heads take a second, bounded decode. */
 const HEAD_SCAN = 4096;
 
@@ -65,6 +74,8 @@ export class Http1Connection {
   private paused = false;
   private drainWaiters: (() => void)[] = [];
   private sendDeadline = Infinity;
+  /** Pipelined requests wait for the server to call resumeTurn() (after a large response). */
+  private waitingTurn = false;
   private bodyPartsPush = (part: Buffer): void => {
     this.bodyParts.push(part);
     this.bodySize += part.length;
@@ -97,6 +108,11 @@ export class Http1Connection {
   /** Close at once if idle (graceful shutdown); otherwise the current response will close it. */
   closeIfIdle(): void {
     if (this.idle) this.socket.destroy();
+  }
+
+  /** Has a deadline passed? (The sweep's cheap test; checkDeadline acts on it.) */
+  deadlinePassed(now: number): boolean {
+    return this.sendDeadline <= now || this.deadline <= now;
   }
 
   /** The sweep: apply whichever deadline has passed. */
@@ -139,14 +155,26 @@ export class Http1Connection {
     if (this.socket.writableNeedDrain) this.waitingForDrain();
     if (!res.keepAlive) return this.closeGracefully();
     this.state = IDLE;
-    this.deadline = after(this.buffer !== null && this.buffer.length > 0 ? this.host.settings.headerTimeoutMs : this.host.settings.keepAliveTimeoutMs);
+    const pipelined = this.buffer !== null && this.buffer.length > 0;
+    this.deadline = after(pipelined ? this.host.settings.headerTimeoutMs : this.host.settings.keepAliveTimeoutMs);
+    if (pipelined && res.bytes >= LARGE_RESPONSE) {
+      this.waitingTurn = true;
+      this.host.later(this, res.bytes);
+      return;
+    }
     if (!this.dispatching) this.readRequests();
+  }
+
+  /** The server's turn for the pipelined requests held back by a large response. */
+  resumeTurn(): void {
+    this.waitingTurn = false;
+    if (this.state === IDLE) this.readRequests();
   }
 
   private onData(chunk: Buffer): void {
     if (this.state === CLOSING) return; // lingering: read and drop
     this.buffer = this.buffer === null || this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-    if (this.state === BUSY) {
+    if (this.state === BUSY || this.waitingTurn) {
       if (this.buffer.length > BACKLOG_LIMIT) this.pauseReading();
       return;
     }
@@ -198,7 +226,7 @@ export class Http1Connection {
 
   /** Parse and dispatch every complete request in the buffer, one at a time. */
   private readRequests(): void {
-    while (this.state === IDLE) {
+    while (this.state === IDLE && !this.waitingTurn) {
       const buffer = this.buffer;
       if (buffer === null || buffer.length === 0) {
         if (this.peerEnded) this.closeGracefully();

@@ -53,5 +53,11 @@ export interface Http1Host {
   /** Set during graceful shutdown: every response closes its connection. */
   readonly draining: boolean;
   forget(connection: Http1Connection): void;
+  /**
+   * `connection` just sent a response of `bytes` body bytes synchronously and has pipelined
+   * requests waiting: call its `resumeTurn()` in a later event-loop turn, within the server's
+   * per-turn output budget.
+   */
+  later(connection: Http1Connection, bytes: number): void;
 }
 

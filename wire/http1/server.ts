@@ -22,6 +22,20 @@ import type { Http1Handler, Http1Host, Http1Settings } from './handler.ts';
  */
 const requireBuiltin = createRequire(import.meta.url);
 
+/**
+ * Response bytes the pipelined requests held back by a large response (Http1Host.later) may send
+ * in one event-loop turn, all connections together; the rest wait for the next turn, in order.
+ * About a millisecond of copying into loopback socket buffers: between two such turns every
+ * other client is read and answered.
+ */
+const TURN_BUDGET = 1024 * 1024;
+/**
+ * Deadlines acted on in one event-loop turn. A refusal costs tens of microseconds (its log
+ * lines, its write); thousands of slow clients that connected together time out in the same
+ * sweep, and answering them all at once held every other client for a good part of a second.
+ */
+const SWEEP_SLICE = 64;
+
 export class Http1Server implements Http1Host {
   /** Set by `stopAccepting`: every response closes its connection. */
   draining = false;
@@ -29,6 +43,13 @@ export class Http1Server implements Http1Host {
   private readonly server: net.Server;
   private readonly secure: tls.Server | null;
   private sweeper: NodeJS.Timeout | null = null;
+  /** Connections whose pipelined requests wait for a later turn (see TURN_BUDGET), in order. */
+  private waiting: Http1Connection[] = [];
+  private turnScheduled = false;
+  /** Bytes sent this turn by the connections taken from `waiting`. */
+  private spent = 0;
+  /** Connections the sweep found past a deadline, acted on SWEEP_SLICE per turn. */
+  private expired: Http1Connection[] = [];
 
   /** `tlsOptions`: serve HTTPS (node:tls) instead of plain HTTP. */
   constructor(
@@ -101,6 +122,43 @@ export class Http1Server implements Http1Host {
     this.connections.delete(connection);
   }
 
+  later(connection: Http1Connection, bytes: number): void {
+    this.spent += bytes;
+    this.waiting.push(connection);
+    if (!this.turnScheduled) {
+      this.turnScheduled = true;
+      setImmediate(this.nextTurn);
+    }
+  }
+
+  /** Give waiting connections their turn until this turn's budget is spent; the rest go first next turn. */
+  private readonly nextTurn = (): void => {
+    this.turnScheduled = false;
+    this.spent = 0;
+    const turn = this.waiting;
+    this.waiting = [];
+    let i = 0;
+    while (i < turn.length && this.spent < TURN_BUDGET) turn[i++]!.resumeTurn();
+    if (i < turn.length) this.waiting = i === 0 ? turn.concat(this.waiting) : turn.slice(i).concat(this.waiting);
+    if (this.waiting.length > 0 && !this.turnScheduled) {
+      this.turnScheduled = true;
+      setImmediate(this.nextTurn);
+    }
+  };
+
+  /** Act on the deadlines the sweep found passed, SWEEP_SLICE per turn. */
+  private readonly applyExpired = (): void => {
+    const expired = this.expired;
+    const now = performance.now();
+    const n = Math.min(expired.length, SWEEP_SLICE);
+    for (let i = 0; i < n; i++) expired[i]!.checkDeadline(now);
+    if (n === expired.length) this.expired = [];
+    else {
+      this.expired = expired.slice(n);
+      setImmediate(this.applyExpired);
+    }
+  };
+
   /** Stop accepting, close idle connections; the others close after their current response. */
   stopAccepting(): void {
     this.draining = true;
@@ -121,8 +179,10 @@ export class Http1Server implements Http1Host {
     const { headerTimeoutMs, bodyTimeoutMs, keepAliveTimeoutMs, sendTimeoutMs } = this.settings;
     const shortest = Math.min(...[headerTimeoutMs, bodyTimeoutMs, keepAliveTimeoutMs, sendTimeoutMs, 2000].filter((ms) => ms > 0));
     this.sweeper = setInterval(() => {
+      if (this.expired.length > 0) return; // the last sweep's work is still being done
       const now = performance.now();
-      for (const connection of this.connections) connection.checkDeadline(now);
+      for (const connection of this.connections) if (connection.deadlinePassed(now)) this.expired.push(connection);
+      if (this.expired.length > 0) this.applyExpired();
     }, Math.max(20, Math.min(1000, shortest / 4)));
     this.sweeper.unref();
   }
