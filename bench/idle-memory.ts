@@ -7,13 +7,17 @@
  * the front, the pool master and each worker from /proc, stops it, and prints the median per role
  * against the 60 MB goal (bench/goals.ts). Linux only (/proc).
  *
- *   npm run bench:idle -- [--starts N] [--workers N] [--settle-ms MS]
+ * `--root DIR` (repeatable) measures other checkouts of the project instead, each built the same
+ * way, one start of each in turn, so that a before/after comparison (`git worktree add ../before
+ * <commit>`) shares the same moment of a busy machine.
+ *
+ *   npm run bench:idle -- [--starts N] [--workers N] [--settle-ms MS] [--root DIR]...
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { BUILD_ARGV, PROJECT_ROOT } from '../server/launch.ts';
+import { join, resolve } from 'node:path';
+import { PROJECT_ROOT } from '../server/launch.ts';
 import { freePort } from '../wire/free-port.ts';
 import { PROCESS_RSS_LIMIT } from './goals.ts';
 
@@ -31,6 +35,8 @@ function flag(name: string, fallback: number): number {
 const starts = flag('--starts', 5);
 const workers = flag('--workers', 2);
 const settleMs = flag('--settle-ms', 3000);
+const roots = process.argv.flatMap((arg, i) => (arg === '--root' && process.argv[i + 1] !== undefined ? [resolve(process.argv[i + 1]!)] : []));
+if (roots.length === 0) roots.push(PROJECT_ROOT);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -92,12 +98,12 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(late);
 }
 
-async function measureOnce(): Promise<Map<string, number[]>> {
+async function measureOnce(root: string): Promise<Map<string, number[]>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'layerstack-idle-'));
   const port = await freePort();
   // Relative script path and the project root as working directory: what `npm start` runs.
   const child = spawn(process.execPath, ['dist/stack/cli.js', '--listen', `127.0.0.1:${port}`, '--workers', String(workers)], {
-    cwd: PROJECT_ROOT,
+    cwd: root,
     env: { ...process.env, DATA_DIR: dataDir },
     stdio: ['ignore', 'ignore', 'ignore'],
     detached: true,
@@ -139,23 +145,28 @@ function median(values: number[]): number {
 
 const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
 
-const build = spawnSync(process.execPath, BUILD_ARGV, { stdio: 'inherit' });
-if (build.status !== 0) process.exit(build.status ?? 1);
-
-const all = new Map<string, number[]>();
+const results = new Map<string, Map<string, number[]>>(roots.map((root) => [root, new Map()]));
+for (const root of roots) {
+  const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
 for (let i = 1; i <= starts; i++) {
-  const once = await measureOnce();
-  console.log(`start ${i}/${starts}: ${[...once].map(([role, values]) => `${role} ${values.map(mb).join('/')}`).join(', ')} MB`);
-  for (const [role, values] of once) all.set(role, [...(all.get(role) ?? []), ...values]);
+  for (const root of roots) {
+    const once = await measureOnce(root);
+    const all = results.get(root)!;
+    console.log(`${roots.length > 1 ? `${root}: ` : ''}start ${i}/${starts}: ${[...once].map(([role, values]) => `${role} ${values.map(mb).join('/')}`).join(', ')} MB`);
+    for (const [role, values] of once) all.set(role, [...(all.get(role) ?? []), ...values]);
+  }
 }
-console.log(`\nidle RSS, median of ${starts} starts (node dist/stack/cli.js --listen 127.0.0.1:PORT --workers ${workers}, ${settleMs} ms after it first answers):`);
 let over = false;
-for (const role of ['supervisor', 'front', 'master', 'worker', ...[...all.keys()].filter((r) => !['supervisor', 'front', 'master', 'worker'].includes(r))]) {
-  const values = all.get(role);
-  if (!values) continue;
-  const m = median(values);
-  over ||= Math.max(...values) >= PROCESS_RSS_LIMIT;
-  console.log(`  ${role.padEnd(10)} ${mb(m).padStart(6)} MB  (min ${mb(Math.min(...values))}, max ${mb(Math.max(...values))}, ${values.length} samples)`);
+for (const [root, all] of results) {
+  console.log(`\n${roots.length > 1 ? `${root}: ` : ''}idle RSS, median of ${starts} starts (node dist/stack/cli.js --listen 127.0.0.1:PORT --workers ${workers}, ${settleMs} ms after it first answers):`);
+  for (const role of ['supervisor', 'front', 'master', 'worker', ...[...all.keys()].filter((r) => !['supervisor', 'front', 'master', 'worker'].includes(r))]) {
+    const values = all.get(role);
+    if (!values) continue;
+    over ||= Math.max(...values) >= PROCESS_RSS_LIMIT;
+    console.log(`  ${role.padEnd(10)} ${mb(median(values)).padStart(6)} MB  (min ${mb(Math.min(...values))}, max ${mb(Math.max(...values))}, ${values.length} samples)`);
+  }
 }
-console.log(over ? `some process reached ${mb(PROCESS_RSS_LIMIT)} MB` : `every process stayed under ${mb(PROCESS_RSS_LIMIT)} MB`);
+console.log(over ? `\nsome process reached ${mb(PROCESS_RSS_LIMIT)} MB` : `\nevery process stayed under ${mb(PROCESS_RSS_LIMIT)} MB`);
 process.exitCode = over ? 1 : 0;

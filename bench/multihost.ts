@@ -63,12 +63,17 @@ try {
   const { db, app1, app2 } = topology.hosts as Record<string, { ns: string; address: string }>;
   const node = (ns: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
     const child = topology.spawnIn(ns, process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env });
-    cleanups.push(() => {
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // Cleanups run in reverse: the database host (started first) stops last, and each child is
+    // given time to exit (the database host removes its server's folder on the way out).
+    cleanups.push(async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       try {
         process.kill(-child.pid!, 'SIGTERM');
       } catch {
-        // gone
+        return;
       }
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
     });
     return child;
   };

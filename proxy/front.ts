@@ -12,9 +12,7 @@
 import { settingsOf } from './config.ts';
 import type { FrontConfig } from './config.ts';
 import { FrontCore } from './front/core.ts';
-import { createHttpListener } from './front/http-engine.ts';
 import type { FrontListener } from './front/listener.ts';
-import { createNetListener } from './front/net-engine.ts';
 import { FileCache } from './static/file-cache.ts';
 import { startRedirect } from './tls/redirect.ts';
 import type { RedirectListener } from './tls/redirect.ts';
@@ -48,7 +46,9 @@ export async function startFront(config: FrontConfig, errorLog: ErrorLog = stder
   const core = new FrontCore(settingsOf(config), cache, errorLog);
   let listener: FrontListener;
   try {
-    listener = config.engine === 'http' ? createHttpListener(core) : createNetListener(core);
+    // Only the chosen client side is loaded (once, at start): the other one's modules (node:http
+    // and node:https for the http engine) would only take memory.
+    listener = config.engine === 'http' ? (await import('./front/http-engine.ts')).createHttpListener(core) : (await import('./front/net-engine.ts')).createNetListener(core);
   } catch (error) {
     await core.close();
     throw error;

@@ -10,6 +10,7 @@
  * again, and supervises both: a layer that dies is restarted; SIGINT/SIGTERM stop the front first
  * (no new requests), then the app server (in-flight requests finish), then this process.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { nodeEntry, PROJECT_ROOT } from '../server/launch.ts';
@@ -20,8 +21,7 @@ import { START_COMMAND } from './options.ts';
 
 type StackOptions = ValuesOf<typeof START_COMMAND.options>;
 import { Layer } from './layer.ts';
-import { checkPortFree, prepareDataDir } from './prepare.ts';
-import { waitUntilServing } from './probe.ts';
+import { checkPortFree, waitUntilServing } from './probe.ts';
 import { formatAddress, type ParsedAddress } from '../options/grammar.ts';
 import { tlsOf } from '../proxy/tls/tls-flags.ts';
 
@@ -38,6 +38,24 @@ function fail(message: string): never {
 function node(source: string, args: string[]): string[] {
   const entry = nodeEntry(source);
   return [process.execPath, ...entry.execArgv, entry.script, ...args];
+}
+
+/**
+ * Prepare the data directory (stack/prepare.ts) in a short-lived child process, so that this
+ * process, which lives as long as the stack, never loads the store or hashes a password. The
+ * child prints the first admin password and its own `npm start: …` line on failure; this process
+ * then exits with the child's status.
+ */
+async function prepareInChild(dataDir: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const [command, ...args] = node('stack/prepare-cli.ts', [dataDir]);
+  const child = spawn(command!, args, { env, cwd: process.cwd(), stdio: 'inherit' });
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (c, s) => resolve([c, s]));
+  }).catch((error: Error) => fail(`cannot start the preparation step: ${error.message}`));
+  if (code === 0) return;
+  if (signal !== null) fail(`the preparation step ended on ${signal}`);
+  process.exit(code ?? 1);
 }
 
 /** The front's TLS and compression flags (absolute paths: the front runs from the project root). */
@@ -59,7 +77,7 @@ function hostAndPort(listen: string): { host: string; port: number } {
 async function main(options: StackOptions): Promise<void> {
   const { host, port } = hostAndPort(options.listen);
   const dataDir = resolve(options.dataDir);
-  await prepareDataDir(dataDir, (line) => console.log(line), { ...process.env, ...environmentOf(HOSTED_APP_OPTIONS, options) }).catch((error: Error) => fail(error.message));
+  await prepareInChild(dataDir, { ...process.env, ...environmentOf(HOSTED_APP_OPTIONS, options) });
   await checkPortFree(host, port).catch((error: Error) => fail(error.message));
 
   const runDir = join(dataDir, 'run');

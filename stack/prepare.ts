@@ -2,9 +2,13 @@
  * What the stack does once before any worker starts: make sure the data directory is usable,
  * migrate the database, create the signing key and the first admin user. Doing it here, in one
  * process, means the admin password is printed once and no two workers race to create anything.
+ *
+ * The supervisor runs this in a short-lived child process (stack/prepare-cli.ts) rather than in
+ * itself: opening the store loads SQLite's native module (or the Postgres driver) and the store's
+ * and auth's code, and a process keeps every module it once loaded. Without them the supervisor,
+ * which lives as long as the stack, idles about 6 MB smaller (bench/RESULTS.md, "Idle memory").
  */
 import { accessSync, constants, unlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { resolveSettings } from '../app/auth/settings.ts';
 import { loadOrCreateSigningKey } from '../app/auth/signing-key.ts';
@@ -35,6 +39,8 @@ export async function prepareDataDir(dataDir: string, print: (line: string) => v
   if (databaseUrl !== '' && settings.SIGNING_KEY === null) {
     throw new Error('with DATABASE_URL set, set SIGNING_KEY too: every app host sharing the database must sign and verify with the same key');
   }
+  // Verify-only (JWK_URL): no store and no key of its own to prepare.
+  if (settings.JWK_URL !== null) return;
   if (settings.SIGNING_KEY === null) loadOrCreateSigningKey(dataDir, settings.ALGORITHM);
   const store = await openConfiguredStore({ databaseUrl, dataDir, env });
   try {
@@ -42,15 +48,4 @@ export async function prepareDataDir(dataDir: string, print: (line: string) => v
   } finally {
     await store.close();
   }
-}
-
-/** Resolve if `host:port` can be bound right now; reject with a clear message if it is taken. */
-export function checkPortFree(host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new Error(error.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use; choose another with --listen HOST:PORT (or PORT=…)` : `cannot listen on ${host}:${port}: ${error.message}`)),
-    );
-    server.listen(port, host, () => server.close(() => resolve()));
-  });
 }

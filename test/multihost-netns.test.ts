@@ -49,13 +49,17 @@ class Child {
     }
   }
 
-  stop(): void {
+  /** SIGTERM to its process group, then wait (at most `graceMs`) for it to exit: the database host removes its folder on the way out. */
+  async stop(graceMs = 15_000): Promise<void> {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.process.once('exit', () => resolve()));
     try {
       process.kill(-this.process.pid!, 'SIGTERM');
     } catch {
-      // gone
+      return;
     }
     this.process.stdin?.end();
+    await Promise.race([exited, sleep(graceMs)]);
   }
 
   kill(): void {
@@ -82,10 +86,13 @@ describe('several hosts as network namespaces', { skip: unavailable ?? false }, 
   const stops: (() => unknown)[] = [];
   let topology: Topology | undefined;
   const dirs: string[] = [];
+  let database: Child | undefined;
   after(async () => {
-    for (const child of children) child.stop();
+    // The load and the front first, then the app hosts, the database host last, each given time
+    // to exit (the database host removes its server's folder on the way out).
+    for (const child of children.filter((c) => c !== database)) await child.stop();
     for (const stop of stops) await stop();
-    await sleep(1500);
+    await database?.stop();
     for (const child of children) child.kill();
     topology?.destroy();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -100,7 +107,7 @@ describe('several hosts as network namespaces', { skip: unavailable ?? false }, 
       return child;
     };
 
-    const database = spawnChild(db!.ns, ['test/fixtures/postgres-host.ts', db!.address, '10.231.0.0/16']);
+    database = spawnChild(db!.ns, ['test/fixtures/postgres-host.ts', db!.address, '10.231.0.0/16']);
     const url = (await database.waitFor(/^URL (\S+)$/m, 60_000))[1]!;
 
     const appEnv = (name: string): NodeJS.ProcessEnv => {

@@ -13,8 +13,15 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createSecureContext } from 'node:tls';
+import { createRequire } from 'node:module';
+import type tls from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
+
+/**
+ * node:tls is required here only when a certificate is loaded: the front without TLS, and the
+ * stack's supervisor checking its flags, then never pay its memory (about 1.5 MB resident).
+ */
+const requireBuiltin = createRequire(import.meta.url);
 
 /** Where the certificate material lives (`--tls-cert`, `--tls-key`, `--tls-chain`). */
 export interface TlsFiles {
@@ -121,7 +128,7 @@ export function loadTlsCredentials(files: TlsFiles): TlsCredentials {
     honorCipherOrder: true,
   };
   try {
-    createSecureContext(options); // what the handshake will use: anything OpenSSL refuses shows now
+    (requireBuiltin('node:tls') as typeof tls).createSecureContext(options); // what the handshake will use: anything OpenSSL refuses shows now
   } catch (error) {
     throw new TlsCredentialsError('rejected', `TLS certificate ${files.cert} / key ${files.key} refused by OpenSSL: ${(error as Error).message}`);
   }

@@ -185,7 +185,9 @@ for (const engine of FRONT_ENGINES) {
       // keep-alive timer now and then; a normal client that does not retry sees that as a close.
       assert.ok(failures.length <= Math.max(0, Math.floor(latencies.length / 50)), `the normal client was served throughout: ${failures.join('; ')}`);
       assert.ok(latencies.length >= 20, `the normal client got ${latencies.length} answers`);
-      assert.ok(quantile(latencies, 0.99) < 5000, `normal client p99 ${quantile(latencies, 0.99)} ms`);
+      // The goal is a p99 under 100 ms on a quiet machine (recorded, and in the README's table);
+      // the bound asserted is only what no loaded machine should exceed.
+      assert.ok(quantile(latencies, 0.99) < scale(5000, 15_000), `normal client p99 ${quantile(latencies, 0.99)} ms`);
       assert.ok(rssMax < FRONT_RSS_BOUND_MB, `front RSS reached ${rssMax} MB`);
       assert.equal(stack.frontPid, frontPid, 'the front survived');
     });

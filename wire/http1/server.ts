@@ -7,18 +7,27 @@
  *   const server = new Http1Server(settings, { onRequest(head, body, res) { … }, onRefused() {} });
  *   const port = await server.listen('127.0.0.1', 0);
  */
+import { createRequire } from 'node:module';
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { Http1Connection } from './connection.ts';
 import type { Http1Handler, Http1Host, Http1Settings } from './handler.ts';
 
+/**
+ * node:tls, loaded only by a server that serves HTTPS: it costs about 2 MB of resident memory,
+ * and most users of this server (the app server's workers, a plain-HTTP front) never need it.
+ * A synchronous require, so the constructor stays synchronous; it runs once, at start.
+ */
+const requireBuiltin = createRequire(import.meta.url);
+
 export class Http1Server implements Http1Host {
   /** Set by `stopAccepting`: every response closes its connection. */
   draining = false;
   readonly connections = new Set<Http1Connection>();
-  private readonly server: net.Server | tls.Server;
+  private readonly server: net.Server;
+  private readonly secure: tls.Server | null;
   private sweeper: NodeJS.Timeout | null = null;
 
   /** `tlsOptions`: serve HTTPS (node:tls) instead of plain HTTP. */
@@ -32,14 +41,13 @@ export class Http1Server implements Http1Host {
     const accept = (socket: net.Socket): void => {
       this.connections.add(new Http1Connection(socket, this));
     };
-    this.server = tlsOptions === null
-      ? net.createServer({ allowHalfOpen: true, noDelay: true }, accept)
-      : tls.createServer({ ...tlsOptions, allowHalfOpen: true, noDelay: true }, accept);
+    this.secure = tlsOptions === null ? null : (requireBuiltin('node:tls') as typeof tls).createServer({ ...tlsOptions, allowHalfOpen: true, noDelay: true }, accept);
+    this.server = this.secure ?? net.createServer({ allowHalfOpen: true, noDelay: true }, accept);
   }
 
   /** The TLS server, when serving HTTPS (for handshake logging). */
   get tlsServer(): tls.Server | null {
-    return this.server instanceof tls.Server ? this.server : null;
+    return this.secure;
   }
 
   /** New certificates for new handshakes; open connections keep theirs. */
