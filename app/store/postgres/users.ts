@@ -1,9 +1,10 @@
 /**
  * The users table on Postgres. byId() is the per-request lookup (when the user cache misses or is
- * off), so it is batched: when no lookup is in flight, one is sent at once; while one is, the ids
- * asked for meanwhile wait and go together in the next query (`id = ANY($1)`). At low load that
- * adds nothing; under load one round trip answers many requests. Every answer still comes from a
- * query sent after the request asked, so a deactivation is seen exactly as without batching.
+ * off), so it is batched: the ids asked for during one turn of the event loop (every request read
+ * in one poll of the sockets) go in one query (`id = ANY($1)`) at the end of that turn; while a
+ * query is in flight, the ids asked meanwhile wait for the next. At low load that adds nothing;
+ * under load one round trip answers many requests. Every answer still comes from a query sent
+ * after the request asked, so a deactivation is seen exactly as without batching.
  */
 import type pg from 'pg';
 import type { UserRepository } from '../store.ts';
@@ -29,7 +30,12 @@ export class PostgresUsers implements UserRepository {
   readonly #target: string;
   readonly #maxInFlight: number;
   #inFlight = 0;
+  #scheduled = false;
   #waiting: Waiting[] = [];
+  readonly #flushScheduled = (): void => {
+    this.#scheduled = false;
+    if (this.#waiting.length > 0 && this.#inFlight < this.#maxInFlight) this.#flush();
+  };
 
   constructor(pool: pg.Pool, target: string, maxInFlight = 1) {
     this.#pool = pool;
@@ -43,7 +49,12 @@ export class PostgresUsers implements UserRepository {
     if (!(id >= -2147483648 && id <= 2147483647)) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
       this.#waiting.push({ id, resolve, reject });
-      if (this.#inFlight < this.#maxInFlight) this.#flush();
+      // Sent at the end of this turn of the event loop, not at once: every request read in the
+      // same turn (one poll of the sockets) joins the same query.
+      if (this.#inFlight < this.#maxInFlight && !this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(this.#flushScheduled);
+      }
     });
   }
 
@@ -67,7 +78,10 @@ export class PostgresUsers implements UserRepository {
       )
       .finally(() => {
         this.#inFlight--;
-        if (this.#waiting.length > 0) this.#flush();
+        if (this.#waiting.length > 0 && !this.#scheduled) {
+          this.#scheduled = true;
+          setImmediate(this.#flushScheduled);
+        }
       });
   }
 
