@@ -89,6 +89,20 @@ for (const name of ENGINE_NAMES) {
       assert.match(res.body, /\b20\b/, 'the body names the limit');
     });
 
+    it('refuses a request pipelined behind a slow one, and keeps serving', async () => {
+      // The refused request's response has no socket yet (it waits behind the first): the
+      // refusal must not need one (found by the resilience fuzzer: a worker died of it).
+      const fields = Array.from({ length: 25 }, (_, i) => `X-F${i}: v\r\n`).join('');
+      const connection = await RawConnection.open(server.port);
+      try {
+        connection.send(GET('/slow?ms=200') + GET('/ping', fields));
+        await connection.waitClosed(10_000);
+      } finally {
+        connection.close();
+      }
+      assert.equal((await rawRequest(server.port, GET('/ping')))?.status, 200);
+    });
+
     it('logs a client that leaves mid-body as gone, not as an app error', async () => {
       const before = server.reported.length;
       const goneBefore = server.gone.length;

@@ -7,6 +7,9 @@
  * as the app reads it. We build a HostedRequest, call the app through callApp (which turns every
  * failure into a response), then write the response with Node doing the framing: Content-Length
  * for sized bodies, chunked for streams, Date, keep-alive, and no body for HEAD.
+ *
+ * About 400 lines, on purpose: request checks, response writing and the send paths (stream,
+ * file) of one adapter, each a few dozen lines that read together.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -42,7 +45,15 @@ export function createNodeHttpServer(app: App, options: HostOptions): http.Serve
       connectionsCheckingInterval: Math.min(1000, limits.headerTimeout),
       requireHostHeader: true,
     },
-    (req, res) => handle(app, options, report, req, res),
+    (req, res) => {
+      try {
+        handle(app, options, report, req, res);
+      } catch (error) {
+        // An engine bug must cost this connection, not the worker and every request in it.
+        options.report(error, { method: req.method ?? '', target: req.url ?? '' } as Request);
+        req.socket.destroy();
+      }
+    },
   );
   // Node drops the fields past maxHeadersCount without a word; one more than the limit lets
   // handle() see that the limit was passed and answer 431, as Gunicorn's limit_request_fields does.
@@ -163,23 +174,23 @@ function handle(app: App, options: HostOptions, report: ErrorReporter, req: http
   if (socket[REFUSED] === true) return;
   if (target.length > options.limits.maxRequestLine) {
     const refusal = targetTooLong(options.limits.maxRequestLine);
-    refuseInline(options, res, refusal.status, refusal.reason);
+    refuseInline(options, socket, res, refusal.status, refusal.reason);
     return;
   }
   const raw = req.rawHeaders;
   if (raw.length > 2 * options.limits.maxHeaderCount) {
-    refuseInline(options, res, 431, `Request header fields too many (limit ${options.limits.maxHeaderCount} fields).`);
+    refuseInline(options, socket, res, 431, `Request header fields too many (limit ${options.limits.maxHeaderCount} fields).`);
     return;
   }
   const problem = framingProblem(req, raw);
   if (problem !== null) {
-    refuseInline(options, res, problem[0], problem[1]);
+    refuseInline(options, socket, res, problem[0], problem[1]);
     return;
   }
   const length = contentLength(raw);
   if (length !== null && length > options.limits.maxBodySize) {
     // Refused before the app runs (SPEC §7), as Nginx's client_max_body_size does: no byte of it is read.
-    refuseInline(options, res, 413, bodyTooLarge(options.limits.maxBodySize).message);
+    refuseInline(options, socket, res, 413, bodyTooLarge(options.limits.maxBodySize).message);
     return;
   }
   const endpoints = endpointsOf(socket);
@@ -235,12 +246,9 @@ function headerObject(headers: ResponseHeaders | undefined, keepLength: boolean)
 }
 
 /** Answer a request the app must not see (414, 413) and close the connection after it. */
-function refuseInline(options: HostOptions, res: http.ServerResponse, status: number, detail: string): void {
-  const socket = res.socket as (Socket & { [REFUSED]?: true }) | null;
-  // A client that sent its request and closed at once is gone before the refusal (res.socket is
-  // null then): there is nobody to answer, and throwing here would kill the worker.
-  if (socket === null) return;
-  socket[REFUSED] = true;
+function refuseInline(options: HostOptions, socket: Socket, res: http.ServerResponse, status: number, detail: string): void {
+  // The request's socket, not res.socket: a response queued behind a pipelined one has none yet.
+  (socket as Socket & { [REFUSED]?: true })[REFUSED] = true;
   options.onRefused?.(status, detail, endpointOf(socket, true));
   res.shouldKeepAlive = false;
   const body = JSON.stringify({ detail });

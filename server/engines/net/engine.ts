@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { StreamedBody } from '../../../app/body.ts';
 import { callApp } from '../../../app/errors.ts';
 import { RequestHeaders } from '../../../app/headers.ts';
-import type { App, Endpoint } from '../../../app/interface.ts';
+import type { App, Endpoint, Request } from '../../../app/interface.ts';
 import { HostedRequest } from '../../../app/request.ts';
 import type { Http1Connection, Http1Handler } from '../../../wire/http1/connection.ts';
 import type { RequestHead } from '../../../wire/http1/request-head.ts';
@@ -56,38 +56,48 @@ function handlerFor(app: App, context: NetContext): Http1Handler {
   const noBody = (): StreamedBody => new StreamedBody(null, null, maxBody);
   return {
     onRequest(head: RequestHead, body: Buffer | null, res: Http1Response): void {
-      const [client, server] = endpointsOf(res.connection);
-      const request = new HostedRequest({
-        method: head.method,
-        target: head.target,
-        headers: new RequestHeaders(head.headers),
-        body: body === null ? noBody() : new StreamedBody(once(body), head.chunked ? null : body.length, maxBody),
-        client,
-        server,
-        httpVersion: head.minor === 0 ? '1.0' : '1.1',
-      });
-      if (onAccess !== undefined) {
-        res.onFinish = (done) =>
-          onAccess({
-            method: request.method,
-            target: request.target,
-            httpVersion: request.httpVersion,
-            status: done.status,
-            bytes: done.bytes,
-            durationMs: performance.now() - done.receivedAt,
-            client,
-            headers: request.headers,
-          });
+      try {
+        serve(head, body, res);
+      } catch (error) {
+        // An engine bug must cost this connection, not the worker and every request in it.
+        report(error, { method: head.method, target: head.target } as Request);
+        res.destroy();
       }
-      const result = callApp(app, request, report);
-      if (result instanceof Promise) result.then((response) => respond(context, request, response, res)).catch((error: unknown) => fail(context, request, res, error));
-      else respond(context, request, result, res);
     },
     onRefused(failure, _head, connection): string {
       context.onRefused?.(failure.status, `${failure.reason} (${failure.kind})`, { address: connection.remoteAddress, port: 0 });
       return '';
     },
   };
+
+  function serve(head: RequestHead, body: Buffer | null, res: Http1Response): void {
+    const [client, server] = endpointsOf(res.connection);
+    const request = new HostedRequest({
+      method: head.method,
+      target: head.target,
+      headers: new RequestHeaders(head.headers),
+      body: body === null ? noBody() : new StreamedBody(once(body), head.chunked ? null : body.length, maxBody),
+      client,
+      server,
+      httpVersion: head.minor === 0 ? '1.0' : '1.1',
+    });
+    if (onAccess !== undefined) {
+      res.onFinish = (done) =>
+        onAccess({
+          method: request.method,
+          target: request.target,
+          httpVersion: request.httpVersion,
+          status: done.status,
+          bytes: done.bytes,
+          durationMs: performance.now() - done.receivedAt,
+          client,
+          headers: request.headers,
+        });
+    }
+    const result = callApp(app, request, report);
+    if (result instanceof Promise) result.then((response) => respond(context, request, response, res)).catch((error: unknown) => fail(context, request, res, error));
+    else respond(context, request, result, res);
+  }
 }
 
 /** The engine on wire/http1. */
