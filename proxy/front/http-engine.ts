@@ -56,11 +56,6 @@ function sendReply(core: FrontCore, req: IncomingMessage, res: ServerResponse, r
   res.writeHead(reply.status, headers);
   if (reply.file !== null && !reply.head) return streamFile(core, req, res, reply, receivedAt, requestId);
   res.end(reply.head || reply.body === null ? undefined : reply.body);
-  // A body from memory the socket did not take at once waits on the client: cut it if it stops
-  // reading for send-timeout (as for a file, and as Nginx's send_timeout does), rather than hold
-  // the body and the pipelined requests behind it for as long as it likes.
-  const sendTimeout = core.settings.client.sendTimeoutMs;
-  if (sendTimeout > 0 && res.socket !== null && res.socket.writableLength > 0) res.setTimeout(sendTimeout, () => res.destroy());
   core.end(accessRecord(core, req, reply.status, reply.head || reply.body === null ? 0 : reply.body.length, receivedAt, null, requestId));
 }
 
