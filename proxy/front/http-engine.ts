@@ -56,7 +56,43 @@ function sendReply(core: FrontCore, req: IncomingMessage, res: ServerResponse, r
   res.writeHead(reply.status, headers);
   if (reply.file !== null && !reply.head) return streamFile(core, req, res, reply, receivedAt, requestId);
   res.end(reply.head || reply.body === null ? undefined : reply.body);
+  const sendTimeout = core.settings.client.sendTimeoutMs;
+  if (sendTimeout > 0 && !reply.head && reply.body !== null && reply.body.length > LARGE_BODY) cutIfStalled(req.socket, res, sendTimeout);
   core.end(accessRecord(core, req, reply.status, reply.head || reply.body === null ? 0 : reply.body.length, receivedAt, null, requestId));
+}
+
+/** Bodies from memory at least this large may not fit the socket's buffers: they get the send timeout. */
+const LARGE_BODY = 64 * 1024;
+
+/**
+ * Cut `socket` if `res`, a body from memory, is still unsent after `ms` with no progress (no
+ * 'drain') in that time: Nginx's send_timeout, between two successive writes. Not the socket's
+ * own idle timeout: node:http re-arms that for every request it parses, so a client that
+ * pipelined its requests and stopped reading was held until it read again, and got everything.
+ */
+function cutIfStalled(socket: Socket, res: ServerResponse, ms: number): void {
+  let progressed = false;
+  const onDrain = (): void => {
+    progressed = true;
+  };
+  const done = (): void => {
+    clearTimeout(timer);
+    socket.off('drain', onDrain);
+    socket.off('close', done);
+  };
+  const check = (): void => {
+    if (socket.destroyed || (res.writableFinished && socket.writableLength === 0)) return done();
+    if (!progressed) {
+      done();
+      return void socket.destroy();
+    }
+    progressed = false;
+    timer.refresh();
+  };
+  const timer = setTimeout(check, ms);
+  timer.unref();
+  socket.on('drain', onDrain);
+  socket.on('close', done);
 }
 
 /** Files too large for the cache: stream from disk; pipeline gives backpressure and cleanup. */
