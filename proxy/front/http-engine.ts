@@ -65,15 +65,16 @@ function sendReply(core: FrontCore, req: IncomingMessage, res: ServerResponse, r
 const LARGE_BODY = 64 * 1024;
 
 /**
- * Cut `socket` if `res`, a body from memory, is still unsent after `ms` with no progress (no
- * 'drain') in that time: Nginx's send_timeout, between two successive writes. Not the socket's
- * own idle timeout: node:http re-arms that for every request it parses, so a client that
- * pipelined its requests and stopped reading was held until it read again, and got everything.
+ * Cut `socket` once it has held unsent bytes for `ms` with no progress (no 'drain') while `res`, a
+ * body from memory, is not yet sent: Nginx's send_timeout, between two successive writes. Not
+ * the socket's own idle timeout: node:http re-arms that for every request it parses, so a client
+ * that pipelined its requests and stopped reading was held until it read again, and got everything.
  */
 function cutIfStalled(socket: Socket, res: ServerResponse, ms: number): void {
-  let progressed = false;
+  let lastProgress = performance.now();
+  let timer: NodeJS.Timeout;
   const onDrain = (): void => {
-    progressed = true;
+    lastProgress = performance.now();
   };
   const done = (): void => {
     clearTimeout(timer);
@@ -82,14 +83,16 @@ function cutIfStalled(socket: Socket, res: ServerResponse, ms: number): void {
   };
   const check = (): void => {
     if (socket.destroyed || (res.writableFinished && socket.writableLength === 0)) return done();
-    if (!progressed) {
+    if (socket.writableLength === 0) lastProgress = performance.now(); // nothing waits on the client now
+    const still = performance.now() - lastProgress;
+    if (socket.writableLength > 0 && still >= ms) {
       done();
       return void socket.destroy();
     }
-    progressed = false;
-    timer.refresh();
+    timer = setTimeout(check, socket.writableLength > 0 ? Math.max(50, ms - still) : ms);
+    timer.unref();
   };
-  const timer = setTimeout(check, ms);
+  timer = setTimeout(check, ms);
   timer.unref();
   socket.on('drain', onDrain);
   socket.on('close', done);

@@ -168,7 +168,7 @@ export class Http1Connection {
   /** The server's turn for the pipelined requests held back by a large response. */
   resumeTurn(): void {
     this.waitingTurn = false;
-    if (this.state === IDLE) this.readRequests();
+    if (this.state === IDLE && !this.socket.destroyed) this.readRequests();
   }
 
   private onData(chunk: Buffer): void {
