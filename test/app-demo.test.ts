@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createDemoApp, createDemoAppWithFaults, MAX_CPU_ROUNDS, type LoadedApp } from '../app/demo.ts';
-import { MAX_BLOCK_MS } from '../app/demo-faults.ts';
+import { MAX_BLOCK_MS, MAX_SLEEP_MS } from '../app/demo-faults.ts';
 import { DEFAULT_APP_SPEC } from '../server/app-loader.ts';
 import { TestClient } from '../app/testing.ts';
 
@@ -43,6 +43,7 @@ describe('demo app', () => {
     const client = new TestClient(plain.app);
     assert.equal((await client.get('/api/fault/crash/?how=exit')).status, 404);
     assert.equal((await client.get('/api/fault/block/?ms=1')).status, 404);
+    assert.equal((await client.get('/api/fault/sleep/?ms=1')).status, 404);
     assert.equal(typeof createDemoAppWithFaults, 'function');
   });
 
@@ -56,6 +57,27 @@ describe('demo app', () => {
     for (const bad of [await client.get('/api/fault/crash/?how=segfault'), await client.post('/api/fault/crash/?how=segfault')]) {
       assert.equal(bad.status, 400);
       assert.match(bad.json().detail, /throw, exit/);
+    }
+  });
+
+  it('the fault factory answers slow requests on a timer, within bounds', async () => {
+    const client = new TestClient(faulty.app);
+    const [a, b] = await Promise.all([client.get('/api/fault/sleep/?ms=300'), client.get('/api/fault/sleep/?ms=300')]);
+    for (const res of [a, b]) {
+      assert.equal(res.status, 200);
+      assert.equal(res.json().sleptMs, 300);
+    }
+    // A blocking wait would let no timer run before its answer; a timer-based one lets them run.
+    const ticks: number[] = [];
+    const timer = setInterval(() => ticks.push(1), 10);
+    const res = await client.get('/api/fault/sleep/?ms=300');
+    clearInterval(timer);
+    assert.equal(res.status, 200);
+    assert.ok(ticks.length > 0, 'other timers ran while the slow request waited');
+    for (const ms of ['0', String(MAX_SLEEP_MS + 1), 'x', '-5']) {
+      const bad = await client.get(`/api/fault/sleep/?ms=${ms}`);
+      assert.equal(bad.status, 400, `ms=${ms}`);
+      assert.match(bad.json().detail, new RegExp(`from 1 to ${MAX_SLEEP_MS}`));
     }
   });
 });

@@ -140,7 +140,7 @@ export async function runFault(scenario: FaultScenario, running: RunningConfigur
     normalMs,
     counts: injection.counts,
     cpuByRole,
-    headline: scenario.headline(normal, underFault, recoveryMs, cpuByRole),
+    headline: scenario.headline(normal, underFault, recoveryMs, cpuByRole, injection.counts),
     foreignCpuPercent: (foreignSeconds / (elapsed / 1000)) * 100,
     notRecovered: !recovered,
   };

@@ -64,8 +64,8 @@ export interface FaultScenario {
   /** The run's length when it is not the plan's (the crash scenario needs room for the repair). */
   windowMs?(plan: FaultPlan): number;
   inject(tools: FaultTools, plan: FaultPlan): Promise<Injection>;
-  /** The deciding figure, from the normal traffic of the whole run and under the fault, the recovery times and the CPU spent. */
-  headline(all: NormalTraffic, underFault: NormalTraffic, recoveryMs: readonly number[], cpu: RoleCpu): Headline;
+  /** The deciding figure, from the normal traffic of the whole run and under the fault, the recovery times, the CPU spent and the injection's counts. */
+  headline(all: NormalTraffic, underFault: NormalTraffic, recoveryMs: readonly number[], cpu: RoleCpu, counts: Readonly<Record<string, number>>): Headline;
 }
 
 /** CPU the configuration's processes used during a fault run, percent of one core, by process role. */
@@ -207,19 +207,58 @@ const blockingRoute: FaultScenario = {
   headline: (all) => ({ value: all.slowOrFailedShare * 100, unit: '%', figure: `normal requests slower than ${all.slowMs} ms or failed`, label: `of normal requests slower than ${all.slowMs} ms or failed` }),
 };
 
-/** New code under load: the dev server's reload, the app server's SIGHUP. */
+/** How long each long request of the deploy scenario takes to answer (the app's timer, /api/fault/sleep/). */
+export const DEPLOY_LONG_MS = 5000;
+/** Long requests of the deploy scenario, all in flight at the reload. */
+export const DEPLOY_LONG_REQUESTS = 5;
+/** When the deploy scenario's long requests start (staggered up to the deploy), and when it deploys (ms into the run). */
+const DEPLOY_LONG_FROM_MS = 300;
+const DEPLOY_AT_MS = 1500;
+
+/**
+ * New code under load: the dev server's reload, the app server's SIGHUP. Besides the steady short
+ * requests, a few long ones (DEPLOY_LONG_MS each) are in flight across the reload, since what a
+ * deploy does to requests still running is the difference: Gunicorn's SIGHUP lets old workers
+ * finish them within --graceful-timeout, a reloader that restarts the process cuts them. Short
+ * requests alone are almost never in flight at that moment.
+ */
 const deploy: FaultScenario = {
   name: 'deploy',
   title: 'a deploy under load (dev reload, app server SIGHUP)',
-  question: 'The code changes while requests keep coming: how many fail, and how high does latency spike?',
+  question: `The code changes while requests keep coming, short ones and ${DEPLOY_LONG_REQUESTS} that take ${DEPLOY_LONG_MS / 1000} s each and are running at that moment: how many of each fail, and how high does the short ones' latency spike?`,
   configs: ['dev', 'stack-net', 'app-net-N'],
+  // Short traffic keeps running until the long requests are due to have finished.
+  windowMs: (plan) => Math.max(plan.durationMs, Math.max(DEPLOY_AT_MS, plan.durationMs * 0.25) + DEPLOY_LONG_MS + 1000),
   async inject(tools, plan) {
-    await sleepUntil(tools, plan.durationMs * 0.25);
+    const deployAt = Math.max(DEPLOY_AT_MS, plan.durationMs * 0.25);
+    // Staggered, so they are at different points of their wait when the reload comes (the last
+    // one starts ~250 ms before it); each one is bounded by its own deadline.
+    const step = (deployAt - 250 - DEPLOY_LONG_FROM_MS) / Math.max(1, DEPLOY_LONG_REQUESTS - 1);
+    const long = Array.from({ length: DEPLOY_LONG_REQUESTS }, async (_, i) => {
+      await sleepUntil(tools, DEPLOY_LONG_FROM_MS + i * step);
+      return fireOnce(tools.port, `/api/fault/sleep/?ms=${DEPLOY_LONG_MS}`, DEPLOY_LONG_MS + 10_000);
+    });
+    await sleepUntil(tools, deployAt);
     const at = tools.clock();
     const how = await tools.deploy();
-    return { marks: [{ atMs: at, untilMs: at, label: how }], counts: {} };
+    const answers = await Promise.all(long);
+    const counts: Record<string, number> = { longRequests: answers.length, longFailed: answers.filter((a) => a !== '200').length };
+    for (const a of answers) counts[`long answered ${a}`] = (counts[`long answered ${a}`] ?? 0) + 1;
+    return { marks: [{ atMs: at, untilMs: at, label: how }], counts };
   },
-  headline: (all) => ({ value: all.errors, unit: 'failed', figure: 'normal requests failed (then the worst latency)', label: `normal requests failed; worst latency ${Math.round(all.max)} ms`, tieBreak: all.max }),
+  // Failed requests of both kinds first (a long request cut by the reload is a failed request),
+  // then the worst latency of the short ones.
+  headline: (all, _under, _recovery, _cpu, counts) => {
+    const long = counts.longRequests ?? 0;
+    const longFailed = counts.longFailed ?? 0;
+    return {
+      value: all.errors + longFailed,
+      unit: 'failed',
+      figure: `requests failed, short and ${DEPLOY_LONG_MS / 1000} s long ones (then the worst short latency)`,
+      label: `requests failed (${all.errors} of ${all.requests} short, ${longFailed} of ${long} long ${DEPLOY_LONG_MS / 1000} s ones in flight at the reload); worst latency of the short ones ${Math.round(all.max)} ms`,
+      tieBreak: all.max,
+    };
+  },
 };
 
 /** Every fault scenario, in report order. */

@@ -246,7 +246,16 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
 
 /** Milliseconds with at most three decimals (cheaper than toFixed on the hot path). */
 function milliseconds(ms: number): string {
-  return String(Math.round(ms * 1000) / 1000);
+  // The same text as String(Math.round(ms * 1000) / 1000), from integers: printing a fractional
+  // double (shortest round-trip digits) cost more than the rest of the Server-Timing work.
+  const micros = Math.round(ms * 1000);
+  if (!(micros >= 0 && micros < 1e15)) return String(micros / 1000);
+  const frac = micros % 1000;
+  const whole = (micros - frac) / 1000;
+  if (frac === 0) return String(whole);
+  if (frac % 100 === 0) return whole + '.' + frac / 100;
+  if (frac % 10 === 0) return whole + (frac < 100 ? '.0' : '.') + frac / 10;
+  return whole + (frac < 10 ? '.00' : frac < 100 ? '.0' : '.') + frac;
 }
 
 /** Add `upstream;dur=…, proxy;dur=…` to the upstream's Server-Timing (or start one). */
