@@ -6,16 +6,7 @@
  * Logins cycle over the users <username>0 … <username><connections - 1>, one per connection.
  * Prints one JSON line: {"requests":N,"seconds":S,"non2xx":N,"errors":N}.
  */
-import { createRequire } from 'node:module';
-
-interface AutocannonResult {
-  requests: { total: number };
-  duration: number;
-  errors: number;
-  non2xx: number;
-}
-type Autocannon = (options: Record<string, unknown>, callback: (error: Error | null, result: AutocannonResult) => void) => unknown;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+import { runAutocannon } from './loaders/autocannon.ts';
 
 const [base = '', scenario = 'hello', seconds = '5', connections = '20', username = '', password = ''] = process.argv.slice(2);
 const credentials = JSON.stringify({ username: `${username}0`, password });
@@ -37,5 +28,5 @@ if (scenario === 'hello') {
     },
   ];
 }
-const result = await new Promise<AutocannonResult>((resolve, reject) => autocannon(options, (error, r) => (error ? reject(error) : resolve(r))));
+const result = await runAutocannon(options);
 process.stdout.write(`${JSON.stringify({ requests: result.requests.total, seconds: result.duration, non2xx: result.non2xx, errors: result.errors })}\n`);

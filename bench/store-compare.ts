@@ -16,11 +16,11 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { hashPassword } from '../app/store/passwords.ts';
 import { openConfiguredStore } from '../app/store/open.ts';
 import { PoolProcess } from '../test/fixtures/pool.ts';
+import { runAutocannon } from './loaders/autocannon.ts';
 import { startPostgres, type TestPostgres } from '../test/fixtures/postgres.ts';
 
 const { values } = parseArgs({
@@ -38,15 +38,6 @@ const ROUNDS = Number(values.rounds);
 const SIGNING_KEY = 'bench-signing-key-shared-by-every-host-0123456789';
 const PASSWORD = 'bench-password-1234';
 
-// autocannon ships no types; the few fields used here.
-interface AutocannonResult {
-  requests: { total: number };
-  duration: number;
-  errors: number;
-  non2xx: number;
-}
-type Autocannon = (options: Record<string, unknown>, callback: (error: Error | null, result: AutocannonResult) => void) => unknown;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const cleanups: (() => Promise<void>)[] = [];
 const cleanup = async () => {
@@ -128,7 +119,7 @@ async function load(host: Host, scenario: 'hello' | 'refresh', server: TestPostg
   }
   const cpu0 = cpuSeconds(worker);
   const db0 = server?.pid === undefined ? 0 : cpuSeconds(server.pid, true);
-  const result = await new Promise<AutocannonResult>((resolve, reject) => autocannon(options, (error, r) => (error ? reject(error) : resolve(r))));
+  const result = await runAutocannon(options);
   const requests = result.requests.total;
   return {
     rps: requests / result.duration,

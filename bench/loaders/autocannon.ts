@@ -13,7 +13,7 @@ interface AutocannonHistogram {
   p99: number;
   max: number;
 }
-interface AutocannonResult {
+export interface AutocannonResult {
   requests: { total: number };
   latency: AutocannonHistogram;
   throughput: { total: number };
@@ -66,6 +66,11 @@ function chainedRequest(plan: LoadPlan): AutocannonRequest {
 
 // autocannon ships no type declarations; the few shapes used here are declared above.
 const autocannon = createRequire(import.meta.url)('autocannon') as AutocannonFn;
+
+/** One autocannon run to completion, for the bench's own small scripts (bench:store, bench:multihost). */
+export function runAutocannon(options: Record<string, unknown>): Promise<AutocannonResult> {
+  return new Promise((resolve, reject) => autocannon(options, (error, result) => (error ? reject(error) : resolve(result))));
+}
 
 /** autocannon, run in-process. */
 export const autocannonLoader: Loader = {
