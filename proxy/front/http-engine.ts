@@ -240,12 +240,12 @@ export function createHttpListener(core: FrontCore): FrontListener {
   const client = core.settings.client;
   const options: http.ServerOptions = {
     maxHeaderSize: client.maxHeaderSize,
-    headersTimeout: client.headerTimeoutMs,
-    requestTimeout: 0, // the body timeout is ours (between reads, like Nginx), not a whole-request cap
+    // The gate checks Host and enforces the head and body timeouts (between reads, like Nginx):
+    // llhttp only ever sees a complete canonical head, with no fields. node:http's own head clock
+    // would run from the connection's start while the gate holds a body, so it is off.
+    headersTimeout: 0,
+    requestTimeout: 0,
     keepAliveTimeout: client.keepAliveTimeoutMs,
-    connectionsCheckingInterval: Math.max(50, Math.min(1000, client.headerTimeoutMs / 4)),
-    // The gate checks Host and enforces the head and body timeouts: llhttp only ever sees a
-    // complete canonical head, with no fields.
     requireHostHeader: false,
   };
   const handler = (req: IncomingMessage, res: ServerResponse): void => handle(core, req, res);
@@ -279,7 +279,6 @@ export function createHttpListener(core: FrontCore): FrontListener {
     applySettings(): void {
       const next = core.settings.client;
       settings = wireSettings(core);
-      server.headersTimeout = next.headerTimeoutMs;
       server.keepAliveTimeout = next.keepAliveTimeoutMs;
       const tlsNow = core.settings.tls;
       if (tlsNow !== null && tlsNow !== credentials) {

@@ -44,12 +44,13 @@ export function createNodeHttpServer(app: App, options: HostOptions): http.Serve
   const server = http.createServer(
     {
       maxHeaderSize: limits.maxHeaderSize,
-      headersTimeout: limits.headerTimeout,
-      requestTimeout: limits.requestTimeout,
+      // The gate enforces the head and body timeouts (--header-timeout; the body timeout between
+      // reads, bounded by --request-timeout) and checks Host: llhttp only ever sees a complete
+      // canonical head, with no fields. node:http's own head clock would run from the
+      // connection's start while the gate holds a body, so it is off.
+      headersTimeout: 0,
+      requestTimeout: 0,
       keepAliveTimeout: limits.keepAliveTimeout,
-      // The gate enforces the head and body timeouts and Host: llhttp only ever sees a complete
-      // canonical head, with no fields.
-      connectionsCheckingInterval: Math.min(1000, limits.headerTimeout),
       requireHostHeader: false,
     },
     (req, res) => {
