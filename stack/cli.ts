@@ -108,6 +108,7 @@ async function main(options: StackOptions): Promise<void> {
         // adds its own time to Server-Timing so a reader sees each layer's share.
         '--access-log', 'off',
         '--server-timing',
+        '--max-header-size', String(options.maxHeaderSize),
       ]),
       env: appEnv,
       cwd: PROJECT_ROOT,
@@ -129,6 +130,7 @@ async function main(options: StackOptions): Promise<void> {
         '--body-timeout', `${options.bodyTimeout}ms`,
         '--keep-alive-timeout', `${options.keepAliveTimeout}ms`,
         '--send-timeout', `${options.sendTimeout}ms`,
+        '--max-header-size', String(options.maxHeaderSize),
       ]),
       env,
       cwd: PROJECT_ROOT,
