@@ -85,12 +85,15 @@ for (const engine of ENGINES) {
       }
       const result = await loading;
       const failed = result.errors + result.timeouts + result.non2xx;
-      record('2 worker death', { engine, ...result, kills, failed, backMsMax: Math.max(...backMs) });
+      const sorted = [...backMs].sort((a, b) => a - b);
+      record('2 worker death', { engine, ...result, kills, failed, backMsMedian: sorted[Math.floor(sorted.length / 2)]!, backMsMax: sorted.at(-1)!, backWithin1s: `${backMs.filter((ms) => ms < 1000).length}/${kills}` });
       // Only what was in flight on the killed worker may fail: at most one request per connection
       // the load holds, per kill (at 250 requests/s it is usually none or one).
       assert.ok(failed <= kills * CONNECTIONS, `failed ${failed} of ${result.requests}: ${JSON.stringify(result)}`);
       assert.ok(result.ok2xx >= result.requests - failed);
-      // Back within 1 s on a quiet machine (the soak's table records it); a generous bound here.
+      // The issue's "back within 1 s" is a figure, not a test margin: `npm run soak` records it
+      // (backMsMedian, backMsMax, backWithin1s in its summary table; the README quotes it). Tests
+      // must not hang on sub-second margins on a loaded machine, so the bound here is generous.
       assert.ok(Math.max(...backMs) < (SOAK ? 5000 : 10_000), `a new worker listened ${backMs.join(', ')} ms after the kill`);
     });
 
