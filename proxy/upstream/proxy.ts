@@ -5,9 +5,12 @@
  * Failure policy (Nginx's `proxy_next_upstream error timeout`, narrowed to what is always safe):
  *   - connect refused / connect timeout: the request never reached anyone, so the next upstream
  *     is tried (any method); the failed one gets a strike (passive health);
- *   - a REUSED keep-alive connection that dies before the first response byte: the upstream
- *     probably closed it while idle (the race the idle-timeout ordering minimises, but cannot
- *     exclude); an idempotent request is sent once more on a fresh connection to the same server;
+ *   - a REUSED keep-alive connection that dies before the first response byte, within
+ *     STALE_CLOSE_WINDOW_MS of the request being written: the upstream probably closed it while
+ *     idle (the race the idle-timeout ordering minimises, but cannot exclude); an idempotent
+ *     request is sent once more on a fresh connection to the same server. One that dies later
+ *     held the request while the upstream worked on it (a worker killed for its timeout): no
+ *     replay, 502 — the same request would only stall, and cost, the next worker too;
  *   - anything after the request was sent (timeout, invalid or broken response): no retry, since
  *     the app may have acted on it — 504 for a timeout, 502 otherwise;
  *   - once response bytes went to the client, a failure can only cut the client connection.
@@ -70,6 +73,20 @@ export interface ProxyOptions {
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
+/**
+ * How soon after the request was written a reused connection must die (with no response byte)
+ * for the idempotent request to be sent once more. The stale keep-alive race (the upstream
+ * closed the idle connection as we reused it) shows within a loop turn or a round trip; a
+ * connection that dies later had held the request while the upstream worked on it — a worker
+ * killed for its heartbeat timeout (--timeout, at least a few seconds), a crash mid-request —
+ * and the same request replayed would stall or crash the next worker too: one stuck request
+ * would cost two workers. The client gets 502 instead. Nginx bounds its replays in time with
+ * proxy_next_upstream_timeout (unlimited by default; it replays a request that died on a
+ * cached connection however long it waited). 2 s leaves the race's replay intact on a loaded
+ * machine whose event loop lags, and stays below any sensible worker timeout.
+ */
+export const STALE_CLOSE_WINDOW_MS = 2000;
+
 /** What the proxy did for one request, for the access log. */
 export interface ProxyRecord {
   /** The upstream(s) tried, comma-separated like Nginx's $upstream_addr; '-' if none. */
@@ -87,6 +104,8 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
   private excluded: Upstream[] | null = null;
   private retriedFresh = false;
   private attemptStart = 0;
+  /** When the request was written to the current connection (performance clock). */
+  private sentAt = 0;
   private firstStart = 0;
   private lastFailure: 502 | 504 = 502;
   private inFlight = false;
@@ -148,6 +167,7 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
 
   private dispatch(connection: UpstreamConnection, now: number): void {
     this.connection = connection;
+    this.sentAt = now;
     this.sink.onAbort = () => this.abandon();
     const { readTimeoutMs, sendTimeoutMs } = this.proxy.options;
     connection.send(this.head, this.encoding, this.body, this.method === 'HEAD', this, readTimeoutMs, sendTimeoutMs, now);
@@ -195,9 +215,12 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
     const proxy = this.proxy;
     if (this.sink.aborted) return;
     if (failure === 'no-response' && connection.reused && !this.retriedFresh && IDEMPOTENT.has(this.method)) {
-      // Most likely the upstream closed this idle keep-alive connection as we reused it.
-      this.retriedFresh = true;
-      return this.attempt(upstream, true);
+      if (performance.now() - this.sentAt < STALE_CLOSE_WINDOW_MS) {
+        // Most likely the upstream closed this idle keep-alive connection as we reused it.
+        this.retriedFresh = true;
+        return this.attempt(upstream, true);
+      }
+      detail += ` after holding the request ${Math.round(performance.now() - this.sentAt)} ms (not replayed: it may be what stalled the upstream)`;
     }
     this.upstreamMs = performance.now() - this.firstStart;
     if (failure === 'client-stalled') {
