@@ -315,6 +315,41 @@ for (const engine of ENGINES) {
       assert.equal(holding.heads.length, 2);
     });
 
+    it('when several held requests die together (one worker killed), only the oldest gets 502; the idempotent ones behind it are resent', async (t) => {
+      // Two pooled connections of one "worker"; /old stalls it, /young waits behind on the other
+      // connection; then the worker dies and both connections close at once.
+      const held: net.Socket[] = [];
+      const seen = new Set<string>();
+      let timer: NodeJS.Timeout | undefined;
+      const worker = await startRawUpstream((head, socket) => {
+        const path = head.split(' ')[1]!;
+        if ((path === '/old' || path === '/young') && !seen.has(path)) {
+          seen.add(path);
+          held.push(socket);
+          if (path === '/young') timer = setTimeout(() => held.forEach((s) => s.destroy()), 2 * STALE_CLOSE_WINDOW_MS);
+          return;
+        }
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${path.length}\r\n\r\n${path}`);
+      });
+      const front = await startTestFront(engine, { upstream: [worker.address] });
+      t.after(async () => {
+        clearTimeout(timer);
+        await front.close();
+        await worker.close();
+      });
+      await Promise.all([request(front.port, '/warm1'), request(front.port, '/warm2')]);
+      assert.equal(worker.accepted, 2, 'two pooled connections');
+      const old = request(front.port, '/old');
+      await eventually(() => worker.heads.some((h) => h.startsWith('GET /old ')), 10_000, '/old to reach the upstream');
+      const young = request(front.port, '/young');
+      const [oldReply, youngReply] = await Promise.all([old, young]);
+      assert.equal(oldReply.status, 502, 'the oldest request, the likely cause, is not replayed');
+      assert.equal(youngReply.status, 200, `the request that waited behind it is resent: ${youngReply.text}`);
+      assert.equal(youngReply.text, '/young');
+      assert.equal(worker.heads.filter((h) => h.startsWith('GET /old ')).length, 1);
+      assert.equal(worker.accepted, 3, 'one fresh connection, for /young');
+    });
+
     it('proxies to a unix socket upstream', async (t) => {
       const path = join(sockets, `app-${engine}.sock`);
       const upstream = await startUpstream(undefined, path);

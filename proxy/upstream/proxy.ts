@@ -8,9 +8,12 @@
  *   - a REUSED keep-alive connection that dies before the first response byte, within
  *     STALE_CLOSE_WINDOW_MS of the request being written: the upstream probably closed it while
  *     idle (the race the idle-timeout ordering minimises, but cannot exclude); an idempotent
- *     request is sent once more on a fresh connection to the same server. One that dies later
- *     held the request while the upstream worked on it (a worker killed for its timeout): no
- *     replay, 502 — the same request would only stall, and cost, the next worker too;
+ *     request is sent once more on a fresh connection to the same server;
+ *   - connections that die later, having held their requests while the upstream worked: a
+ *     worker died, most often killed for its heartbeat timeout because one request stalled it.
+ *     Those dying together are taken as one worker's (LateDeaths): the oldest request is the
+ *     likely culprit and gets 502 (replayed, it would stall and cost the next worker too); the
+ *     idempotent ones that queued behind it are sent once more on fresh connections;
  *   - anything after the request was sent (timeout, invalid or broken response): no retry, since
  *     the app may have acted on it — 504 for a timeout, 502 otherwise;
  *   - once response bytes went to the client, a failure can only cut the client connection.
@@ -87,6 +90,13 @@ const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRAC
  */
 export const STALE_CLOSE_WINDOW_MS = 2000;
 
+/**
+ * Connections of one upstream that die (late, see above) within this long of each other are
+ * taken as the same worker's death: a killed process's sockets all close at its exit, and the
+ * front reads their ends in one or two event-loop turns.
+ */
+const LATE_DEATH_BATCH_MS = 25;
+
 /** What the proxy did for one request, for the access log. */
 export interface ProxyRecord {
   /** The upstream(s) tried, comma-separated like Nginx's $upstream_addr; '-' if none. */
@@ -106,6 +116,14 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
   private attemptStart = 0;
   /** When the request was written to the current connection (performance clock). */
   private sentAt = 0;
+
+  get sentAtMs(): number {
+    return this.sentAt;
+  }
+
+  get currentUpstream(): Upstream {
+    return this.upstream!;
+  }
   private firstStart = 0;
   private lastFailure: 502 | 504 = 502;
   private inFlight = false;
@@ -214,14 +232,31 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
     this.connection = null;
     const proxy = this.proxy;
     if (this.sink.aborted) return;
-    if (failure === 'no-response' && connection.reused && !this.retriedFresh && IDEMPOTENT.has(this.method)) {
-      if (performance.now() - this.sentAt < STALE_CLOSE_WINDOW_MS) {
+    if (failure === 'no-response') {
+      if (performance.now() - this.sentAt >= STALE_CLOSE_WINDOW_MS) return proxy.lateDeaths.add(this, detail);
+      if (connection.reused && !this.retriedFresh && IDEMPOTENT.has(this.method)) {
         // Most likely the upstream closed this idle keep-alive connection as we reused it.
         this.retriedFresh = true;
         return this.attempt(upstream, true);
       }
-      detail += ` after holding the request ${Math.round(performance.now() - this.sentAt)} ms (not replayed: it may be what stalled the upstream)`;
     }
+    this.answerFailure(failure, detail);
+  }
+
+  /** The request's connection died after holding it, not as its worker's oldest request: replay it if it is safe to. */
+  replayAfterLateDeath(detail: string): void {
+    if (this.sink.aborted) return;
+    if (this.retriedFresh || !IDEMPOTENT.has(this.method)) return this.answerFailure('no-response', `${detail} (not replayed: ${this.retriedFresh ? 'already replayed once' : 'not idempotent'})`);
+    this.retriedFresh = true;
+    this.proxy.log(`upstream ${this.upstream!.label} no-response: ${detail} (replayed: it waited behind an older request on a worker that died) — ${this.method}`);
+    this.attempt(this.upstream, true);
+  }
+
+  /** Answer the client for a failed exchange (502, 504, or a cut connection), counting it against the upstream's health. */
+  answerFailure(failure: ExchangeFailure, detail: string): void {
+    const upstream = this.upstream!;
+    const proxy = this.proxy;
+    if (this.sink.aborted) return;
     this.upstreamMs = performance.now() - this.firstStart;
     if (failure === 'client-stalled') {
       proxy.log(`client stalled: ${detail} — ${this.method} via ${upstream.label}`);
@@ -295,10 +330,41 @@ function withTiming(headers: string[], upstreamMs: number, proxyMs: number): str
   return headers;
 }
 
+/**
+ * Requests whose connections died after holding them (no response byte, past the stale-close
+ * window), gathered for LATE_DEATH_BATCH_MS so those of one worker's death are judged together:
+ * per upstream, the request written first — the one the worker was on when it stalled, if one
+ * request stalled it — gets its 502; the others waited behind it and are replayed if idempotent.
+ */
+class LateDeaths {
+  private readonly batches = new Map<Upstream, { forwarding: Forwarding; detail: string }[]>();
+
+  add(forwarding: Forwarding, detail: string): void {
+    const upstream = forwarding.currentUpstream;
+    const batch = this.batches.get(upstream);
+    if (batch !== undefined) return void batch.push({ forwarding, detail });
+    this.batches.set(upstream, [{ forwarding, detail }]);
+    setTimeout(() => this.judge(upstream), LATE_DEATH_BATCH_MS);
+  }
+
+  private judge(upstream: Upstream): void {
+    const batch = this.batches.get(upstream)!;
+    this.batches.delete(upstream);
+    batch.sort((a, b) => a.forwarding.sentAtMs - b.forwarding.sentAtMs);
+    const now = performance.now();
+    batch.forEach(({ forwarding, detail }, i) => {
+      const held = `${detail} after holding the request ${Math.round(now - forwarding.sentAtMs)} ms`;
+      if (i === 0) forwarding.answerFailure('no-response', `${held} (not replayed: the oldest request on the connections that died, the likely cause)`);
+      else forwarding.replayAfterLateDeath(held);
+    });
+  }
+}
+
 /** The reverse proxy: upstreams, balancer, pools and the timer sweep for read and idle timeouts. */
 export class ReverseProxy {
   balancer: Balancer;
   options: ProxyOptions;
+  readonly lateDeaths = new LateDeaths();
   private upstreams: Upstream[];
   private sweeper: NodeJS.Timeout | null = null;
 
