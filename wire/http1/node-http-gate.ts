@@ -87,14 +87,21 @@ type Listener = (...args: any[]) => void;
 const GATE = Symbol('layerstack.gate');
 type GatedSocket = Socket & { [GATE]?: NodeHttpGate; _paused?: boolean };
 
-/** The gate of the connection `req` arrived on (every request of a gated server has one). */
-export function gateOf(req: IncomingMessage): NodeHttpGate {
-  return (req.socket as GatedSocket)[GATE]!;
+/**
+ * The gate of the connection `req` arrived on, told that `res` answers its admitted request (the
+ * next request is read when `res` has finished). A gated server's request handler calls this
+ * first, for every request.
+ */
+export function admitted(req: IncomingMessage, res: ServerResponse): NodeHttpGate {
+  const gate = (req.socket as GatedSocket)[GATE]!;
+  gate.answering(res);
+  return gate;
 }
 
 /**
  * Put a gate on every connection of `server` (`secure`: an https server, whose connections are
- * handed to node:http on 'secureConnection'). Call once, right after creating the server.
+ * handed to node:http on 'secureConnection'). Call once, right after creating the server; its
+ * request handler must call admitted() first.
  */
 export function installGate(server: HttpServer, host: GateHost, secure = false): void {
   // After node:http's own listener (added by the constructor), so its listeners are there to take.
@@ -103,8 +110,6 @@ export function installGate(server: HttpServer, host: GateHost, secure = false):
     const onEnd = takeListener(socket, 'end', 'bound socketOnEnd');
     (socket as GatedSocket)[GATE] = new NodeHttpGate(socket as GatedSocket, host, onData, onEnd);
   });
-  // Before any handler: the gate learns of each response so it can admit the next request.
-  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => (req.socket as GatedSocket)[GATE]?.answering(res));
 }
 
 /** Remove and return node:http's listener `name` for `event` (it must be there: it is how node:http reads). */
@@ -158,7 +163,7 @@ export class NodeHttpGate {
   /** node:http made `res` for the admitted request: the next one is read when it has finished. */
   answering(res: ServerResponse): void {
     this.response = res;
-    res.once('finish', this.onFinish);
+    res.on('finish', this.onFinish); // once: a response finishes once, and is dropped after
   }
 
   private onData(chunk: Buffer): void {
