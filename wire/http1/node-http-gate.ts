@@ -106,9 +106,16 @@ export function admitted(req: IncomingMessage, res: ServerResponse): NodeHttpGat
 export function installGate(server: HttpServer, host: GateHost, secure = false): void {
   // After node:http's own listener (added by the constructor), so its listeners are there to take.
   server.on(secure ? 'secureConnection' : 'connection', (socket: Socket) => {
-    const onData = takeListener(socket, 'data', 'bound socketOnData');
-    const onEnd = takeListener(socket, 'end', 'bound socketOnEnd');
-    (socket as GatedSocket)[GATE] = new NodeHttpGate(socket as GatedSocket, host, onData, onEnd);
+    try {
+      const onData = takeListener(socket, 'data', 'bound socketOnData');
+      const onEnd = takeListener(socket, 'end', 'bound socketOnEnd');
+      (socket as GatedSocket)[GATE] = new NodeHttpGate(socket as GatedSocket, host, onData, onEnd);
+    } catch (error) {
+      // A Node whose node:http reads differently: every connection is refused, loudly, and the
+      // process keeps running (the net engine is the way out).
+      host.onError?.(error, socket.remoteAddress ?? '');
+      socket.destroy();
+    }
   });
 }
 
