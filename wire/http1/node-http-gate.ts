@@ -152,6 +152,12 @@ export class NodeHttpGate {
     this.bodySize += part.length;
   };
   private readonly onFinish = (): void => this.responseDone();
+  private waitingDrain = false;
+  private readonly onDrain = (): void => {
+    this.waitingDrain = false;
+    this.resumeSocket();
+    if (this.state === IDLE) this.readRequests();
+  };
 
   constructor(
     private readonly socket: GatedSocket,
@@ -199,8 +205,9 @@ export class NodeHttpGate {
     this.head = null;
     this.body = null;
     if (this.state !== BUSY) return;
-    if (res !== null && !res.shouldKeepAlive) {
-      // node:http closes the connection after this response; nothing behind it is read.
+    if ((res !== null && !res.shouldKeepAlive) || !this.socket.writable) {
+      // node:http closes the connection after this response (Connection: close, HTTP/1.0, a
+      // stream it could not frame for HTTP/1.0); nothing behind it is read.
       this.state = CLOSING;
       this.buffer = null;
       return;
@@ -221,10 +228,13 @@ export class NodeHttpGate {
         // The client reads its responses slower than it pipelines requests: wait until it catches
         // up (node:http, which paused itself for the same reason, resumes first on 'drain').
         this.pauseReading();
-        this.socket.once('drain', () => this.resumeReading());
+        if (!this.waitingDrain) {
+          this.waitingDrain = true;
+          this.socket.once('drain', this.onDrain);
+        }
         return;
       }
-      if (this.paused) this.resumeReading();
+      if (this.paused) this.resumeSocket();
       if (!this.readHead(buffer)) {
         if (this.state === IDLE && this.timer === null) this.arm(this.host.settings.headerTimeoutMs);
         return;
@@ -376,7 +386,7 @@ export class NodeHttpGate {
     this.clearTimer();
     this.timer = setTimeout(() => this.socket.destroy(), LINGER_MS);
     this.timer.unref();
-    if (this.paused) this.resumeReading();
+    if (this.paused) this.resumeSocket();
     this.socket.end();
     if (this.peerEnded) this.socket.once('finish', () => this.socket.destroy());
   }
@@ -411,10 +421,9 @@ export class NodeHttpGate {
     this.socket.pause();
   }
 
-  private resumeReading(): void {
+  private resumeSocket(): void {
     if (!this.paused) return;
     this.paused = false;
     this.socket.resume();
-    if (this.state === IDLE) this.readRequests();
   }
 }
