@@ -3,6 +3,7 @@
  * engine this is the gate in wire/http1/node-http-gate.ts; the net engine is its model):
  *   - a client that pipelines many requests for large responses and reads slowly gets every
  *     response, whole and in order;
+ *   - nothing is read behind a response that has to end the connection (a stream for HTTP/1.0);
  *   - a head that stops arriving gets 408 at the header timeout, and the connection closes;
  *   - a connection that sends nothing is closed at the header timeout without a word.
  */
@@ -16,7 +17,15 @@ import { parseResponses, RawConnection } from './fixtures/raw-http.ts';
 
 const LARGE = 'x'.repeat(200 * 1024);
 
-const app: App = (request) => ({ status: 200, headers: { 'content-type': 'text/plain', 'x-target': request.target }, body: request.target.startsWith('/large/') ? LARGE : 'ok' });
+async function* stream(): AsyncIterable<string> {
+  yield 'streamed';
+}
+
+const app: App = (request) => ({
+  status: 200,
+  headers: { 'content-type': 'text/plain', 'x-target': request.target },
+  body: request.target.startsWith('/large/') ? LARGE : request.target === '/stream' ? stream() : 'ok',
+});
 
 for (const name of ENGINE_NAMES) {
   describe(`reading a connection (${name} engine)`, () => {
@@ -55,6 +64,17 @@ for (const name of ENGINE_NAMES) {
       assert.equal(responses.length, 20);
       assert.deepEqual(responses.map((r) => r.headers['x-target']), Array.from({ length: 20 }, (_, i) => `/large/${i}`));
       for (const r of responses) assert.equal(r.body.length, LARGE.length);
+    });
+
+    it('reads nothing behind an HTTP/1.0 keep-alive request whose streamed answer has to end the connection', async () => {
+      const connection = await RawConnection.open(port);
+      try {
+        connection.send('GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /next HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
+        assert.equal(await connection.waitClosed(5000), true);
+        assert.match(connection.received, /^HTTP\/1\.1 200 [^]*\r\n\r\nstreamed$/);
+      } finally {
+        connection.close();
+      }
     });
 
     it('answers 408 to a head that stops arriving, then closes', async () => {
