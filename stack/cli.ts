@@ -11,7 +11,7 @@
  * (no new requests), then the app server (in-flight requests finish), then this process.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { nodeEntry, PROJECT_ROOT } from '../server/launch.ts';
 import { checkDataDir } from '../app/store/data-dir.ts';
@@ -74,6 +74,24 @@ function hostAndPort(listen: string): { host: string; port: number } {
   return { host: listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(colon + 1)) };
 }
 
+/**
+ * The folder of the app server's socket must be this user's alone: whoever can write to it can
+ * unlink the socket and bind their own in its place, and the front would send them every
+ * request. Created 0700; one that exists is taken only if it is a real folder owned by this
+ * user, and made 0700 if it was more open.
+ */
+function privateRunDir(runDir: string): void {
+  if (!existsSync(runDir)) mkdirSync(runDir, { mode: 0o700 });
+  const stat = lstatSync(runDir);
+  if (!stat.isDirectory()) fail(`${runDir} must be a folder (not a symlink or a file): it holds the app server's private socket`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid) fail(`${runDir} belongs to uid ${stat.uid}, not to this user (${uid}): another user could take the app server's socket`);
+  if ((stat.mode & 0o077) !== 0) {
+    chmodSync(runDir, 0o700);
+    log(`${runDir} was open to other users (mode ${(stat.mode & 0o777).toString(8)}); made it 0700`);
+  }
+}
+
 async function main(options: StackOptions): Promise<void> {
   const { host, port } = hostAndPort(options.listen);
   const dataDir = resolve(options.dataDir);
@@ -81,7 +99,7 @@ async function main(options: StackOptions): Promise<void> {
   await checkPortFree(host, port).catch((error: Error) => fail(error.message));
 
   const runDir = join(dataDir, 'run');
-  if (!existsSync(runDir)) mkdirSync(runDir, { mode: 0o700 });
+  privateRunDir(runDir);
   // The workers share a unix socket (node:cluster) in the 0700 run folder: no other user can bind
   // it, nor reach the app server around the front (a loopback port is open to every local user).
   const appBind: ParsedAddress = { kind: 'unix', path: join(runDir, `app-${process.pid}.sock`) };
@@ -108,6 +126,7 @@ async function main(options: StackOptions): Promise<void> {
         // adds its own time to Server-Timing so a reader sees each layer's share.
         '--access-log', 'off',
         '--server-timing',
+        '--max-header-size', String(options.maxHeaderSize),
       ]),
       env: appEnv,
       cwd: PROJECT_ROOT,
@@ -129,6 +148,7 @@ async function main(options: StackOptions): Promise<void> {
         '--body-timeout', `${options.bodyTimeout}ms`,
         '--keep-alive-timeout', `${options.keepAliveTimeout}ms`,
         '--send-timeout', `${options.sendTimeout}ms`,
+        '--max-header-size', String(options.maxHeaderSize),
       ]),
       env,
       cwd: PROJECT_ROOT,

@@ -23,6 +23,9 @@ const OPTIONS = {
   bodyTimeout: FRONT_OPTIONS.bodyTimeout,
   keepAliveTimeout: FRONT_OPTIONS.keepAliveTimeout,
   sendTimeout: FRONT_OPTIONS.sendTimeout,
+  // Given to both layers: the front refuses (431) a head the app server could not read, so the
+  // two limits move together (a large bearer token needs both raised).
+  maxHeaderSize: FRONT_OPTIONS.maxHeaderSize,
   tlsCert: FRONT_OPTIONS.tlsCert,
   tlsKey: FRONT_OPTIONS.tlsKey,
   tlsChain: FRONT_OPTIONS.tlsChain,

@@ -110,13 +110,9 @@ for (const name of ENGINE_NAMES) {
       connection.send('POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 100000\r\n\r\n' + 'x'.repeat(1000));
       await sleep(200);
       connection.close();
-      if (name === 'net') {
-        // The net engine reads a body whole before it calls the app: the app never sees this one.
-        assert.equal((await rawRequest(server.port, GET('/ping')))?.status, 200);
-      } else {
-        assert.ok(await eventually(() => server.gone.length > goneBefore, 10_000), 'onClientGone called');
-        assert.equal(server.gone.at(-1)?.target, '/echo');
-      }
+      // Both engines read a body whole before they call the app: the app never sees this one.
+      assert.equal((await rawRequest(server.port, GET('/ping')))?.status, 200);
+      assert.equal(server.gone.length, goneBefore, 'the app never saw the request');
       assert.equal(server.reported.length, before, `not reported as an error: ${server.reported.slice(before).map(String)}`);
     });
 

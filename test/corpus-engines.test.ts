@@ -27,32 +27,7 @@ const CASES = loadRequestCorpus('app').map((c) => ({ ...c, forwarded: c.forwarde
 /** Files an engine gets wrong, each with why. Exact: a fix must remove its entry. */
 const GAPS: Record<EngineName, ReadonlyMap<string, string>> = {
   net: new Map(),
-  // node:http (llhttp) as it parses, after the engine's own checks of what llhttp lets through
-  // (framingProblem in server/engines/node-http.ts): the reason the pool's default is net.
-  http: new Map([
-    ...['gunicorn-absolute', 'gunicorn-absolute-https', 'gunicorn-absolute-ipv6', 'gunicorn-absolute-userinfo'].map((n): [string, string] => [`valid/${n}`, 'absolute-form targets reach the app as they were sent']),
-    ['valid/gunicorn-013', 'llhttp refuses chunk extensions with spaces'],
-    ['valid/gunicorn-019', 'node:http reads the request behind an HTTP/1.0 one and answers it 400'],
-    ['valid/gunicorn-021', 'node:http reads the request behind Connection: close and answers it 400'],
-    ['valid/gunicorn-023', 'requests pipelined behind a body reach the app out of order'],
-    ['valid/pipelined-three', 'requests pipelined behind a body reach the app out of order'],
-    ['valid/gunicorn-027', 'node:http refuses bytes above 0x7F in the target'],
-    ['valid/lowercase-method', 'llhttp knows only its list of methods'],
-    ...['gunicorn-chunked-03', 'gunicorn-chunked-04'].map((n): [string, string] => [`invalid/${n}`, '400 where 501 is due (refused all the same)']),
-    ['invalid/gunicorn-trailer-host', 'trailer fields are not checked'],
-    ['invalid/smuggle-chunk-ext-long', 'chunk extensions are not bounded'],
-    ['invalid/smuggle-chunk-huge', 'a 1 TB chunk size is not refused at its size line'],
-    ['invalid/smuggle-double-space', 'llhttp accepts two spaces after the method'],
-    ['invalid/smuggle-http09', 'an HTTP/0.9 request line is answered'],
-    ['invalid/gunicorn-version-2', 'HTTP/2.0 in an HTTP/1 request line is answered'],
-    ['invalid/smuggle-version-1-2', '400 where 505 is due'],
-    ['invalid/smuggle-target-too-long', '431 where 414 is due'],
-    ['invalid/gunicorn-024-16k-head', 'the head limit counts differently: a 16,399-byte head is accepted'],
-    ['invalid/gunicorn-connect', 'CONNECT is dropped without an answer'],
-    ['invalid/gunicorn-connect-ipv6', 'CONNECT is dropped without an answer'],
-    ['invalid/refused-after-accepted', 'the pipelined first request is not answered before the refusal'],
-    ...['gunicorn-016-target', 'smuggle-host-missing', 'smuggle-expect-other'].map((n): [string, string] => [`invalid/${n}`, 'a second, empty response after the refusal']),
-  ]),
+  http: new Map(),
 };
 
 interface Seen {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
 import { ENGINES, eventually, rawRequest, request, startRawUpstream, startTestFront, startUpstream } from './proxy-harness.ts';
+import { STALE_CLOSE_WINDOW_MS } from '../proxy/upstream/proxy.ts';
 
 /** A port nothing listens on (bound, then released). */
 async function deadPort(): Promise<number> {
@@ -284,6 +285,69 @@ for (const engine of ENGINES) {
       const post = await request(front.port, '/3', { method: 'POST' });
       assert.equal(post.status, 502);
       assert.equal(flaky.accepted, 2);
+    });
+
+    it('does not resend a request whose reused connection died after holding it (a worker killed for its timeout)', async (t) => {
+      // The second request on each connection is held, then the connection drops with no answer:
+      // what the front sees when the worker that took the request is killed for its heartbeat
+      // timeout. Replaying it would hand the same request to the next worker; the client gets 502.
+      // The hold (4 s) is twice the replay window, so a loaded machine cannot blur the two.
+      const holdMs = 2 * STALE_CLOSE_WINDOW_MS;
+      const perConnection = new WeakMap<net.Socket, number>();
+      const timers = new Set<NodeJS.Timeout>();
+      const holding = await startRawUpstream((_head, socket) => {
+        const n = perConnection.get(socket) ?? 0;
+        perConnection.set(socket, n + 1);
+        if (n === 0) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+        else timers.add(setTimeout(() => socket.destroy(), holdMs));
+      });
+      const front = await startTestFront(engine, { upstream: [holding.address] });
+      t.after(async () => {
+        for (const timer of timers) clearTimeout(timer);
+        await front.close();
+        await holding.close();
+      });
+      assert.equal((await request(front.port, '/1')).text, 'ok');
+      const held = await request(front.port, '/2');
+      assert.equal(held.status, 502);
+      assert.equal(held.text, 'Bad Gateway: the upstream server closed the connection without a complete response.\n');
+      assert.equal(holding.accepted, 1, 'no fresh connection: the request was not replayed');
+      assert.equal(holding.heads.length, 2);
+    });
+
+    it('when several held requests die together (one worker killed), only the oldest gets 502; the idempotent ones behind it are resent', async (t) => {
+      // Two pooled connections of one "worker"; /old stalls it, /young waits behind on the other
+      // connection; then the worker dies and both connections close at once.
+      const held: net.Socket[] = [];
+      const seen = new Set<string>();
+      let timer: NodeJS.Timeout | undefined;
+      const worker = await startRawUpstream((head, socket) => {
+        const path = head.split(' ')[1]!;
+        if ((path === '/old' || path === '/young') && !seen.has(path)) {
+          seen.add(path);
+          held.push(socket);
+          if (path === '/young') timer = setTimeout(() => held.forEach((s) => s.destroy()), 2 * STALE_CLOSE_WINDOW_MS);
+          return;
+        }
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${path.length}\r\n\r\n${path}`);
+      });
+      const front = await startTestFront(engine, { upstream: [worker.address] });
+      t.after(async () => {
+        clearTimeout(timer);
+        await front.close();
+        await worker.close();
+      });
+      await Promise.all([request(front.port, '/warm1'), request(front.port, '/warm2')]);
+      assert.equal(worker.accepted, 2, 'two pooled connections');
+      const old = request(front.port, '/old');
+      await eventually(() => worker.heads.some((h) => h.startsWith('GET /old ')), 10_000, '/old to reach the upstream');
+      const young = request(front.port, '/young');
+      const [oldReply, youngReply] = await Promise.all([old, young]);
+      assert.equal(oldReply.status, 502, 'the oldest request, the likely cause, is not replayed');
+      assert.equal(youngReply.status, 200, `the request that waited behind it is resent: ${youngReply.text}`);
+      assert.equal(youngReply.text, '/young');
+      assert.equal(worker.heads.filter((h) => h.startsWith('GET /old ')).length, 1);
+      assert.equal(worker.accepted, 3, 'one fresh connection, for /young');
     });
 
     it('proxies to a unix socket upstream', async (t) => {

@@ -207,3 +207,35 @@ describe('Postgres store: a database lost and regained', () => {
     assert.equal(rotated.status, 200, 'writes committed before the outage are all there');
   });
 });
+
+describe('Postgres store: durability', () => {
+  it('sets synchronous_commit on every connection: on unless told otherwise, beside the URL\'s own options', async () => {
+    const url = await freshDatabase();
+    // The test server runs with synchronous_commit=off: "on" here is the store's doing.
+    const cases = [
+      { raw: url, options: {}, expected: { sc: 'on', wm: '4MB' } },
+      { raw: `${url}?options=-c%20work_mem%3D3MB`, options: { synchronousCommit: 'off' as const }, expected: { sc: 'off', wm: '3MB' } },
+      { raw: url, options: { synchronousCommit: 'remote_apply' as const }, expected: { sc: 'remote_apply', wm: '4MB' } },
+    ];
+    for (const { raw, options, expected } of cases) {
+      const pool = createPool(parseDatabaseUrl(raw), options);
+      try {
+        const { rows } = await pool.query<{ sc: string; wm: string }>("SELECT current_setting('synchronous_commit') AS sc, current_setting('work_mem') AS wm");
+        assert.deepEqual(rows[0], expected, raw);
+      } finally {
+        await pool.end();
+      }
+    }
+  });
+
+  it('takes the level from --database-synchronous-commit and refuses an unknown one with one line', async () => {
+    const { postgresOptionsFromEnv } = await import('../app/store/postgres/connection.ts');
+    assert.equal(postgresOptionsFromEnv({}).synchronousCommit, 'on');
+    assert.equal(postgresOptionsFromEnv({ LAYERSTACK_DATABASE_SYNCHRONOUS_COMMIT: 'off' }).synchronousCommit, 'off');
+    assert.throws(() => postgresOptionsFromEnv({ LAYERSTACK_DATABASE_SYNCHRONOUS_COMMIT: 'sometimes' }), /LAYERSTACK_DATABASE_SYNCHRONOUS_COMMIT.*on, off, local, remote_write, remote_apply/);
+    const r = await cli('cli-setactive.ts', ['nobody', 'yes', '--database-url', await freshDatabase(), '--database-synchronous-commit', 'never'], '', {});
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^npm run setactive: --database-synchronous-commit: expected one of on, off/);
+    assert.equal(r.stderr.split('\n').length, 1);
+  });
+});

@@ -9,7 +9,11 @@
  *    stdout pipe, a slow disk) gets at most `maxPendingBytes` queued, and lines past that are
  *    dropped and counted. The count is reported (on stderr) when writing catches up, and at close.
  * 3. It is cheap: lines written in one event-loop turn leave in one write, so a busy process pays
- *    one write per turn for its access log, not one per request. A file is written at most every
+ *    one write per turn for its access log, not one per request. Each line is encoded into a
+ *    reused byte buffer as it is written: batches held as one growing string were a chain of
+ *    thousands of cons strings that the young-generation GC copied and the append flattened
+ *    (with the access log on, 4 % of the front's samples in string flattening and 4 % more in
+ *    the scavenger; bench/RESULTS.md issue 13). A file is written at most every
  *    FILE_WRITE_INTERVAL_MS (sooner once 64 KiB wait): each asynchronous append is a round trip
  *    through libuv's threadpool, and at a few requests per turn every turn paid one (the front's
  *    CPU per proxied request with its access log on went from about +9 µs to about +7 µs over
@@ -76,10 +80,15 @@ function guard(stream: NodeJS.WriteStream): void {
   stream.on('error', (error: Error) => streamFailures.set(stream, error));
 }
 
-function countLines(text: string): number {
+function countLines(bytes: Buffer): number {
   let n = 0;
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) n++;
   return n;
+}
+
+/** `parts` as one buffer (no copy for one part). */
+function joined(parts: Buffer[], bytes: number): Buffer {
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes);
 }
 
 /** An access log or error log destination; see the file comment for its guarantees. */
@@ -93,10 +102,15 @@ export class LogWriter {
   #fd = -1;
   /** File descriptors replaced by reopen(), closed once no write uses them. */
   #retired: number[] = [];
-  #batch = '';
+  /** This turn's lines, encoded: `#fill` bytes of `#buffer`, after the filled buffers in `#sealed`. */
+  #buffer: Buffer | null = null;
+  #fill = 0;
+  #sealed: Buffer[] = [];
+  #sealedBytes = 0;
   #scheduled = false;
-  /** File mode: text handed over but not yet written (the write in flight first). */
-  #queued = '';
+  /** File mode: bytes handed over but not yet written (the write in flight first). */
+  #queued: Buffer[] = [];
+  #queuedBytes = 0;
   #writing = false;
   /** Lines dropped since writing last worked, and whether its error was reported. */
   #episode = 0;
@@ -131,12 +145,43 @@ export class LogWriter {
   /** Queue one line (without its newline); it leaves at the end of this event-loop turn. */
   write(line: string): void {
     if (!this.enabled || this.#closed) return;
-    this.#batch += line + '\n';
-    if (this.#batch.length >= BATCH_BYTES) this.#handOver();
+    const most = line.length * 3 + 1; // UTF-8 takes at most 3 bytes per UTF-16 unit
+    if (most > BATCH_BYTES) {
+      this.#seal(Buffer.from(line + '\n'));
+    } else {
+      let buffer = this.#buffer;
+      if (buffer === null || this.#fill + most > buffer.length) {
+        if (buffer !== null && this.#fill > 0) this.#seal(Buffer.from(buffer.subarray(0, this.#fill)));
+        buffer = this.#buffer ??= Buffer.allocUnsafe(BATCH_BYTES);
+        this.#fill = 0;
+      }
+      const at = this.#fill + buffer.write(line, this.#fill, 'utf8');
+      buffer[at] = 10;
+      this.#fill = at + 1;
+    }
+    if (this.#sealedBytes + this.#fill >= BATCH_BYTES) this.#handOver();
     else if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#endOfTurn);
     }
+  }
+
+  #seal(bytes: Buffer): void {
+    this.#sealed.push(bytes);
+    this.#sealedBytes += bytes.length;
+  }
+
+  /** This turn's lines as one buffer of their own (the encoding buffer is reused); null when none. */
+  #takeBatch(): Buffer | null {
+    if (this.#fill > 0) {
+      this.#seal(Buffer.from(this.#buffer!.subarray(0, this.#fill)));
+      this.#fill = 0;
+    }
+    if (this.#sealedBytes === 0) return null;
+    const batch = joined(this.#sealed, this.#sealedBytes);
+    this.#sealed = [];
+    this.#sealedBytes = 0;
+    return batch;
   }
 
   readonly #endOfTurn = (): void => {
@@ -146,9 +191,8 @@ export class LogWriter {
 
   /** Give the batch to the destination, or drop it if the destination is too far behind. */
   #handOver(): void {
-    const batch = this.#batch;
-    if (batch === '') return;
-    this.#batch = '';
+    const batch = this.#takeBatch();
+    if (batch === null) return;
     if (this.#fd < 0) {
       const stream = this.#stream;
       const failed = streamFailures.get(stream);
@@ -158,8 +202,9 @@ export class LogWriter {
       stream.write(batch);
       return;
     }
-    if (this.#overLimit(this.#queued.length, batch.length)) return this.#drop(batch, null);
-    this.#queued += batch;
+    if (this.#overLimit(this.#queuedBytes, batch.length)) return this.#drop(batch, null);
+    this.#queued.push(batch);
+    this.#queuedBytes += batch.length;
     this.#scheduleWrite();
   }
 
@@ -167,7 +212,7 @@ export class LogWriter {
   #scheduleWrite(): void {
     if (this.#writing || this.#writeTimer !== null) return;
     const wait = this.#lastWriteAt + FILE_WRITE_INTERVAL_MS - performance.now();
-    if (wait <= 0 || this.#queued.length >= BATCH_BYTES || this.#closed) return this.#writeNext();
+    if (wait <= 0 || this.#queuedBytes >= BATCH_BYTES || this.#closed) return this.#writeNext();
     this.#writeTimer = setTimeout(this.#writeDue, wait);
     this.#writeTimer.unref(); // flush() and close() write what waits; the timer keeps nothing alive
   }
@@ -189,29 +234,31 @@ export class LogWriter {
 
   /** File mode: append what is queued, one write at a time. */
   #writeNext(): void {
-    const text = this.#queued;
-    if (text === '') {
+    if (this.#queuedBytes === 0) {
       this.#writing = false;
       this.#closeRetired();
       this.#onIdle?.();
       return;
     }
-    this.#queued = '';
+    const data = joined(this.#queued, this.#queuedBytes);
+    this.#queued = [];
+    this.#queuedBytes = 0;
     this.#writing = true;
     this.#lastWriteAt = performance.now();
-    const data = Buffer.from(text);
     const fd = this.#fd;
     const done = (error: NodeJS.ErrnoException | null, written: number): void => {
-      if (error !== null) this.#drop(text, `${error.code ?? ''} ${error.message}`.trim());
+      if (error !== null) this.#drop(data, `${error.code ?? ''} ${error.message}`.trim());
       else if (written < data.length) {
         // A short append (rare: a full disk or a signal): the rest goes first next time.
-        this.#queued = data.subarray(written).toString() + this.#queued;
+        const rest = data.subarray(written);
+        this.#queued.unshift(rest);
+        this.#queuedBytes += rest.length;
       } else this.#recovered();
       // Files reopen() replaced are used by no write from now on: close them now, not only when
       // the queue runs empty (under steady traffic it rarely does, and a rotated log's disk space
       // would stay held by the open descriptor).
       this.#closeRetired();
-      if (this.#queued === '' || this.#closed || this.#queued.length >= BATCH_BYTES) return this.#writeNext();
+      if (this.#queuedBytes === 0 || this.#closed || this.#queuedBytes >= BATCH_BYTES) return this.#writeNext();
       this.#writing = false;
       this.#scheduleWrite();
     };
@@ -219,7 +266,7 @@ export class LogWriter {
   }
 
   /** Count dropped lines; the first drop of an episode (and its first error) is announced. */
-  #drop(text: string, error: string | null): void {
+  #drop(bytes: Buffer, error: string | null): void {
     const where = this.target === '-' ? (this.#stream === process.stdout ? 'stdout' : 'stderr') : this.target;
     if (error !== null && !this.#errorSaid) {
       this.#errorSaid = true;
@@ -227,7 +274,7 @@ export class LogWriter {
     } else if (this.#episode === 0 && error === null) {
       this.#notice(`${this.#what}: ${where} is not keeping up (over ${this.#maxPending} bytes waiting); dropping lines until it catches up`);
     }
-    const lines = countLines(text);
+    const lines = countLines(bytes);
     this.#episode += lines;
     this.#dropped += lines;
   }
@@ -269,10 +316,15 @@ export class LogWriter {
     if (!this.enabled) return;
     if (this.#writeTimer !== null) clearTimeout(this.#writeTimer);
     this.#writeTimer = null;
-    const text = this.#queued + this.#batch;
-    this.#queued = '';
-    this.#batch = '';
-    if (text === '') return;
+    const batch = this.#takeBatch();
+    if (batch !== null) {
+      this.#queued.push(batch);
+      this.#queuedBytes += batch.length;
+    }
+    if (this.#queuedBytes === 0) return;
+    const text = joined(this.#queued, this.#queuedBytes);
+    this.#queued = [];
+    this.#queuedBytes = 0;
     if (this.#fd < 0) {
       if (streamFailures.has(this.#stream)) return this.#drop(text, streamFailures.get(this.#stream)!.message);
       this.#stream.write(text);
@@ -304,7 +356,7 @@ export class LogWriter {
     this.#closed = true;
     if (this.#writeTimer !== null) clearTimeout(this.#writeTimer);
     this.#writeTimer = null;
-    if (!this.#writing && this.#queued !== '') this.#writeNext();
+    if (!this.#writing && this.#queuedBytes > 0) this.#writeNext();
     const finish = (): void => {
       if (this.#episode > 0) this.#notice(`${this.#what}: closed with ${this.#episode} line(s) dropped since writing last worked`);
       if (this.#fd >= 0) {

@@ -15,7 +15,9 @@
  * SIGNING_KEY) from `env`; the data directory from `dataDir`, else DATA_DIR, else ./data. With
  * no SIGNING_KEY configured, a key is generated once and kept in the data directory. The store
  * is Postgres when DATABASE_URL is set (then SIGNING_KEY must be set too: every host behind the
- * database must sign with the same key), else SQLite in the data directory.
+ * database must sign with the same key), else SQLite in the data directory. A generated
+ * asymmetric key is rotated with `npm run rotatekey` (key-rotation.ts): its predecessors, kept
+ * beside it, verify their tokens until these expire.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Middleware, Request } from '../interface.ts';
@@ -34,6 +36,7 @@ import { DEFAULT_TRUSTED_PROXIES, clientAddress, trustedProxyCheck } from './cli
 import { installHelloRoute } from './hello.ts';
 import { JwtCodec } from './jwt.ts';
 import { isAsymmetric, keysFromJwks, publicJwk, thumbprint } from './key-set.ts';
+import { loadRetiredKeys } from './key-rotation.ts';
 import { installJwksRoute } from './jwks-view.ts';
 import { KeyConfigError, resolveKeys } from './keys.ts';
 import { LoginThrottle, type ThrottleRule } from './login-throttle.ts';
@@ -131,6 +134,10 @@ export async function createAuth(options: AuthOptions = {}): Promise<Auth> {
   const asymmetric = isAsymmetric(settings.ALGORITHM);
   const kid = asymmetric ? thumbprint(keys.signing) : null;
   const retired = settings.RETIRED_KEYS === null ? new Map() : keysFromJwks(settings.ALGORITHM, settings.RETIRED_KEYS, true, 'RETIRED_KEYS');
+  // The generated key's predecessors (`npm run rotatekey`), while their tokens can be valid.
+  if (settings.SIGNING_KEY === null && asymmetric) {
+    for (const [id, key] of loadRetiredKeys(dataDir, settings.ALGORITHM, Math.floor(now() / 1000))) if (!retired.has(id)) retired.set(id, key);
+  }
   retired.delete(kid);
   const publishedKeys = asymmetric ? [publicJwk(keys.verifying, settings.ALGORITHM, kid!), ...[...retired].map(([id, key]) => publicJwk(key, settings.ALGORITHM, id))] : [];
   const jwt = new JwtCodec({

@@ -3,8 +3,9 @@
  * of a key is its RFC 7638 thumbprint, the public half goes out as a JWK (RFC 7517), and keys
  * retired by a rotation are kept, verifying only, until the tokens they signed have expired.
  *
- * A rotation: publish the current JWKS (GET /.well-known/jwks.json) into a file, set the new
- * SIGNING_KEY and SIMPLE_JWT_RETIRED_KEYS_FILE=<that file>. New tokens carry the new key's kid;
+ * A rotation of a configured key: publish the current JWKS (GET /.well-known/jwks.json) into a
+ * file, set the new SIGNING_KEY and SIMPLE_JWT_RETIRED_KEYS_FILE=<that file>. (The key generated
+ * in the data directory rotates with `npm run rotatekey`, key-rotation.ts.) New tokens carry the new key's kid;
  * tokens signed before still verify by their kid; the JWKS lists both, so services verifying with
  * it (JWK_URL) follow. Drop the file once REFRESH_TOKEN_LIFETIME has passed.
  */

@@ -41,7 +41,8 @@ export function loadOrCreateSigningKey(dataDir: string, algorithm: Algorithm): s
   return key;
 }
 
-function readKeyFile(path: string): string | null {
+/** The key in `path`, or null when there is none; refuses a file other users can read. */
+export function readKeyFile(path: string): string | null {
   let mode: number;
   try {
     mode = statSync(path).mode;
@@ -57,7 +58,8 @@ function readKeyFile(path: string): string | null {
   return key;
 }
 
-function generateKey(algorithm: Algorithm): string {
+/** A new key for `algorithm`: a secret string (HMAC) or a PKCS#8 PEM. */
+export function generateKey(algorithm: Algorithm): string {
   const spec = ALGORITHM_SPECS[algorithm];
   const pkcs8 = (key: KeyObject): string => key.export({ type: 'pkcs8', format: 'pem' }) as string;
   switch (spec.family) {

@@ -4,11 +4,15 @@
  * options and hand them to the app through the environment, where the app reads them with the
  * same declarations. DATABASE_URL is the conventional name; the rest carry the project's prefix.
  */
-import { duration, integer, resolveArgv, text } from '../../options/index.ts';
+import { duration, integer, oneOf, resolveArgv, text } from '../../options/index.ts';
 
 export const DEFAULT_POOL_SIZE = 10;
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+
+/** Postgres's synchronous_commit levels (https://www.postgresql.org/docs/current/runtime-config-wal.html). */
+export const SYNCHRONOUS_COMMIT_LEVELS = ['on', 'off', 'local', 'remote_write', 'remote_apply'] as const;
+export type SynchronousCommit = (typeof SYNCHRONOUS_COMMIT_LEVELS)[number];
 
 export const STORE_OPTIONS = {
   databaseUrl: text({
@@ -31,6 +35,12 @@ export const STORE_OPTIONS = {
     default: DEFAULT_CONNECT_TIMEOUT_MS,
     help: 'Time to wait for a Postgres connection, new or from a full pool.',
     trips: '503 Service Unavailable with a JSON body',
+  }),
+  // Durability is a choice made here, in the open, never by a changed default: `on` is safe;
+  // `off` is what the SQLite store's WAL + synchronous=NORMAL does (see docs/scaling.md).
+  databaseSynchronousCommit: oneOf(SYNCHRONOUS_COMMIT_LEVELS, {
+    default: 'on',
+    help: 'Postgres synchronous_commit of the app\'s connections. on: a write (a login, a rotation, a logout) is answered once its WAL is on disk. off: answered before the flush, like the SQLite store (WAL, synchronous=NORMAL): a database crash can lose the writes of its last ~0.6 s, never integrity; a lost rotation lets the old refresh token be used once more.',
   }),
 };
 

@@ -8,15 +8,21 @@
  *
  *   npm run bench:edge -- [--rounds 3] [--duration 5] [--connections 64] [--access-log off|on|both]
  *                         [--scenario ping,tls-ping,…] [--engine net|http] [--out FILE.json]
+ *                         [--baseline GIT-REVISION]
  *
  * --engine is the front's client side (default net: what `npm start` runs).
+ *
+ * --baseline: also run the front as it was at an earlier commit (`HEAD~1`, a hash), as a third
+ * side in the same rounds, so a change is measured against its predecessor and against Nginx on
+ * the same box at the same moment. The revision's files are taken with `git archive` into the
+ * run folder (nothing in the checkout changes).
  *
  * Access logs: `off` on both sides (the issue's first table), `on` on both sides (both log to a
  * file in the run folder, Nginx in its combined format), or `both` (each scenario twice).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { createServer } from 'node:net';
@@ -58,10 +64,11 @@ interface Options {
   scenarios: Scenario[];
   engine: string;
   out: string | null;
+  baseline: string | null;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { rounds: 3, duration: 5, connections: 64, accessLog: 'off', scenarios: SCENARIOS, engine: 'net', out: null };
+  const o: Options = { rounds: 3, duration: 5, connections: 64, accessLog: 'off', scenarios: SCENARIOS, engine: 'net', out: null, baseline: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[++i];
@@ -80,6 +87,7 @@ function parseArgs(argv: string[]): Options {
       });
     } else if (flag === '--engine') o.engine = value;
     else if (flag === '--out') o.out = resolve(value);
+    else if (flag === '--baseline') o.baseline = value;
     else throw new Error(`unknown option ${flag}`);
   }
   if (!(o.rounds >= 1 && o.duration >= 1 && o.connections >= 1)) throw new Error('--rounds, --duration and --connections must be ≥ 1');
@@ -100,8 +108,8 @@ function freePort(): Promise<number> {
 const children: ChildProcess[] = [];
 
 /** Start `argv` in its own process group (so its CPU can be summed and it can be stopped whole). */
-function start(argv: string[], log: string): ChildProcess {
-  const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+function start(argv: string[], log: string, cwd = ROOT): ChildProcess {
+  const child = spawn(argv[0]!, argv.slice(1), { cwd, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
   child.on('exit', (code, signal) => {
@@ -219,19 +227,24 @@ interface Ports {
   frontTls: number;
   nginx: number;
   nginxTls: number;
+  baseline: number;
+  baselineTls: number;
 }
 
 interface Sides {
   front: ChildProcess;
   frontTls: ChildProcess;
   nginx: ChildProcess;
+  /** The --baseline revision's front (plain and TLS), when asked for. */
+  baseline: ChildProcess | null;
+  baselineTls: ChildProcess | null;
 }
 
-async function startSides(run: string, ports: Ports, cert: string, key: string, accessLog: boolean, engine: string): Promise<Sides> {
+async function startSides(run: string, ports: Ports, cert: string, key: string, accessLog: boolean, engine: string, baselineRoot: string | null): Promise<Sides> {
   for (const dir of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(run, 'tmp', dir), { recursive: true });
   const conf = join(run, `nginx-${accessLog ? 'log' : 'nolog'}.conf`);
   writeFileSync(conf, nginxConf(run, ports, cert, key, accessLog));
-  const frontArgs = (port: number, log: string) => [
+  const frontArgs = (port: number, log: string): string[] => [
     process.execPath, '--import', 'tsx', 'proxy/cli.ts',
     '--listen', `127.0.0.1:${port}`,
     '--upstream', `127.0.0.1:${ports.upstream}`,
@@ -243,7 +256,13 @@ async function startSides(run: string, ports: Ports, cert: string, key: string, 
     front: start(frontArgs(ports.front, 'front-access.log'), 'front'),
     frontTls: start([...frontArgs(ports.frontTls, 'front-tls-access.log'), '--tls-cert', cert, '--tls-key', key], 'front (TLS)'),
     nginx: start(['nginx', '-p', run, '-e', join(run, 'nginx-error.log'), '-c', conf], 'nginx'),
+    baseline: baselineRoot === null ? null : start(frontArgs(ports.baseline, 'baseline-access.log'), 'baseline front', baselineRoot),
+    baselineTls: baselineRoot === null ? null : start([...frontArgs(ports.baselineTls, 'baseline-tls-access.log'), '--tls-cert', cert, '--tls-key', key], 'baseline front (TLS)', baselineRoot),
   };
+  if (baselineRoot !== null) {
+    await waitFor(`http://127.0.0.1:${ports.baseline}/api/ping/`, 'baseline front');
+    await waitFor(`https://127.0.0.1:${ports.baselineTls}/api/ping/`, 'baseline front (TLS)');
+  }
   await waitFor(`http://127.0.0.1:${ports.front}/api/ping/`, 'front');
   await waitFor(`https://127.0.0.1:${ports.frontTls}/api/ping/`, 'front (TLS)');
   await waitFor(`http://127.0.0.1:${ports.nginx}/api/ping/`, 'nginx');
@@ -251,7 +270,8 @@ async function startSides(run: string, ports: Ports, cert: string, key: string, 
 }
 
 async function stopSides(sides: Sides): Promise<void> {
-  for (const child of [sides.front, sides.frontTls, sides.nginx]) {
+  const all = [sides.front, sides.frontTls, sides.nginx, sides.baseline, sides.baselineTls].filter((c): c is ChildProcess => c !== null);
+  for (const child of all) {
     stopped.add(child);
     try {
       process.kill(-child.pid!, 'SIGTERM');
@@ -260,7 +280,7 @@ async function stopSides(sides: Sides): Promise<void> {
     }
   }
   await sleep(1500);
-  for (const child of [sides.front, sides.frontTls, sides.nginx]) {
+  for (const child of all) {
     try {
       process.kill(-child.pid!, 'SIGKILL');
     } catch {
@@ -310,6 +330,10 @@ interface Row {
   frontCpuUs: number;
   nginxCpuUs: number;
   cpuRatio: number;
+  /** The --baseline front's median req/s and CPU, and front ÷ baseline paired by round (0: none). */
+  baselineRps: number;
+  baselineCpuUs: number;
+  baselineRatio: number;
   goal: number;
   errors: string;
 }
@@ -326,21 +350,31 @@ async function main(): Promise<void> {
   // One throw-away ECDSA P-256 certificate for both sides (what a modern site serves).
   const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
   if (made.status !== 0) throw new Error('openssl could not make a test certificate');
-  const ports: Ports = { upstream: await freePort(), front: await freePort(), frontTls: await freePort(), nginx: await freePort(), nginxTls: await freePort() };
+  const ports: Ports = { upstream: await freePort(), front: await freePort(), frontTls: await freePort(), nginx: await freePort(), nginxTls: await freePort(), baseline: await freePort(), baselineTls: await freePort() };
+  let baselineRoot: string | null = null;
+  if (options.baseline !== null) {
+    baselineRoot = join(run, 'baseline');
+    mkdirSync(baselineRoot);
+    const archive = spawnSync('sh', ['-c', 'git -C "$0" archive "$1" | tar -x -C "$2"', ROOT, options.baseline, baselineRoot], { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (archive.status !== 0) throw new Error(`--baseline ${options.baseline}: git archive failed: ${archive.stderr.toString().trim()}`);
+    symlinkSync(join(ROOT, 'node_modules'), join(baselineRoot, 'node_modules'));
+  }
   start([process.execPath, '--import', 'tsx', 'server/pool/cli.ts', '--listen', `127.0.0.1:${ports.upstream}`, '--workers', '1', '--engine', 'net', '--app', 'bench/edge/json-app.ts#app', '--access-log', 'off'], 'app server');
   await waitFor(`http://127.0.0.1:${ports.upstream}/api/ping/`, 'app server');
 
   const rows: Row[] = [];
   const modes = options.accessLog === 'both' ? [false, true] : [options.accessLog === 'on'];
   for (const logging of modes) {
-    const sides = await startSides(run, ports, cert, key, logging, options.engine);
+    const sides = await startSides(run, ports, cert, key, logging, options.engine, baselineRoot);
     for (const scenario of options.scenarios) {
       const frontUrl = `${scenario.tls ? 'https' : 'http'}://127.0.0.1:${scenario.tls ? ports.frontTls : ports.front}${scenario.path}`;
       const nginxUrl = `${scenario.tls ? 'https' : 'http'}://127.0.0.1:${scenario.tls ? ports.nginxTls : ports.nginx}${scenario.path}`;
       const frontPgid = (scenario.tls ? sides.frontTls : sides.front).pid!;
       const nginxPgid = sides.nginx.pid!;
-      // A check before load: both answer 200, and (gzip) both actually compress.
-      for (const url of [frontUrl, nginxUrl]) {
+      const baselineUrl = `${scenario.tls ? 'https' : 'http'}://127.0.0.1:${scenario.tls ? ports.baselineTls : ports.baseline}${scenario.path}`;
+      const baselinePgid = (scenario.tls ? sides.baselineTls : sides.baseline)?.pid ?? 0;
+      // A check before load: all answer 200, and (gzip) all actually compress.
+      for (const url of baselinePgid === 0 ? [frontUrl, nginxUrl] : [frontUrl, nginxUrl, baselineUrl]) {
         const reply = await get(url, scenario.headers);
         if (reply.status !== 200) throw new Error(`${url}: status ${reply.status}`);
         if (scenario.headers['Accept-Encoding'] !== undefined && reply.headers['content-encoding'] !== 'gzip') throw new Error(`${url}: not gzip-compressed`);
@@ -348,15 +382,21 @@ async function main(): Promise<void> {
       // Warm-up (JIT, caches, pools), not measured.
       await measure(frontUrl, scenario, frontPgid, 1, options.connections);
       await measure(nginxUrl, scenario, nginxPgid, 1, options.connections);
+      if (baselinePgid !== 0) await measure(baselineUrl, scenario, baselinePgid, 1, options.connections);
       const front: Measured[] = [];
       const nginx: Measured[] = [];
+      const baseline: Measured[] = [];
       for (let round = 0; round < options.rounds; round++) {
-        const order = round % 2 === 0 ? ['front', 'nginx'] : ['nginx', 'front'];
+        // Each side goes first, middle and last in turn.
+        const sidesInOrder = baselinePgid === 0 ? ['front', 'nginx'] : ['front', 'nginx', 'baseline'];
+        const order = sidesInOrder.map((_, i) => sidesInOrder[(i + round) % sidesInOrder.length]!);
         for (const side of order) {
           if (side === 'front') front.push(await measure(frontUrl, scenario, frontPgid, options.duration, options.connections));
-          else nginx.push(await measure(nginxUrl, scenario, nginxPgid, options.duration, options.connections));
+          else if (side === 'nginx') nginx.push(await measure(nginxUrl, scenario, nginxPgid, options.duration, options.connections));
+          else baseline.push(await measure(baselineUrl, scenario, baselinePgid, options.duration, options.connections));
         }
       }
+      const baselineRatios = baseline.map((b, i) => front[i]!.rps / b.rps);
       const ratios = front.map((f, i) => f.rps / nginx[i]!.rps);
       const row: Row = {
         scenario: scenario.name,
@@ -370,16 +410,27 @@ async function main(): Promise<void> {
         frontCpuUs: median(front.map((m) => m.cpuUsPerRequest)),
         nginxCpuUs: median(nginx.map((m) => m.cpuUsPerRequest)),
         cpuRatio: 0,
+        baselineRps: baseline.length > 0 ? median(baseline.map((m) => m.rps)) : 0,
+        baselineCpuUs: baseline.length > 0 ? median(baseline.map((m) => m.cpuUsPerRequest)) : 0,
+        baselineRatio: baselineRatios.length > 0 ? median(baselineRatios) : 0,
         goal: scenario.min,
-        errors: [...front.map((m) => m.errors && `front: ${m.errors}`), ...nginx.map((m) => m.errors && `nginx: ${m.errors}`)].filter(Boolean).join(' | '),
+        errors: [...front.map((m) => m.errors && `front: ${m.errors}`), ...nginx.map((m) => m.errors && `nginx: ${m.errors}`), ...baseline.map((m) => m.errors && `baseline: ${m.errors}`)].filter(Boolean).join(' | '),
       };
       row.cpuRatio = row.frontCpuUs / row.nginxCpuUs;
       rows.push(row);
-      process.stderr.write(`${row.scenario} (log ${row.accessLog}): front ${row.frontRps.toFixed(0)} req/s, nginx ${row.nginxRps.toFixed(0)} req/s, ${row.ratio.toFixed(2)}×; CPU/req ${row.frontCpuUs.toFixed(1)} vs ${row.nginxCpuUs.toFixed(1)} µs\n`);
+      process.stderr.write(`${row.scenario} (log ${row.accessLog}): front ${row.frontRps.toFixed(0)} req/s, nginx ${row.nginxRps.toFixed(0)} req/s, ${row.ratio.toFixed(2)}×; CPU/req ${row.frontCpuUs.toFixed(1)} vs ${row.nginxCpuUs.toFixed(1)} µs${row.baselineRps > 0 ? `; baseline ${row.baselineRps.toFixed(0)} req/s, ${row.baselineCpuUs.toFixed(1)} µs, front/baseline ${row.baselineRatio.toFixed(2)}×` : ''}\n`);
     }
     await stopSides(sides);
   }
-  const lines = [
+  const withBaseline = options.baseline !== null;
+  const lines = withBaseline ? [
+    `| scenario | access log | front req/s | Nginx req/s | ratio (median, min–max) | goal | front CPU µs/req | Nginx CPU µs/req | CPU ratio | ${options.baseline} req/s | ${options.baseline} CPU µs/req | front ÷ ${options.baseline} |`,
+    `|---|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|`,
+    ...rows.map(
+      (r) =>
+        `| ${r.title} | ${r.accessLog} | ${r.frontRps.toFixed(0)} | ${r.nginxRps.toFixed(0)} | ${r.ratio.toFixed(2)}× (${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}) | ≥ ${r.goal}× ${r.ratio >= r.goal ? 'met' : 'NOT met'} | ${r.frontCpuUs.toFixed(1)} | ${r.nginxCpuUs.toFixed(1)} | ${r.cpuRatio.toFixed(2)} | ${r.baselineRps.toFixed(0)} | ${r.baselineCpuUs.toFixed(1)} | ${r.baselineRatio.toFixed(2)}× |`,
+    ),
+  ] : [
     `| scenario | access log | front req/s | Nginx req/s | ratio (median, min–max) | goal | front CPU µs/req | Nginx CPU µs/req | CPU ratio |`,
     `|---|---|---:|---:|---|---|---:|---:|---:|`,
     ...rows.map(

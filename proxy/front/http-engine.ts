@@ -1,11 +1,10 @@
 /**
- * The client side on node:http. llhttp parses the requests (and already refuses much malformed
- * framing: clientError below answers those with 400/408/431); this file routes each request to the
- * static files or the proxy and writes the reply.
- *
- * Headers are read from `req.rawHeaders` (a flat list Node has anyway) rather than `req.headers`,
- * which Node builds lazily as an object only if asked; replies are written with writeHead(status,
- * flatList) and a single end().
+ * The client side on node:http. Requests are read by the gate (wire/http1/node-http-gate.ts) with
+ * the net engine's parser, limits and timeouts, so both engines accept and refuse the same
+ * requests with the same status, serve HTTP/1.0 and answer pipelined requests in order; bodies
+ * arrive whole. node:http writes the responses. This file routes each request to the static files
+ * or the proxy, as net-engine.ts does, and writes the reply with writeHead(status, flatList) and a
+ * single end().
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -19,21 +18,19 @@ import { textReply, type StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
 import type { AccessRecord } from '../../wire/access-log.ts';
 import { closingReply, plainBody, TEXT_PLAIN } from '../../wire/plain-reply.ts';
-import { requestFailure } from '../../wire/http1/failure.ts';
-import { bodyTimeout, bodyTooLarge, parserRefusal, type Refusal } from '../../wire/refusal.ts';
-import type { FrontCore } from './core.ts';
-import { checkFraming } from './framing.ts';
+import { admitted, installGate } from '../../wire/http1/node-http-gate.ts';
+import type { RequestHead } from '../../wire/http1/request-head.ts';
+import { parserRefusal } from '../../wire/refusal.ts';
+import { headerValue, type FrontCore } from './core.ts';
 import type { FrontListener } from './listener.ts';
+import { wireSettings } from './net-engine.ts';
+import { logRefusal } from './refusal-log.ts';
 import { tlsServerOptions, watchHandshakes } from '../tls/server.ts';
-
-function headerOf(req: IncomingMessage, lowerCaseName: string): string {
-  const value = req.headers[lowerCaseName];
-  return value === undefined ? '' : Array.isArray(value) ? value.join(', ') : value;
-}
 
 function accessRecord(
   core: FrontCore,
   req: IncomingMessage,
+  head: RequestHead,
   status: number,
   bytes: number,
   receivedAt: number,
@@ -41,12 +38,12 @@ function accessRecord(
   requestId: string,
 ): AccessRecord | null {
   if (!core.accessLog.enabled) return null;
-  const request = { client: req.socket.remoteAddress ?? '-', method: req.method ?? '-', target: req.url ?? '-', httpVersion: req.httpVersion, headers: req.rawHeaders };
+  const request = { client: req.socket.remoteAddress ?? '-', method: head.method, target: head.target, httpVersion: head.minor === 0 ? '1.0' : '1.1', headers: head.headers };
   return core.record(request, status, bytes, receivedAt, proxied, requestId);
 }
 
 /** Write a StaticReply (static file, redirect or error); `close` ends the connection after it. */
-function sendReply(core: FrontCore, req: IncomingMessage, res: ServerResponse, reply: StaticReply, receivedAt: number, requestId: string, close = false): void {
+function sendReply(core: FrontCore, req: IncomingMessage, head: RequestHead, res: ServerResponse, reply: StaticReply, receivedAt: number, requestId: string, close = false): void {
   const headers = core.decorate(reply.headers.slice(), requestId);
   if (reply.length >= 0) headers.push('Content-Length', String(reply.length));
   if (close) {
@@ -54,11 +51,11 @@ function sendReply(core: FrontCore, req: IncomingMessage, res: ServerResponse, r
     headers.push('Connection', 'close');
   }
   res.writeHead(reply.status, headers);
-  if (reply.file !== null && !reply.head) return streamFile(core, req, res, reply, receivedAt, requestId);
+  if (reply.file !== null && !reply.head) return streamFile(core, req, head, res, reply, receivedAt, requestId);
   res.end(reply.head || reply.body === null ? undefined : reply.body);
   const sendTimeout = core.settings.client.sendTimeoutMs;
   if (sendTimeout > 0 && !reply.head && reply.body !== null && reply.body.length > LARGE_BODY) cutIfStalled(req.socket, res, sendTimeout);
-  core.end(accessRecord(core, req, reply.status, reply.head || reply.body === null ? 0 : reply.body.length, receivedAt, null, requestId));
+  core.end(accessRecord(core, req, head, reply.status, reply.head || reply.body === null ? 0 : reply.body.length, receivedAt, null, requestId));
 }
 
 /** Bodies from memory at least this large may not fit the socket's buffers: they get the send timeout. */
@@ -99,27 +96,14 @@ function cutIfStalled(socket: Socket, res: ServerResponse, ms: number): void {
 }
 
 /** Files too large for the cache: stream from disk; pipeline gives backpressure and cleanup. */
-function streamFile(core: FrontCore, req: IncomingMessage, res: ServerResponse, reply: StaticReply, receivedAt: number, requestId: string): void {
+function streamFile(core: FrontCore, req: IncomingMessage, head: RequestHead, res: ServerResponse, reply: StaticReply, receivedAt: number, requestId: string): void {
   const stream = createReadStream(reply.file!, { start: reply.start, end: reply.end, highWaterMark: 256 * 1024 });
   const sendTimeout = core.settings.client.sendTimeoutMs;
   if (sendTimeout > 0) res.setTimeout(sendTimeout, () => res.destroy());
   pipeline(stream, res, (error) => {
     if (error) core.errorLog(`static file ${reply.file}: ${error.message}`);
-    core.end(accessRecord(core, req, error ? 499 : reply.status, error ? res.socket?.bytesWritten ?? 0 : reply.length, receivedAt, null, requestId));
+    core.end(accessRecord(core, req, head, error ? 499 : reply.status, error ? res.socket?.bytesWritten ?? 0 : reply.length, receivedAt, null, requestId));
   });
-}
-
-/**
- * Connections a refusal has condemned. llhttp keeps parsing what the client pipelined after the
- * refused request (e.g. the hidden request after an ambiguous body); those requests must never be
- * handled. The refusal carries `Connection: close`, so Node ends the connection after it.
- */
-const REFUSED = new WeakSet<Socket>();
-
-function refuse(core: FrontCore, req: IncomingMessage, res: ServerResponse, refusal: Refusal, receivedAt: number, requestId: string): void {
-  REFUSED.add(req.socket);
-  core.errorLog(`refused ${refusal.status} ${req.method} ${req.url} from ${req.socket.remoteAddress} (request ${requestId}): ${refusal.reason}`);
-  sendReply(core, req, res, textReply(refusal.status, refusal.reason), receivedAt, requestId, true);
 }
 
 /** A proxied request's response side on node:http. */
@@ -134,6 +118,7 @@ class NodeExchange implements ClientSink {
   constructor(
     private readonly core: FrontCore,
     private readonly req: IncomingMessage,
+    private readonly head: RequestHead,
     private readonly res: ServerResponse,
     private readonly receivedAt: number,
     private readonly requestId: string,
@@ -154,7 +139,7 @@ class NodeExchange implements ClientSink {
     this.core.decorate(headers, this.requestId);
     if (length >= 0) headers.push('Content-Length', String(length));
     if (!this.writeHead(status, reason, headers)) return;
-    const send = length >= 0 && this.req.method !== 'HEAD';
+    const send = length >= 0 && this.head.method !== 'HEAD';
     if (send) this.bytes = body.length;
     // `body` is a view of the proxy's shared read buffer: Node may queue it, so copy.
     this.res.end(send ? Buffer.from(body) : undefined);
@@ -204,99 +189,40 @@ class NodeExchange implements ClientSink {
     if (this.finished) return;
     this.finished = true;
     const status = this.aborted ? 499 : this.status;
-    this.core.end(accessRecord(this.core, this.req, status, this.bytes, this.receivedAt, this.record, this.requestId));
+    this.core.end(accessRecord(this.core, this.req, this.head, status, this.bytes, this.receivedAt, this.record, this.requestId));
   }
-}
-
-function forward(core: FrontCore, req: IncomingMessage, res: ServerResponse, body: Buffer | null, receivedAt: number, requestId: string): void {
-  const method = req.method!;
-  const headers = req.rawHeaders;
-  const head = core.upstreamHead({ method, target: req.url!, headers, clientAddress: req.socket.remoteAddress ?? '' }, body, requestId);
-  const limit = core.settings.client.maxHeaderSize;
-  if (head.length > limit) {
-    return refuse(core, req, res, requestFailure('head-too-large', `Request header fields too large: with the forwarding fields the request head is larger than ${limit} bytes.`), receivedAt, requestId);
-  }
-  const exchange = new NodeExchange(core, req, res, receivedAt, requestId);
-  exchange.record = core.proxy!.forward(method, head, 'latin1', body, receivedAt, core.responseSink(exchange, method, headers));
-}
-
-/** Check framing and size, buffer the body (proxy_request_buffering), then forward. */
-function proxyRequest(core: FrontCore, req: IncomingMessage, res: ServerResponse, receivedAt: number, requestId: string): void {
-  const framing = checkFraming(req.rawHeaders, req.httpVersion === '1.0');
-  if ('failed' in framing) return refuse(core, req, res, framing, receivedAt, requestId);
-  const { maxBodySize, bodyTimeoutMs } = core.settings.client;
-  if (framing.contentLength > maxBodySize) {
-    return refuse(core, req, res, bodyTooLarge(maxBodySize, framing.contentLength), receivedAt, requestId);
-  }
-  if (framing.contentLength <= 0 && !framing.chunked) return forward(core, req, res, null, receivedAt, requestId);
-
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let settled = false;
-  const timer = bodyTimeoutMs > 0
-    ? setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        refuse(core, req, res, bodyTimeout(bodyTimeoutMs), receivedAt, requestId);
-      }, bodyTimeoutMs)
-    : null;
-  req.on('data', (chunk: Buffer) => {
-    if (settled) return;
-    size += chunk.length;
-    if (size > maxBodySize) {
-      settled = true;
-      if (timer !== null) clearTimeout(timer);
-      return refuse(core, req, res, bodyTooLarge(maxBodySize), receivedAt, requestId);
-    }
-    chunks.push(chunk);
-    timer?.refresh();
-  });
-  req.on('end', () => {
-    if (settled) return;
-    settled = true;
-    if (timer !== null) clearTimeout(timer);
-    forward(core, req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), receivedAt, requestId);
-  });
-  req.on('close', () => {
-    if (settled) return;
-    // The client went away mid-body: nothing was sent upstream, nothing to clean up there.
-    settled = true;
-    if (timer !== null) clearTimeout(timer);
-    core.end(accessRecord(core, req, 499, 0, receivedAt, null, requestId));
-  });
 }
 
 function handle(core: FrontCore, req: IncomingMessage, res: ServerResponse): void {
-  if (REFUSED.has(req.socket)) return; // pipelined behind a refused request: never answered
-  const receivedAt = performance.now();
+  // The request as the gate read and checked it (req carries only a canonical stand-in head).
+  const gate = admitted(req, res);
+  const head = gate.head!;
+  const body = gate.body;
+  const receivedAt = gate.receivedAt;
   core.begin();
   if (core.closing) res.shouldKeepAlive = false;
-  const requestId = core.requestId(req.rawHeaders, req.socket.remoteAddress ?? '');
-  // What llhttp lets through but the net engine's parser refuses: other versions, too many
-  // fields (the app server behind must be able to read what is forwarded), a malformed Host.
-  if (req.httpVersion !== '1.1' && req.httpVersion !== '1.0') {
-    const supported = req.httpVersionMajor === 1 || req.httpVersionMajor > 1;
-    return refuse(core, req, res, requestFailure(supported ? 'version-unsupported' : 'version', `HTTP version ${req.httpVersion} is not supported; this server speaks HTTP/1.0 and HTTP/1.1.`), receivedAt, requestId);
+  const clientAddress = gate.remoteAddress;
+  const requestId = core.requestId(head.headers, clientAddress);
+  const route = head.target === '*' ? (core.proxy !== null ? core.proxyRoute : core.route('*')) : core.route(head.target);
+  if (route.kind === 'proxy') {
+    const upstreamHead = core.upstreamHead({ method: head.method, target: head.target, headers: head.headers, clientAddress, host: head.host }, body, requestId);
+    const limit = core.settings.client.maxHeaderSize;
+    if (upstreamHead.length > limit) {
+      // Within the limit from the client, past it with the front's own fields: the app server,
+      // whose limit is the same, could not read it (each layer's limits sit inside the next's).
+      const reply = textReply(431, `Request header fields too large: with the forwarding fields the request head is larger than ${limit} bytes.`);
+      return sendReply(core, req, head, res, reply, receivedAt, requestId, true);
+    }
+    const exchange = new NodeExchange(core, req, head, res, receivedAt, requestId);
+    exchange.record = core.proxy!.forward(head.method, upstreamHead, 'latin1', body, receivedAt, core.responseSink(exchange, head.method, head.headers));
+    return;
   }
-  const maxFields = core.settings.client.maxHeaderFields;
-  if (req.rawHeaders.length > maxFields * 2) {
-    return refuse(core, req, res, requestFailure('too-many-fields', `Request header fields too large: more than ${maxFields} header fields.`), receivedAt, requestId);
-  }
-  const host = req.headers.host;
-  if (host !== undefined && !/^[A-Za-z0-9\-._~!$&'()*+,;=:[\]%]*$/.test(host)) {
-    return refuse(core, req, res, requestFailure('host', 'Bad request: invalid Host header.'), receivedAt, requestId);
-  }
-  const route = core.route(req.url!);
-  if (route.kind === 'proxy') return proxyRequest(core, req, res, receivedAt, requestId);
-  if (route.kind === 'reply') {
-    if (route.reply.status === 400) REFUSED.add(req.socket);
-    return sendReply(core, req, res, route.reply, receivedAt, requestId, route.reply.status === 400);
-  }
-  const reply = core.statics.respond(route.mount, route.path, req.method!, (name) => headerOf(req, name), receivedAt);
-  sendReply(core, req, res, reply, receivedAt, requestId);
+  if (route.kind === 'reply') return sendReply(core, req, head, res, route.reply, receivedAt, requestId, route.reply.status === 400);
+  const reply = core.statics.respond(route.mount, route.path, head.method, (name) => headerValue(head.headers, name), receivedAt);
+  sendReply(core, req, head, res, reply, receivedAt, requestId);
 }
 
-/** Answer what llhttp refused before a request object existed (400 / 408 / 431), then close. */
+/** What llhttp still reports (the gate answers every malformed request before it): time-outs, resets. */
 function refuseUnparsed(core: FrontCore, error: NodeJS.ErrnoException, socket: Socket): void {
   const refusal = parserRefusal(error, socket.writable, core.settings.client.maxHeaderSize);
   if (refusal === null) {
@@ -314,16 +240,28 @@ export function createHttpListener(core: FrontCore): FrontListener {
   const client = core.settings.client;
   const options: http.ServerOptions = {
     maxHeaderSize: client.maxHeaderSize,
-    headersTimeout: client.headerTimeoutMs,
-    requestTimeout: 0, // the body timeout is ours (between reads, like Nginx), not a whole-request cap
+    // The gate checks Host and enforces the head and body timeouts (between reads, like Nginx):
+    // llhttp only ever sees a complete canonical head, with no fields. node:http's own head clock
+    // would run from the connection's start while the gate holds a body, so it is off.
+    headersTimeout: 0,
+    requestTimeout: 0,
     keepAliveTimeout: client.keepAliveTimeoutMs,
-    connectionsCheckingInterval: Math.max(50, Math.min(1000, client.headerTimeoutMs / 4)),
-    requireHostHeader: true,
+    requireHostHeader: false,
   };
   const handler = (req: IncomingMessage, res: ServerResponse): void => handle(core, req, res);
   const tls = core.settings.tls;
   const server: http.Server = tls === null ? http.createServer(options, handler) : https.createServer({ ...options, ...tlsServerOptions(tls, client.headerTimeoutMs) }, handler);
   if (tls !== null) watchHandshakes(server as https.Server, core.errorLog);
+  let settings = wireSettings(core);
+  installGate(server, {
+    get settings() {
+      return settings;
+    },
+    onRefused: (failure, head, remoteAddress, requestLine) => logRefusal(core, failure, head, remoteAddress, requestLine),
+    onError: (error, remoteAddress) => {
+      core.errorLog(`internal error answering ${remoteAddress}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    },
+  }, tls !== null);
   let credentials = tls;
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => refuseUnparsed(core, error, socket));
   return {
@@ -340,7 +278,7 @@ export function createHttpListener(core: FrontCore): FrontListener {
     },
     applySettings(): void {
       const next = core.settings.client;
-      server.headersTimeout = next.headerTimeoutMs;
+      settings = wireSettings(core);
       server.keepAliveTimeout = next.keepAliveTimeoutMs;
       const tlsNow = core.settings.tls;
       if (tlsNow !== null && tlsNow !== credentials) {

@@ -11,7 +11,6 @@
  * be fixed from here. bench/RESULTS.md has the side-by-side measurement behind the choice.
  */
 import { createReadStream } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { Http1Server } from '../../wire/http1/server.ts';
 import type { Http1Settings } from '../../wire/http1/handler.ts';
 import type { RequestHead } from '../../wire/http1/request-head.ts';
@@ -21,6 +20,7 @@ import type { Http1Connection } from '../../wire/http1/connection.ts';
 import type { StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
 import { headerValue } from './core.ts';
+import { logRefusal } from './refusal-log.ts';
 import type { FrontCore } from './core.ts';
 import type { FrontListener } from './listener.ts';
 import { tlsServerOptions, watchHandshakes } from '../tls/server.ts';
@@ -154,20 +154,8 @@ export function createNetListener(core: FrontCore): FrontListener {
     onError: (error: unknown, connection: Http1Connection) => {
       core.errorLog(`internal error answering ${connection.remoteAddress}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     },
-    onRefused: (failure: RequestFailure, head: RequestHead | null, connection: Http1Connection, requestLine: string) => {
-      // A refused head is logged with what arrived of its request line, as Nginx logs $request.
-      const [method = '-', target = '-'] = head !== null ? [head.method, head.target] : requestLine === '' ? [] : requestLine.split(' ');
-      const what = method === '-' ? '' : ` ${method} ${target}`;
-      const requestId = core.requestId(head?.headers ?? [], connection.remoteAddress);
-      core.errorLog(`refused ${failure.status} (${failure.kind})${what} from ${connection.remoteAddress} (request ${requestId}): ${failure.reason}`);
-      // Refusals are requests too: the access log shows them, as Nginx's does (bytes: the reason line).
-      const request = { client: connection.remoteAddress, method, target, httpVersion: head === null || head.minor === 1 ? '1.1' : '1.0', headers: head?.headers ?? [] };
-      const record = core.record(request, failure.status, Buffer.byteLength(failure.reason) + 1, performance.now(), null, requestId);
-      if (record !== null) core.accessLog.write(record);
-      let extra = 'X-Request-Id: ' + requestId + '\r\n';
-      for (let i = 0; i < core.extraHeaders.length; i += 2) extra += `${core.extraHeaders[i]}: ${core.extraHeaders[i + 1]}\r\n`;
-      return extra;
-    },
+    onRefused: (failure: RequestFailure, head: RequestHead | null, connection: Http1Connection, requestLine: string) =>
+      logRefusal(core, failure, head, connection.remoteAddress, requestLine),
   }, credentials === null ? null : tlsServerOptions(credentials, core.settings.client.headerTimeoutMs));
   if (server.tlsServer !== null) watchHandshakes(server.tlsServer, core.errorLog);
   return {

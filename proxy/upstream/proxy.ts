@@ -5,9 +5,15 @@
  * Failure policy (Nginx's `proxy_next_upstream error timeout`, narrowed to what is always safe):
  *   - connect refused / connect timeout: the request never reached anyone, so the next upstream
  *     is tried (any method); the failed one gets a strike (passive health);
- *   - a REUSED keep-alive connection that dies before the first response byte: the upstream
- *     probably closed it while idle (the race the idle-timeout ordering minimises, but cannot
- *     exclude); an idempotent request is sent once more on a fresh connection to the same server;
+ *   - a REUSED keep-alive connection that dies before the first response byte, within
+ *     STALE_CLOSE_WINDOW_MS of the request being written: the upstream probably closed it while
+ *     idle (the race the idle-timeout ordering minimises, but cannot exclude); an idempotent
+ *     request is sent once more on a fresh connection to the same server;
+ *   - connections that die later, having held their requests while the upstream worked: a
+ *     worker died, most often killed for its heartbeat timeout because one request stalled it.
+ *     Those dying together are taken as one worker's (LateDeaths): the oldest request is the
+ *     likely culprit and gets 502 (replayed, it would stall and cost the next worker too); the
+ *     idempotent ones that queued behind it are sent once more on fresh connections;
  *   - anything after the request was sent (timeout, invalid or broken response): no retry, since
  *     the app may have acted on it — 504 for a timeout, 502 otherwise;
  *   - once response bytes went to the client, a failure can only cut the client connection.
@@ -70,6 +76,27 @@ export interface ProxyOptions {
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
+/**
+ * How soon after the request was written a reused connection must die (with no response byte)
+ * for the idempotent request to be sent once more. The stale keep-alive race (the upstream
+ * closed the idle connection as we reused it) shows within a loop turn or a round trip; a
+ * connection that dies later had held the request while the upstream worked on it — a worker
+ * killed for its heartbeat timeout (--timeout, at least a few seconds), a crash mid-request —
+ * and the same request replayed would stall or crash the next worker too: one stuck request
+ * would cost two workers. The client gets 502 instead. Nginx bounds its replays in time with
+ * proxy_next_upstream_timeout (unlimited by default; it replays a request that died on a
+ * cached connection however long it waited). 2 s leaves the race's replay intact on a loaded
+ * machine whose event loop lags, and stays below any sensible worker timeout.
+ */
+export const STALE_CLOSE_WINDOW_MS = 2000;
+
+/**
+ * Connections of one upstream that die (late, see above) within this long of each other are
+ * taken as the same worker's death: a killed process's sockets all close at its exit, and the
+ * front reads their ends in one or two event-loop turns.
+ */
+const LATE_DEATH_BATCH_MS = 25;
+
 /** What the proxy did for one request, for the access log. */
 export interface ProxyRecord {
   /** The upstream(s) tried, comma-separated like Nginx's $upstream_addr; '-' if none. */
@@ -87,6 +114,16 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
   private excluded: Upstream[] | null = null;
   private retriedFresh = false;
   private attemptStart = 0;
+  /** When the request was written to the current connection (performance clock). */
+  private sentAt = 0;
+
+  get sentAtMs(): number {
+    return this.sentAt;
+  }
+
+  get currentUpstream(): Upstream {
+    return this.upstream!;
+  }
   private firstStart = 0;
   private lastFailure: 502 | 504 = 502;
   private inFlight = false;
@@ -148,6 +185,7 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
 
   private dispatch(connection: UpstreamConnection, now: number): void {
     this.connection = connection;
+    this.sentAt = now;
     this.sink.onAbort = () => this.abandon();
     const { readTimeoutMs, sendTimeoutMs } = this.proxy.options;
     connection.send(this.head, this.encoding, this.body, this.method === 'HEAD', this, readTimeoutMs, sendTimeoutMs, now);
@@ -194,11 +232,31 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
     this.connection = null;
     const proxy = this.proxy;
     if (this.sink.aborted) return;
-    if (failure === 'no-response' && connection.reused && !this.retriedFresh && IDEMPOTENT.has(this.method)) {
-      // Most likely the upstream closed this idle keep-alive connection as we reused it.
-      this.retriedFresh = true;
-      return this.attempt(upstream, true);
+    if (failure === 'no-response') {
+      if (performance.now() - this.sentAt >= STALE_CLOSE_WINDOW_MS) return proxy.lateDeaths.add(this, detail);
+      if (connection.reused && !this.retriedFresh && IDEMPOTENT.has(this.method)) {
+        // Most likely the upstream closed this idle keep-alive connection as we reused it.
+        this.retriedFresh = true;
+        return this.attempt(upstream, true);
+      }
     }
+    this.answerFailure(failure, detail);
+  }
+
+  /** The request's connection died after holding it, not as its worker's oldest request: replay it if it is safe to. */
+  replayAfterLateDeath(detail: string): void {
+    if (this.sink.aborted) return;
+    if (this.retriedFresh || !IDEMPOTENT.has(this.method)) return this.answerFailure('no-response', `${detail} (not replayed: ${this.retriedFresh ? 'already replayed once' : 'not idempotent'})`);
+    this.retriedFresh = true;
+    this.proxy.log(`upstream ${this.upstream!.label} no-response: ${detail} (replayed: it waited behind an older request on a worker that died) — ${this.method}`);
+    this.attempt(this.upstream, true);
+  }
+
+  /** Answer the client for a failed exchange (502, 504, or a cut connection), counting it against the upstream's health. */
+  answerFailure(failure: ExchangeFailure, detail: string): void {
+    const upstream = this.upstream!;
+    const proxy = this.proxy;
+    if (this.sink.aborted) return;
     this.upstreamMs = performance.now() - this.firstStart;
     if (failure === 'client-stalled') {
       proxy.log(`client stalled: ${detail} — ${this.method} via ${upstream.label}`);
@@ -272,10 +330,41 @@ function withTiming(headers: string[], upstreamMs: number, proxyMs: number): str
   return headers;
 }
 
+/**
+ * Requests whose connections died after holding them (no response byte, past the stale-close
+ * window), gathered for LATE_DEATH_BATCH_MS so those of one worker's death are judged together:
+ * per upstream, the request written first — the one the worker was on when it stalled, if one
+ * request stalled it — gets its 502; the others waited behind it and are replayed if idempotent.
+ */
+class LateDeaths {
+  private readonly batches = new Map<Upstream, { forwarding: Forwarding; detail: string }[]>();
+
+  add(forwarding: Forwarding, detail: string): void {
+    const upstream = forwarding.currentUpstream;
+    const batch = this.batches.get(upstream);
+    if (batch !== undefined) return void batch.push({ forwarding, detail });
+    this.batches.set(upstream, [{ forwarding, detail }]);
+    setTimeout(() => this.judge(upstream), LATE_DEATH_BATCH_MS);
+  }
+
+  private judge(upstream: Upstream): void {
+    const batch = this.batches.get(upstream)!;
+    this.batches.delete(upstream);
+    batch.sort((a, b) => a.forwarding.sentAtMs - b.forwarding.sentAtMs);
+    const now = performance.now();
+    batch.forEach(({ forwarding, detail }, i) => {
+      const held = `${detail} after holding the request ${Math.round(now - forwarding.sentAtMs)} ms`;
+      if (i === 0) forwarding.answerFailure('no-response', `${held} (not replayed: the oldest request on the connections that died, the likely cause)`);
+      else forwarding.replayAfterLateDeath(held);
+    });
+  }
+}
+
 /** The reverse proxy: upstreams, balancer, pools and the timer sweep for read and idle timeouts. */
 export class ReverseProxy {
   balancer: Balancer;
   options: ProxyOptions;
+  readonly lateDeaths = new LateDeaths();
   private upstreams: Upstream[];
   private sweeper: NodeJS.Timeout | null = null;
 

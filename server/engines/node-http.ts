@@ -2,21 +2,25 @@
  * node:http ⇄ app interface. The one copy of this translation: the dev server and the
  * production pool both host apps through it.
  *
- * Where a request enters: `handle()` below. Node's parser (llhttp) has already read the head,
- * rejected malformed or ambiguous framing (clientError → 400/431/408 here) and will feed the body
- * as the app reads it. We build a HostedRequest, call the app through callApp (which turns every
- * failure into a response), then write the response with Node doing the framing: Content-Length
- * for sized bodies, chunked for streams, Date, keep-alive, and no body for HEAD.
+ * Where a request enters: `handle()` below. The gate (wire/http1/node-http-gate.ts) has read the
+ * request with the net engine's parser, so both engines accept and refuse the same requests with
+ * the same status (malformed, oversized, timed out: answered by the gate before the app runs),
+ * serve HTTP/1.0 and keep pipelined requests in order, one at a time; the body arrives whole,
+ * within --max-body-size. node:http builds the request and response objects from a canonical head
+ * the gate gives llhttp. We build a HostedRequest from the gate's head, call the app through
+ * callApp (which turns every failure into a response), then write the response with Node doing
+ * the framing: Content-Length for sized bodies, chunked for streams, Date, keep-alive, and no
+ * body for HEAD.
  *
- * About 400 lines, on purpose: request checks, response writing and the send paths (stream,
- * file) of one adapter, each a few dozen lines that read together.
+ * About 400 lines, on purpose: response writing and the send paths (stream, file) of one
+ * adapter, each a few dozen lines that read together.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { bodyTooLarge, StreamedBody } from '../../app/body.ts';
+import { StreamedBody } from '../../app/body.ts';
 import { callApp, type ErrorReporter, INTERNAL_ERROR } from '../../app/errors.ts';
 import { RequestHeaders } from '../../app/headers.ts';
 import type { App, Endpoint, FileBody, HeaderValue, Request, Response, ResponseHeaders } from '../../app/interface.ts';
@@ -24,7 +28,9 @@ import { HostedRequest } from '../../app/request.ts';
 import { isFileBody, json } from '../../app/response.ts';
 import { reporterFor } from './client-gone.ts';
 import type { HostOptions } from './host.ts';
-import { parserRefusal, targetTooLong } from '../../wire/refusal.ts';
+import { admitted, installGate } from '../../wire/http1/node-http-gate.ts';
+import { parserRefusal } from '../../wire/refusal.ts';
+import { wireSettings } from './net/context.ts';
 import { bodyless } from '../../wire/status-line.ts';
 import { appTiming, fixedLength, rawErrorReply } from './outgoing.ts';
 
@@ -38,12 +44,14 @@ export function createNodeHttpServer(app: App, options: HostOptions): http.Serve
   const server = http.createServer(
     {
       maxHeaderSize: limits.maxHeaderSize,
-      headersTimeout: limits.headerTimeout,
-      requestTimeout: limits.requestTimeout,
+      // The gate enforces the head and body timeouts (--header-timeout; the body timeout between
+      // reads, bounded by --request-timeout) and checks Host: llhttp only ever sees a complete
+      // canonical head, with no fields. node:http's own head clock would run from the
+      // connection's start while the gate holds a body, so it is off.
+      headersTimeout: 0,
+      requestTimeout: 0,
       keepAliveTimeout: limits.keepAliveTimeout,
-      // Node checks the two timeouts above on this interval; keep it fine enough to be honest.
-      connectionsCheckingInterval: Math.min(1000, limits.headerTimeout),
-      requireHostHeader: true,
+      requireHostHeader: false,
     },
     (req, res) => {
       try {
@@ -55,9 +63,17 @@ export function createNodeHttpServer(app: App, options: HostOptions): http.Serve
       }
     },
   );
-  // Node drops the fields past maxHeadersCount without a word; one more than the limit lets
-  // handle() see that the limit was passed and answer 431, as Gunicorn's limit_request_fields does.
-  server.maxHeadersCount = limits.maxHeaderCount + 1;
+  const settings = wireSettings(limits);
+  installGate(server, {
+    settings,
+    onRefused(failure, _head, remoteAddress) {
+      options.onRefused?.(failure.status, `${failure.reason} (${failure.kind})`, { address: remoteAddress, port: 0 });
+      return '';
+    },
+    onError(error) {
+      options.report(error, { method: '', target: '' } as unknown as Request);
+    },
+  });
   // The socket's inactivity timer while a request is in progress: with nothing written to the
   // kernel for this long while a response waits to be written, the client stopped reading.
   server.timeout = limits.sendTimeout;
@@ -79,12 +95,8 @@ function onSocketTimeout(socket: Socket & { _httpMessage?: unknown }): void {
   if (socket.writableLength > 0 || socket._httpMessage == null) socket.destroy();
 }
 
+/** What llhttp still reports (the gate has answered every malformed request before it): time-outs, resets. */
 function refuse(options: HostOptions, error: NodeJS.ErrnoException, socket: Socket): void {
-  // Already answered (a refusal of this request's head): what llhttp finds after it gets no second answer.
-  if ((socket as Socket & { [REFUSED]?: true })[REFUSED] === true) {
-    socket.end();
-    return;
-  }
   const refusal = parserRefusal(error, socket.writable, options.limits.maxHeaderSize);
   if (refusal === null) {
     socket.destroy();
@@ -108,100 +120,27 @@ function endpointsOf(socket: WithEndpoints): readonly [Endpoint, Endpoint] {
   return (socket[ENDPOINTS] ??= [Object.freeze(endpointOf(socket, true)), Object.freeze(endpointOf(socket, false))]);
 }
 
-/** Whether the request announced a body (a non-zero Content-Length or any Transfer-Encoding). */
-function hasUnreadBody(raw: string[]): boolean {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return true;
-    if (name.length === 14 && name.toLowerCase() === 'content-length' && raw[i + 1] !== '0') return true;
-  }
-  return false;
-}
-
-/** Marks a connection on which a request was refused: nothing after it is served. */
-const REFUSED = Symbol('layerstack.refused');
-
-/** Characters of a Host value: reg-name, IP literal and port (RFC 3986 §3.2.2). */
-const HOST_VALUE = /^[A-Za-z0-9\-._~!$&'()*+,;=:[\]%]*$/;
-
-/**
- * What llhttp lets through and the net engine (the front's parser) refuses, checked on the head
- * it parsed: two Host fields or a Host that is not one, Transfer-Encoding on HTTP/1.0, codings
- * other than one final `chunked` (RFC 9112 §6.1: 501 for a coding we do not implement, 400 for a
- * list that is not one), and the asterisk target outside OPTIONS. Each is answered before the
- * app runs, and the connection closes after the answer.
- */
-function framingProblem(req: http.IncomingMessage, raw: string[]): [number, string] | null {
-  let hosts = 0;
-  let te: string | null = null;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 4 && name.toLowerCase() === 'host') {
-      if (++hosts > 1) return [400, 'Bad request: more than one Host field.'];
-      if (!HOST_VALUE.test(raw[i + 1]!)) return [400, 'Bad request: the Host field is not a host.'];
-    } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
-      te = te === null ? raw[i + 1]! : `${te},${raw[i + 1]}`;
-    }
-  }
-  if (te !== null) {
-    if (req.httpVersion === '1.0') return [400, 'Bad request: Transfer-Encoding in an HTTP/1.0 request.'];
-    const codings = te.split(',').map((c) => c.trim().toLowerCase());
-    if (codings.length === 1 && codings[0] === 'chunked') return null;
-    if (codings.includes('') || codings.at(-1) !== 'chunked' || codings.indexOf('chunked') !== codings.length - 1) {
-      return [400, 'Bad request: Transfer-Encoding must end in one chunked.'];
-    }
-    return [501, `Not implemented: the transfer coding ${codings[0]} (only chunked is).`];
-  }
-  if (req.url === '*' && req.method !== 'OPTIONS') return [400, 'Bad request: the asterisk target is only for OPTIONS.'];
-  return null;
-}
-
-/** The declared Content-Length, or null; scanned from the raw list so Node need not build req.headers. */
-function contentLength(raw: string[]): number | null {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 14 && name.toLowerCase() === 'content-length') return Number(raw[i + 1]);
-  }
-  return null;
+/** A body that arrived whole, as the app interface's async iterable. */
+async function* once(body: Buffer): AsyncIterable<Uint8Array> {
+  yield body;
 }
 
 function handle(app: App, options: HostOptions, report: ErrorReporter, req: http.IncomingMessage, res: http.ServerResponse): void {
   const start = performance.now();
-  const target = req.url ?? '/';
-  const socket = req.socket as Socket & { [REFUSED]?: true };
-  // A request llhttp parsed behind one we refused (pipelined in the same bytes): its framing
-  // cannot be trusted, so it never reaches the app; the connection closes after the refusal.
-  if (socket[REFUSED] === true) return;
-  if (target.length > options.limits.maxRequestLine) {
-    const refusal = targetTooLong(options.limits.maxRequestLine);
-    refuseInline(options, socket, res, refusal.status, refusal.reason);
-    return;
-  }
-  const raw = req.rawHeaders;
-  if (raw.length > 2 * options.limits.maxHeaderCount) {
-    refuseInline(options, socket, res, 431, `Request header fields too many (limit ${options.limits.maxHeaderCount} fields).`);
-    return;
-  }
-  const problem = framingProblem(req, raw);
-  if (problem !== null) {
-    refuseInline(options, socket, res, problem[0], problem[1]);
-    return;
-  }
-  const length = contentLength(raw);
-  if (length !== null && length > options.limits.maxBodySize) {
-    // Refused before the app runs (SPEC §7), as Nginx's client_max_body_size does: no byte of it is read.
-    refuseInline(options, socket, res, 413, bodyTooLarge(options.limits.maxBodySize).message);
-    return;
-  }
-  const endpoints = endpointsOf(socket);
+  // The request as the gate read and checked it (req carries only a canonical stand-in head).
+  const gate = admitted(req, res);
+  const head = gate.head!;
+  const body = gate.body;
+  const endpoints = endpointsOf(req.socket);
+  const maxBody = options.limits.maxBodySize;
   const request = new HostedRequest({
-    method: req.method!,
-    target,
-    headers: new RequestHeaders(raw),
-    body: new StreamedBody(req, length, options.limits.maxBodySize),
+    method: head.method,
+    target: head.target,
+    headers: new RequestHeaders(head.headers),
+    body: body === null ? new StreamedBody(null, null, maxBody) : new StreamedBody(once(body), head.chunked ? null : body.length, maxBody),
     client: endpoints[0],
     server: endpoints[1],
-    httpVersion: req.httpVersion,
+    httpVersion: head.minor === 0 ? '1.0' : '1.1',
   });
   const result = callApp(app, request, report);
   if (result instanceof Promise) {
@@ -245,17 +184,6 @@ function headerObject(headers: ResponseHeaders | undefined, keepLength: boolean)
   return out;
 }
 
-/** Answer a request the app must not see (414, 413) and close the connection after it. */
-function refuseInline(options: HostOptions, socket: Socket, res: http.ServerResponse, status: number, detail: string): void {
-  // The request's socket, not res.socket: a response queued behind a pipelined one has none yet.
-  (socket as Socket & { [REFUSED]?: true })[REFUSED] = true;
-  options.onRefused?.(status, detail, endpointOf(socket, true));
-  res.shouldKeepAlive = false;
-  const body = JSON.stringify({ detail });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
-  res.end(body);
-}
-
 function send(options: HostOptions, request: Request, response: Response, res: http.ServerResponse, start: number): void {
   const body = response.body;
   if (isFileBody(body) && body.length === undefined) {
@@ -277,9 +205,6 @@ function send(options: HostOptions, request: Request, response: Response, res: h
   const noBody = bodyless(status);
   if (!noBody && length >= 0) headers['content-length'] = length;
   else if (!noBody && isFileBody(body)) headers['content-length'] = body.length!;
-  // An answer sent before the request body was read (413, an early 401) leaves unread bytes on
-  // the connection; closing it is safer than reusing it (Gunicorn and Nginx do the same).
-  if (!res.req.complete && hasUnreadBody(res.req.rawHeaders)) res.shouldKeepAlive = false;
   try {
     res.writeHead(status, headers as http.OutgoingHttpHeaders);
   } catch (error) {

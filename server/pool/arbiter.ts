@@ -135,13 +135,16 @@ export class Arbiter {
       // the pool stops with that error: it never shares the port.
       this.#bind = { ...this.#bind, port: await freePort(this.#bind.host) };
     }
-    const worker = nodeEntry('server/pool/worker.ts');
-    cluster.setupPrimary({ exec: worker.script, execArgv: worker.execArgv });
     // Every worker accepts from the one shared socket itself (Gunicorn's model), not round-robin
     // in the master: a connection the master has handed to a worker that is stuck (and then
     // killed) is never answered nor closed (node:cluster keeps its copy until the worker says it
-    // took it), while a stuck worker simply stops calling accept() and the others take its share.
+    // took it, so the client waits for its own read timeout: 60 s behind the front), while a
+    // stuck worker simply stops calling accept() and the others take its share. It must be set
+    // BEFORE setupPrimary(), which freezes the policy: set after it, the property reads
+    // SCHED_NONE while the master keeps dealing connections round-robin.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
+    const worker = nodeEntry('server/pool/worker.ts');
+    cluster.setupPrimary({ exec: worker.script, execArgv: worker.execArgv });
     cluster.on('message', (worker, message) => this.#onMessage(worker, message));
     cluster.on('exit', (worker, code, signal) => this.#onExit(worker, code, signal as NodeJS.Signals | null));
     const handlers = SIGNALS.map((signal) => {

@@ -358,6 +358,37 @@ export async function startLayer(register: Register, script: 'proxy/cli.js' | 's
   return spawned;
 }
 
+/**
+ * One `GET /api/ping/` on a fresh connection to the unix socket `path` (Connection: close):
+ * resolves with the status code as text, 'closed' if the connection closed without an answer,
+ * 'refused: …' if it could not connect, or 'hung after N ms' if it was still open at `timeoutMs`.
+ */
+export function rawPing(path: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const socket = connect(path);
+    let data = '';
+    let connected = false;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(`hung after ${Date.now() - started} ms`);
+    }, timeoutMs);
+    socket.setEncoding('latin1');
+    socket.on('connect', () => {
+      connected = true;
+      socket.write('GET /api/ping/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    });
+    socket.on('data', (chunk: string) => (data += chunk));
+    socket.on('error', (error) => {
+      if (!connected) data = `refused: ${error.message}`;
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(data.startsWith('refused') ? data : /^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 'closed');
+    });
+  });
+}
+
 /** Resolve once something accepts TCP connections on 127.0.0.1:`port`. */
 export async function waitListening(port: number, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

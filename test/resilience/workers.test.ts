@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { alive, Cleanup, ENGINES, FAULT_APP, load, record, scale, SOAK, Stack, startLoad, waitFor } from './harness.ts';
+import { alive, Cleanup, ENGINES, FAULT_APP, load, rawPing, record, scale, SOAK, Stack, startLoad, waitFor } from './harness.ts';
 
 const CONNECTIONS = 50;
 const RATE = 250;
@@ -19,6 +19,7 @@ for (const engine of ENGINES) {
   describe(`workers under load, ${engine} engine`, () => {
     let stack: Stack;
     let stuckPingFailures: string[] | undefined;
+    let stuckDirect: string[] = [];
     let stuckOutput = '';
     const cleanup = new Cleanup();
     after(() => cleanup.run());
@@ -84,12 +85,15 @@ for (const engine of ENGINES) {
       }
       const result = await loading;
       const failed = result.errors + result.timeouts + result.non2xx;
-      record('2 worker death', { engine, ...result, kills, failed, backMsMax: Math.max(...backMs) });
+      const sorted = [...backMs].sort((a, b) => a - b);
+      record('2 worker death', { engine, ...result, kills, failed, backMsMedian: sorted[Math.floor(sorted.length / 2)]!, backMsMax: sorted.at(-1)!, backWithin1s: `${backMs.filter((ms) => ms < 1000).length}/${kills}` });
       // Only what was in flight on the killed worker may fail: at most one request per connection
       // the load holds, per kill (at 250 requests/s it is usually none or one).
       assert.ok(failed <= kills * CONNECTIONS, `failed ${failed} of ${result.requests}: ${JSON.stringify(result)}`);
       assert.ok(result.ok2xx >= result.requests - failed);
-      // Back within 1 s on a quiet machine (the soak's table records it); a generous bound here.
+      // The issue's "back within 1 s" is a figure, not a test margin: `npm run soak` records it
+      // (backMsMedian, backMsMax, backWithin1s in its summary table; the README quotes it). Tests
+      // must not hang on sub-second margins on a loaded machine, so the bound here is generous.
       assert.ok(Math.max(...backMs) < (SOAK ? 5000 : 10_000), `a new worker listened ${backMs.join(', ')} ms after the kill`);
     });
 
@@ -119,7 +123,20 @@ for (const engine of ENGINES) {
           await sleep(50);
         }
       };
-      const pinging = Promise.all([pinger(), pinger(), pinger(), pinger()]);
+      // The front reuses its pooled connections and opens a fresh one to the app server only now
+      // and then; this pinger opens a fresh one for every ping, straight to the app server's
+      // private socket, as the front does when its pool is empty. Each must be answered by a live
+      // worker or closed by the dying one, never left open: a connection the pool's master had
+      // dealt to the stuck worker (round-robin) stayed open in the master until the client's own
+      // timeout (the front's 60 s read timeout: a ping that hung).
+      const direct: string[] = [];
+      const directPinger = async () => {
+        while (!replaced) {
+          direct.push(await rawPing(appSocket(), 20_000));
+          await sleep(50);
+        }
+      };
+      const pinging = Promise.all([pinger(), pinger(), pinger(), pinger(), directPinger()]);
       const killed = await waitFor(() => /Worker \(pid:(\d+)\) killed after its timeout/.exec(stack.output.slice(from)) ?? undefined, 60_000, 'the stuck worker to be killed');
       const stuck = Number(killed[1]);
       const replacement = await waitFor(() => stack.workers().find((pid) => !workers.includes(pid)), 15_000, 'a new worker');
@@ -130,38 +147,53 @@ for (const engine of ENGINES) {
       replaced = true;
       await pinging;
       const other = workers.find((pid) => pid !== stuck)!;
-      return { workers, stuck, other, answer, statuses, failures, kills: (stack.output.slice(from).match(/killed after its timeout/g) ?? []).length };
+      return { workers, stuck, other, answer, statuses, failures, direct, kills: (stack.output.slice(from).match(/killed after its timeout/g) ?? []).length };
+    }
+
+    /** The app server's private socket, as its master announced it. */
+    function appSocket(): string {
+      const match = /Listening at: unix:(\S+) \(master/.exec(stack.output);
+      if (match === null) throw new Error(`the app server did not announce its socket:\n${stack.output}`);
+      return match[1]!;
     }
 
     it('3. stuck worker: a request that blocks the event loop past --timeout: that worker is killed and replaced, the others keep serving', async () => {
-      const { workers, stuck, other, answer, statuses, failures } = await blockOneWorker('POST');
+      const { workers, stuck, other, answer, statuses, failures, direct } = await blockOneWorker('POST');
       const ok = statuses.filter((s) => s === 200).length;
-      record('3 stuck worker', { engine, pings: statuses.length, pingsOk: ok, pingsFailed: failures.length, blockedStatus: answer.status });
+      const directOk = direct.filter((d) => d === '200').length;
+      record('3 stuck worker', { engine, pings: statuses.length, pingsOk: ok, pingsFailed: failures.length, directPings: direct.length, directOk, blockedStatus: answer.status });
       assert.ok(workers.includes(stuck));
       assert.ok(alive(other), 'the other worker was left alone');
       assert.ok(!alive(stuck), 'the stuck worker is gone');
       assert.equal(answer.status, 502, `the stuck request: ${answer.status} ${answer.body}`);
       assert.ok(ok >= 4, `the other worker kept serving: ${statuses.join(',')}`);
       stuckPingFailures = failures;
+      stuckDirect = direct;
       stuckOutput = stack.output.slice(-3000);
       const later = await fetch(`${stack.base}/api/ping/`);
       assert.equal(later.status, 200);
     });
 
-    it('3. meanwhile a ping fails only if the stuck worker had taken it (a 502, at most one per client), none hangs', { todo: engine === 'http' ? 'node:http pool: a ping can hang (no answer for 30 s) when it reaches the app server as its stuck worker is killed; seen once in three runs under load' : false }, () => {
+    it('3. meanwhile a ping fails only if the stuck worker had taken it (a 502, or a direct connection closed unanswered; at most one per client), none hangs', () => {
       assert.ok(stuckPingFailures !== undefined, 'case 3 ran');
       assert.ok(stuckPingFailures.length <= 4 && stuckPingFailures.every((f) => f.startsWith('502 ')), `pings that failed: ${stuckPingFailures.join('; ')}\n${stuckOutput}`);
+      const hung = stuckDirect.filter((d) => d.startsWith('hung'));
+      assert.deepEqual(hung, [], `fresh connections to the app server left open: ${stuckDirect.join(', ')}\n${stuckOutput}`);
+      // Only what the stuck worker had accepted in the turn it blocked can be closed unanswered.
+      assert.ok(stuckDirect.filter((d) => d !== '200').length <= 1, `direct pings: ${stuckDirect.join(', ')}`);
     });
 
     it(
-      '3b. a stuck GET is not replayed to the next worker once its worker was killed',
+      '3b. a stuck GET is not replayed to the next worker once its worker was killed: 502, one worker lost',
       {
-        todo: 'the front resends an idempotent request whose reused upstream connection died, however long it waited (Nginx does the same for cached connections), so a request that kills a worker is replayed to the next one',
-        skip: SOAK ? false : 'soak only (it waits out two worker timeouts)',
+        // The front's rule is tested on its own in test/proxy-upstreams.test.ts ("does not resend a
+        // request whose reused connection died after holding it"); this is the whole stack.
+        skip: SOAK ? false : 'soak only (it waits out a worker timeout, then as long again for a replay that must not come)',
       },
       async () => {
         const { other, answer, kills } = await blockOneWorker('GET');
-        record('3b stuck GET replayed', { engine, kills, blockedStatus: answer.status });
+        record('3b stuck GET not replayed', { engine, kills, blockedStatus: answer.status });
+        assert.equal(answer.status, 502, `the stuck GET: ${answer.status} ${answer.body}`);
         assert.equal(kills, 1, 'only the worker that took the request was killed');
         assert.ok(alive(other), 'the other worker was left alone');
       },

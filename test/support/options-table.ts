@@ -4,6 +4,7 @@
  * default. test/options-commands.test.ts checks the README against it; to refresh the README run
  *   node --import tsx -e "import('./test/support/options-table.ts').then((m) => console.log(m.optionsTable()))"
  */
+import { ROTATEKEY_COMMAND } from '../../app/auth/rotatekey-command.ts';
 import { BENCH_COMMAND } from '../../bench/options.ts';
 import { CHANGEPASSWORD_COMMAND, CREATEUSER_COMMAND, SETACTIVE_COMMAND } from '../../app/store/store-commands.ts';
 import { type AnyOption, type Command, defaultTextOf, envNamesOf, flagOf, type OptionTable } from '../../options/index.ts';
@@ -23,6 +24,7 @@ export const COMMANDS: readonly { title: string; script: string; command: Comman
   { title: 'createuser', script: 'app/store/cli-createuser.ts', command: CREATEUSER_COMMAND },
   { title: 'changepassword', script: 'app/store/cli-changepassword.ts', command: CHANGEPASSWORD_COMMAND },
   { title: 'setactive', script: 'app/store/cli-setactive.ts', command: SETACTIVE_COMMAND },
+  { title: 'rotatekey', script: 'app/auth/cli-rotatekey.ts', command: ROTATEKEY_COMMAND },
   { title: 'nginx-config', script: 'stack/nginx-config.ts', command: NGINX_CONFIG_COMMAND },
 ];
 

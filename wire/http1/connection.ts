@@ -25,6 +25,7 @@ import { parseRequestHead, unfinishedHeadFailure } from './request-head.ts';
 import type { RequestHead } from './request-head.ts';
 import { Http1Response } from './response.ts';
 import type { Http1Host } from './handler.ts';
+import { isSharedReadView } from './shared-read.ts';
 
 // The interface lived here first; servers built on it may still import it from here.
 export type { Http1Handler, Http1Host, Http1Settings } from './handler.ts';
@@ -77,18 +78,24 @@ export class Http1Connection {
   /** Pipelined requests wait for the server to call resumeTurn() (after a large response). */
   private waitingTurn = false;
   private bodyPartsPush = (part: Buffer): void => {
-    this.bodyParts.push(part);
+    // A view of the shared read buffer is overwritten by the next read: keep a copy.
+    this.bodyParts.push(this.sharedReads && isSharedReadView(part) ? Buffer.from(part) : part);
     this.bodySize += part.length;
   };
 
+  /**
+   * `sharedReads`: the server passes each read to `receive` as a view of the buffer every
+   * connection reads into (wire/http1/shared-read.ts); otherwise the socket's 'data' events do.
+   */
   constructor(
     readonly socket: Socket,
     private readonly host: Http1Host,
+    private readonly sharedReads = false,
   ) {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.deadline = after(host.settings.headerTimeoutMs);
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!sharedReads) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('drain', () => this.onDrainEvent());
     socket.on('error', () => {}); // 'close' follows
@@ -169,6 +176,14 @@ export class Http1Connection {
   resumeTurn(): void {
     this.waitingTurn = false;
     if (this.state === IDLE && !this.socket.destroyed) this.readRequests();
+  }
+
+  /** Bytes read into the shared buffer: handled now, and what is kept of them copied. */
+  receive(chunk: Buffer): boolean {
+    this.onData(chunk);
+    const left = this.buffer;
+    if (left !== null && isSharedReadView(left)) this.buffer = Buffer.from(left);
+    return true;
   }
 
   private onData(chunk: Buffer): void {
@@ -345,6 +360,9 @@ export class Http1Connection {
   }
 
   private dispatch(head: RequestHead, body: Buffer | null, receivedAt: number): void {
+    // The handler may keep the body past this read (a proxy's socket write that waits, an app
+    // that parses it later): never hand it a view of the shared read buffer.
+    if (body !== null && this.sharedReads && isSharedReadView(body)) body = Buffer.from(body);
     this.state = BUSY;
     this.head = null;
     this.deadline = Infinity;

@@ -13,6 +13,7 @@ import type tls from 'node:tls';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { Http1Connection } from './connection.ts';
+import { adoptWithSharedReads } from './shared-read.ts';
 import type { Http1Handler, Http1Host, Http1Settings } from './handler.ts';
 
 /**
@@ -62,8 +63,16 @@ export class Http1Server implements Http1Host {
     const accept = (socket: net.Socket): void => {
       this.connections.add(new Http1Connection(socket, this));
     };
+    // Plain TCP reads into one shared buffer (wire/http1/shared-read.ts): the accepted socket is
+    // paused at once and its handle moved to a socket built with `onread`.
+    const acceptShared = (accepted: net.Socket): void => {
+      let connection: Http1Connection | null = null;
+      const { socket, shared } = adoptWithSharedReads(accepted, this.server, true, (bytes) => connection === null || connection.receive(bytes));
+      connection = new Http1Connection(socket, this, shared);
+      this.connections.add(connection);
+    };
     this.secure = tlsOptions === null ? null : (requireBuiltin('node:tls') as typeof tls).createServer({ ...tlsOptions, allowHalfOpen: true, noDelay: true }, accept);
-    this.server = this.secure ?? net.createServer({ allowHalfOpen: true, noDelay: true }, accept);
+    this.server = this.secure ?? net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, acceptShared);
   }
 
   /** The TLS server, when serving HTTPS (for handshake logging). */

@@ -10,7 +10,7 @@
  */
 import pg from 'pg';
 import { StoreStartError, StoreUnavailableError, type StoreFailureKind } from '../store-error.ts';
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT_MS, storeSettingsFromEnv } from '../store-options.ts';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT_MS, storeSettingsFromEnv, type SynchronousCommit } from '../store-options.ts';
 
 /** Pool and timeout settings, each with its default. */
 export interface PostgresOptions {
@@ -27,6 +27,14 @@ export interface PostgresOptions {
    * most this long before its 503.
    */
   readonly connectTimeoutMs?: number;
+  /**
+   * synchronous_commit of every connection (--database-synchronous-commit). Default 'on': a
+   * commit is answered once its WAL is flushed. 'off' answers before the flush (Postgres flushes
+   * within 3 × wal_writer_delay, 0.6 s by default): a crash of the database can lose those
+   * acknowledged writes but never corrupts anything, which is what the SQLite store's
+   * synchronous=NORMAL gives. Sent even when 'on', so a server default cannot weaken it unseen.
+   */
+  readonly synchronousCommit?: SynchronousCommit;
 }
 
 export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT_MS };
@@ -59,7 +67,12 @@ export function parseDatabaseUrl(raw: string): DatabaseUrl {
 /** Options from the environment (app/store/store-options.ts: the pool size and the two timeouts). */
 export function postgresOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): PostgresOptions {
   const settings = storeSettingsFromEnv(env);
-  return { poolSize: settings.databasePoolSize, statementTimeoutMs: settings.databaseStatementTimeout, connectTimeoutMs: settings.databaseConnectTimeout };
+  return {
+    poolSize: settings.databasePoolSize,
+    statementTimeoutMs: settings.databaseStatementTimeout,
+    connectTimeoutMs: settings.databaseConnectTimeout,
+    synchronousCommit: settings.databaseSynchronousCommit,
+  };
 }
 
 // bigint columns (epoch milliseconds, token ids) as numbers: every value we store is < 2^53.
@@ -73,8 +86,15 @@ const types = {
 /** A pool for `url`; its idle-connection errors are reported, never thrown (a restart of the server must not kill the process). */
 export function createPool(url: DatabaseUrl, options: PostgresOptions = {}, onIdleError: (error: Error) => void = () => {}): pg.Pool {
   const statementTimeout = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  // synchronous_commit goes in the startup packet's `options`, merged with any `options` the URL
+  // carries (pg would let the URL's replace ours). The level is one of SYNCHRONOUS_COMMIT_LEVELS,
+  // checked by the option's grammar.
+  const link = new URL(url.url);
+  const urlOptions = link.searchParams.get('options');
+  link.searchParams.delete('options');
   const pool = new pg.Pool({
-    connectionString: url.url,
+    connectionString: urlOptions === null ? url.url : link.toString(),
+    options: [urlOptions, `-c synchronous_commit=${options.synchronousCommit ?? 'on'}`].filter((o) => o !== null && o !== '').join(' '),
     max: options.poolSize ?? DEFAULT_POOL_SIZE,
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,

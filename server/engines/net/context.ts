@@ -20,22 +20,25 @@ export class NetContext {
     this.serverTiming = options.serverTiming === true;
   }
 
-  /**
-   * The wire server's settings from the app server's limits. The body timeout is the time
-   * between two reads of a body (a slow but steady upload is never cut); the app server's
-   * --request-timeout (a whole-request bound) bounds it from above.
-   */
   settings(): Http1Settings {
-    const limits = this.limits;
-    return {
-      maxHeaderSize: limits.maxHeaderSize,
-      maxRequestLine: limits.maxRequestLine,
-      maxHeaderFields: limits.maxHeaderCount,
-      maxBodySize: limits.maxBodySize,
-      headerTimeoutMs: limits.headerTimeout,
-      bodyTimeoutMs: Math.min(limits.headerTimeout, limits.requestTimeout),
-      keepAliveTimeoutMs: limits.keepAliveTimeout,
-      sendTimeoutMs: limits.sendTimeout,
-    };
+    return wireSettings(this.limits);
   }
+}
+
+/**
+ * The wire settings from the app server's limits (both engines read requests with them). The
+ * body timeout is the time between two reads of a body (a slow but steady upload is never cut);
+ * the app server's --request-timeout (a whole-request bound) bounds it from above.
+ */
+export function wireSettings(limits: Limits): Http1Settings {
+  return {
+    maxHeaderSize: limits.maxHeaderSize,
+    maxRequestLine: limits.maxRequestLine,
+    maxHeaderFields: limits.maxHeaderCount,
+    maxBodySize: limits.maxBodySize,
+    headerTimeoutMs: limits.headerTimeout,
+    bodyTimeoutMs: Math.min(limits.headerTimeout, limits.requestTimeout),
+    keepAliveTimeoutMs: limits.keepAliveTimeout,
+    sendTimeoutMs: limits.sendTimeout,
+  };
 }
