@@ -32,7 +32,7 @@ export const DEFAULT_FRONT_ENGINE = 'net';
 export const FRONT_ENGINE_OPTION = oneOf(FRONT_ENGINE_NAMES, {
   flag: 'front-engine',
   default: DEFAULT_FRONT_ENGINE,
-  help: 'The front\'s client side: net (the project\'s own HTTP/1.1 server, wire/http1, over node:net: HTTP/1.0, pipelining in order, every malformed or oversized request answered with its status — 400, 408, 413, 414 past an 8190-byte request line, 431 past 40 header fields or the head size, 501, 505 — then closed) or http (node:http: llhttp\'s parser, no absolute-form targets, a few refusals differ; see test/corpus-front.test.ts).',
+  help: 'The front\'s client side: net (the project\'s own HTTP/1.1 server, wire/http1, over node:net: HTTP/1.0, pipelining in order, every malformed or oversized request answered with its status — 400, 408, 413, 414 past an 8190-byte request line, 431 past 40 header fields or the head size, 501, 505 — then closed) or http (node:http writes the responses; requests are read by the same parser in front of llhttp, so both answer every request alike; see test/corpus-front.test.ts).',
 });
 
 /** Shorthand for `--cache-control PREFIX=immutable`: a year, never revalidated (hashed file names). */

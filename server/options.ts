@@ -65,7 +65,7 @@ const OPTIONS = {
   limitRequestLine: size({ default: DEFAULT_LIMITS.maxRequestLine, help: 'Longest request line.', trips: '414 URI Too Long' }),
   limitRequestFields: integer({ default: DEFAULT_LIMITS.maxHeaderCount, help: 'Most header fields in a request.', trips: '431 Request Header Fields Too Large' }),
   headerTimeout: duration({ default: DEFAULT_LIMITS.headerTimeout, help: 'Time a client has to send the request head (slowloris guard).', trips: '408 Request Timeout, then the connection closes' }),
-  requestTimeout: duration({ default: DEFAULT_LIMITS.requestTimeout, help: 'Time a client has to send the whole request (node:http engine).', trips: '408 Request Timeout, then the connection closes' }),
+  requestTimeout: duration({ default: DEFAULT_LIMITS.requestTimeout, help: 'Longest wait between two reads of a request body, with --header-timeout (the smaller applies).', trips: '408 Request Timeout, then the connection closes' }),
   keepAliveTimeout: duration({
     default: DEFAULT_LIMITS.keepAliveTimeout,
     help: 'An idle keep-alive connection is closed after this; keep it above the front\'s --upstream-idle-timeout.',

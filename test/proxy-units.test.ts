@@ -1,11 +1,10 @@
 /**
  * The front's pure pieces, without sockets (the response-head parser runs the response corpus,
- * test/corpus-responses.test.ts): the chunked decoder, request-head building, request framing checks, Range / Accept-Encoding / validators, MIME types,
+ * test/corpus-responses.test.ts): the chunked decoder, request-head building, Range / Accept-Encoding / validators, MIME types,
  * trusted-client lists, balancing and passive health.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkFraming } from '../proxy/front/framing.ts';
 import { chooseCoding } from '../proxy/static/encoding.ts';
 import { parseRange } from '../proxy/static/range.ts';
 import { etagFor, ifRangeHolds, matchHits, modifiedSince, noneMatchHits, notModifiedSince } from '../proxy/static/validators.ts';
@@ -65,33 +64,6 @@ describe('buildRequestHead', () => {
     assert.match(untrusted, /X-Forwarded-Proto: http\r\n/);
     const fromProxy = buildRequestHead({ method: 'GET', target: '/', clientAddress: '::ffff:10.0.0.1', headers: ['Host', 'h', 'X-Forwarded-Proto', 'https'] }, -1, 'r', options);
     assert.match(fromProxy, /X-Forwarded-Proto: https\r\n/);
-  });
-});
-
-describe('checkFraming (node:http engine)', () => {
-  it('accepts one plain Content-Length or exactly chunked', () => {
-    assert.deepEqual(checkFraming(['Content-Length', '12'], false), { contentLength: 12, chunked: false });
-    assert.deepEqual(checkFraming(['transfer-encoding', ' Chunked '], false), { contentLength: -1, chunked: true });
-    assert.deepEqual(checkFraming(['Host', 'a'], true), { contentLength: -1, chunked: false });
-  });
-  it('refuses ambiguity, for the reason it is ambiguous', () => {
-    const cases: [string[], boolean, string][] = [
-      [['Content-Length', '1', 'Transfer-Encoding', 'chunked'], false, 'ambiguous-framing'],
-      [['Content-Length', '1', 'Content-Length', '1'], false, 'content-length'],
-      [['Content-Length', '1, 1'], false, 'content-length'],
-      [['Content-Length', '0x1'], false, 'content-length'],
-      [['Transfer-Encoding', 'gzip, chunked'], false, 'transfer-encoding'],
-      [['Transfer-Encoding', 'chunked\x0b'], false, 'transfer-encoding'],
-      [['Transfer-Encoding', 'chunked', 'Transfer-Encoding', 'chunked'], false, 'transfer-encoding'],
-      [['Transfer-Encoding', 'chunked'], true, 'transfer-encoding'],
-      [['Host', 'a', 'host', 'b'], false, 'host'],
-    ];
-    for (const [headers, http10, kind] of cases) {
-      const framing = checkFraming(headers, http10);
-      assert.ok('failed' in framing, JSON.stringify(headers));
-      assert.equal(framing.kind, kind, JSON.stringify(headers));
-      assert.equal(framing.status, 400);
-    }
   });
 });
 

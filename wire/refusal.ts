@@ -1,9 +1,10 @@
 /**
  * Requests a server refuses before any app or upstream sees them, in the one vocabulary of
  * refusals (http1/failure.ts: a kind, its status, a reason for the client). The project's own
- * HTTP/1.1 parser produces those failures itself; this file builds the same failures for the
- * engines whose parser is someone else's (node:http's llhttp, uWebSockets.js) and for the limits
- * every engine checks, so the same fault gets the same status and sentence from every layer.
+ * HTTP/1.1 parser produces those failures itself (also for the node:http engines, through the gate
+ * in http1/node-http-gate.ts); this file builds the same failures for what node:http still reports
+ * on its own (time-outs, resets) and for the limits every engine checks, so the same fault gets the
+ * same status and sentence from every layer.
  */
 import { type RequestFailure, requestFailure } from './http1/failure.ts';
 

@@ -18,7 +18,7 @@ import { textReply, type StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
 import type { AccessRecord } from '../../wire/access-log.ts';
 import { closingReply, plainBody, TEXT_PLAIN } from '../../wire/plain-reply.ts';
-import { gateOf, installGate } from '../../wire/http1/node-http-gate.ts';
+import { admitted, installGate } from '../../wire/http1/node-http-gate.ts';
 import type { RequestHead } from '../../wire/http1/request-head.ts';
 import { parserRefusal } from '../../wire/refusal.ts';
 import { headerValue, type FrontCore } from './core.ts';
@@ -195,7 +195,7 @@ class NodeExchange implements ClientSink {
 
 function handle(core: FrontCore, req: IncomingMessage, res: ServerResponse): void {
   // The request as the gate read and checked it (req carries only a canonical stand-in head).
-  const gate = gateOf(req);
+  const gate = admitted(req, res);
   const head = gate.head!;
   const body = gate.body;
   const receivedAt = gate.receivedAt;

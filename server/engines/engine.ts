@@ -4,7 +4,8 @@
  * HostedRequest and call the app through callApp:
  *   net   the project's HTTP/1.1 server (wire/http1 over node:net), the front's parser: every
  *         request of the raw-request corpus answered as it should be (the default);
- *   http  node:http (llhttp): a little slower, with the corpus gaps test/corpus-engines.test.ts lists.
+ *   http  node:http, with requests read by the same parser in front of llhttp (the gate,
+ *         wire/http1/node-http-gate.ts): the same answers to every corpus file, a little slower.
  * uWebSockets.js was an engine until its parser (20.30, the last build for this glibc) proved
  * unfixable from JavaScript: no answer to most malformed requests, duplicate Content-Length read
  * as two requests, header names with `.` or `|` never answered; bench/RESULTS.md has the figures.

@@ -28,7 +28,7 @@ import { HostedRequest } from '../../app/request.ts';
 import { isFileBody, json } from '../../app/response.ts';
 import { reporterFor } from './client-gone.ts';
 import type { HostOptions } from './host.ts';
-import { gateOf, installGate } from '../../wire/http1/node-http-gate.ts';
+import { admitted, installGate } from '../../wire/http1/node-http-gate.ts';
 import { parserRefusal } from '../../wire/refusal.ts';
 import { wireSettings } from './net/context.ts';
 import { bodyless } from '../../wire/status-line.ts';
@@ -128,7 +128,7 @@ async function* once(body: Buffer): AsyncIterable<Uint8Array> {
 function handle(app: App, options: HostOptions, report: ErrorReporter, req: http.IncomingMessage, res: http.ServerResponse): void {
   const start = performance.now();
   // The request as the gate read and checked it (req carries only a canonical stand-in head).
-  const gate = gateOf(req);
+  const gate = admitted(req, res);
   const head = gate.head!;
   const body = gate.body;
   const endpoints = endpointsOf(req.socket);

@@ -87,24 +87,36 @@ type Listener = (...args: any[]) => void;
 const GATE = Symbol('layerstack.gate');
 type GatedSocket = Socket & { [GATE]?: NodeHttpGate; _paused?: boolean };
 
-/** The gate of the connection `req` arrived on (every request of a gated server has one). */
-export function gateOf(req: IncomingMessage): NodeHttpGate {
-  return (req.socket as GatedSocket)[GATE]!;
+/**
+ * The gate of the connection `req` arrived on, told that `res` answers its admitted request (the
+ * next request is read when `res` has finished). A gated server's request handler calls this
+ * first, for every request.
+ */
+export function admitted(req: IncomingMessage, res: ServerResponse): NodeHttpGate {
+  const gate = (req.socket as GatedSocket)[GATE]!;
+  gate.answering(res);
+  return gate;
 }
 
 /**
  * Put a gate on every connection of `server` (`secure`: an https server, whose connections are
- * handed to node:http on 'secureConnection'). Call once, right after creating the server.
+ * handed to node:http on 'secureConnection'). Call once, right after creating the server; its
+ * request handler must call admitted() first.
  */
 export function installGate(server: HttpServer, host: GateHost, secure = false): void {
   // After node:http's own listener (added by the constructor), so its listeners are there to take.
   server.on(secure ? 'secureConnection' : 'connection', (socket: Socket) => {
-    const onData = takeListener(socket, 'data', 'bound socketOnData');
-    const onEnd = takeListener(socket, 'end', 'bound socketOnEnd');
-    (socket as GatedSocket)[GATE] = new NodeHttpGate(socket as GatedSocket, host, onData, onEnd);
+    try {
+      const onData = takeListener(socket, 'data', 'bound socketOnData');
+      const onEnd = takeListener(socket, 'end', 'bound socketOnEnd');
+      (socket as GatedSocket)[GATE] = new NodeHttpGate(socket as GatedSocket, host, onData, onEnd);
+    } catch (error) {
+      // A Node whose node:http reads differently: every connection is refused, loudly, and the
+      // process keeps running (the net engine is the way out).
+      host.onError?.(error, socket.remoteAddress ?? '');
+      socket.destroy();
+    }
   });
-  // Before any handler: the gate learns of each response so it can admit the next request.
-  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => (req.socket as GatedSocket)[GATE]?.answering(res));
 }
 
 /** Remove and return node:http's listener `name` for `event` (it must be there: it is how node:http reads). */
@@ -140,6 +152,12 @@ export class NodeHttpGate {
     this.bodySize += part.length;
   };
   private readonly onFinish = (): void => this.responseDone();
+  private waitingDrain = false;
+  private readonly onDrain = (): void => {
+    this.waitingDrain = false;
+    this.resumeSocket();
+    if (this.state === IDLE) this.readRequests();
+  };
 
   constructor(
     private readonly socket: GatedSocket,
@@ -158,7 +176,7 @@ export class NodeHttpGate {
   /** node:http made `res` for the admitted request: the next one is read when it has finished. */
   answering(res: ServerResponse): void {
     this.response = res;
-    res.once('finish', this.onFinish);
+    res.on('finish', this.onFinish); // once: a response finishes once, and is dropped after
   }
 
   private onData(chunk: Buffer): void {
@@ -187,8 +205,9 @@ export class NodeHttpGate {
     this.head = null;
     this.body = null;
     if (this.state !== BUSY) return;
-    if (res !== null && !res.shouldKeepAlive) {
-      // node:http closes the connection after this response; nothing behind it is read.
+    if ((res !== null && !res.shouldKeepAlive) || !this.socket.writable) {
+      // node:http closes the connection after this response (Connection: close, HTTP/1.0, a
+      // stream it could not frame for HTTP/1.0); nothing behind it is read.
       this.state = CLOSING;
       this.buffer = null;
       return;
@@ -209,10 +228,13 @@ export class NodeHttpGate {
         // The client reads its responses slower than it pipelines requests: wait until it catches
         // up (node:http, which paused itself for the same reason, resumes first on 'drain').
         this.pauseReading();
-        this.socket.once('drain', () => this.resumeReading());
+        if (!this.waitingDrain) {
+          this.waitingDrain = true;
+          this.socket.once('drain', this.onDrain);
+        }
         return;
       }
-      if (this.paused) this.resumeReading();
+      if (this.paused) this.resumeSocket();
       if (!this.readHead(buffer)) {
         if (this.state === IDLE && this.timer === null) this.arm(this.host.settings.headerTimeoutMs);
         return;
@@ -364,7 +386,7 @@ export class NodeHttpGate {
     this.clearTimer();
     this.timer = setTimeout(() => this.socket.destroy(), LINGER_MS);
     this.timer.unref();
-    if (this.paused) this.resumeReading();
+    if (this.paused) this.resumeSocket();
     this.socket.end();
     if (this.peerEnded) this.socket.once('finish', () => this.socket.destroy());
   }
@@ -399,10 +421,9 @@ export class NodeHttpGate {
     this.socket.pause();
   }
 
-  private resumeReading(): void {
+  private resumeSocket(): void {
     if (!this.paused) return;
     this.paused = false;
     this.socket.resume();
-    if (this.state === IDLE) this.readRequests();
   }
 }
