@@ -125,6 +125,42 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.equal((await store.tokens.counts()).outstanding - before, 1, "only the winner's token is recorded");
     });
 
+    it('rotations arriving together each get their own outcome; two stores contending on the same tokens: one winner each', async () => {
+      const gus = await store.users.create('gus', 'x');
+      const ida = await store.users.create('ida', 'x', { isActive: false });
+      await store.tokens.recordOutstanding(record('m-known', 9_000_000_000, gus.id));
+      await store.tokens.blacklist(record('m-spent', 9_000_000_000, gus.id), 1);
+      const asked = [
+        ['m-known', gus.id, 'rotated'],
+        ['m-unrecorded', gus.id, 'rotated'], // a token signed but never recorded is recorded, then blacklisted
+        ['m-spent', gus.id, 'blacklisted'],
+        ['m-inactive', ida.id, 'no-active-user'],
+        ['m-dup', gus.id, 'rotated'],
+        ['m-dup', gus.id, 'blacklisted'], // the same token twice in one batch: the first wins
+        ['m-nouser', null, 'no-active-user'],
+      ] as const;
+      const outcomes = await Promise.all(asked.map(([jti, userId], i) => store.tokens.rotate(record(jti, 9_000_000_000, userId), record(`${jti}-next-${i}`, 9_000_000_000, userId), 30)));
+      assert.deepEqual(outcomes, asked.map(([, , expected]) => expected));
+      for (const jti of ['m-known', 'm-unrecorded', 'm-dup', 'm-spent']) assert.equal(await store.tokens.isBlacklisted(jti), true, jti);
+      assert.equal(await store.tokens.isBlacklisted('m-inactive'), false);
+
+      // Several stores (hosts) rotating the same tokens at once, in opposite orders: exactly one
+      // rotation per token wins, and nothing deadlocks.
+      const racers = kind === 'postgres' ? [store, ...(await Promise.all([s.open(), s.open()]))] : [store];
+      try {
+        const tokens = Array.from({ length: 6 }, (_, i) => `c-${i}`);
+        for (const jti of tokens) await store.tokens.recordOutstanding(record(jti, 9_000_000_000, gus.id));
+        const attempts = racers.flatMap((racer, r) =>
+          (r % 2 === 0 ? tokens : [...tokens].reverse()).flatMap((jti) => [0, 1].map((k) => racer.tokens.rotate(record(jti, 9_000_000_000, gus.id), record(`${jti}-${r}-${k}`, 9_000_000_000, gus.id), 40))),
+        );
+        const results = await Promise.all(attempts);
+        assert.equal(results.filter((o) => o === 'rotated').length, tokens.length);
+        assert.equal(results.filter((o) => o === 'blacklisted').length, results.length - tokens.length);
+      } finally {
+        for (const other of racers.slice(1)) await other.close();
+      }
+    });
+
     it('login attempts: atomic updates through the throttle, purge of stale counters', async () => {
       let now = 50_000_000;
       const throttle = new LoginThrottle(store.loginAttempts, { now: () => now });

@@ -35,6 +35,10 @@ describe('wire/http1 server', () => {
         res.send(200, '', ['Content-Type', 'text/plain'], Buffer.alloc(100 * 1024, head.target.slice(5)));
         return;
       }
+      if (head.target === '/echo') {
+        res.send(200, '', ['Content-Type', 'application/octet-stream'], body ?? Buffer.alloc(0));
+        return;
+      }
       if (head.target === '/stream') {
         res.start(200, '', ['Content-Type', 'text/plain'], -1);
         res.write(Buffer.from('ab'));
@@ -96,6 +100,25 @@ describe('wire/http1 server', () => {
       const replies = await connection.responses(4);
       assert.deepEqual(replies.map((r) => r.body.length), [102400, 102400, 102400, 12]);
       assert.deepEqual(replies.map((r) => r.body[0]), ['a', 'b', 'c', 'G']);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('reads heads and bodies sent a byte at a time, sized and chunked, with a request pipelined behind', async () => {
+    const connection = await RawConnection.open(port);
+    try {
+      const sized = 'x'.repeat(40) + 'y'.repeat(40);
+      const stream =
+        `POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: ${sized.length}\r\n\r\n${sized}` +
+        'POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n' +
+        'GET /after HTTP/1.1\r\nHost: t\r\n\r\n';
+      for (const byte of stream) {
+        connection.send(byte);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      const replies = await connection.responses(3);
+      assert.deepEqual(replies.map((r) => r.body), [sized, 'abcde', 'GET /after 0']);
     } finally {
       connection.close();
     }

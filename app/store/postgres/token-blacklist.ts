@@ -2,7 +2,8 @@
  * simplejwt's token_blacklist tables on Postgres. blacklist() is one statement: the outstanding
  * row's get-or-create (an upsert that locks the row), then the blacklisted row's insert, which
  * only one of any number of concurrent callers, on any host, can make. That caller wins the
- * rotation; the others learn the token was already blacklisted.
+ * rotation; the others learn the token was already blacklisted. rotate() does the same for the
+ * refreshes that arrive together, in one statement for all of them (see ROTATE_MANY).
  */
 import type pg from 'pg';
 import type { RotationOutcome, TokenRecord, TokenRepository } from '../store.ts';
@@ -25,34 +26,77 @@ const BLACKLIST = `
   ON CONFLICT (token_id) DO NOTHING
   RETURNING id`;
 
-// The whole rotation in one statement (one round trip): the user must be active; the old token's
-// outstanding row is found (or inserted), and blacklisted by whichever concurrent caller gets
-// there first (the unique token_id index); only that caller's new token is recorded.
-const ROTATE = `
-  WITH u AS (SELECT is_active FROM users WHERE id = $2),
+// Rotations, many in one statement (one round trip, one commit and one WAL flush for all the
+// refreshes that arrive together): for each request whose user is active, the old token's
+// outstanding row is found (or inserted), and blacklisted by whichever caller gets there first
+// (the unique token_id index: on this host, in this batch, or on another host); only that
+// caller's new token is recorded. A token asked twice in one batch is tried once, for its first
+// request (DISTINCT ON); the later one loses, as it would to a concurrent statement. Inserts go in
+// jti order, so two batches that meet on two tokens lock them in the same order (no deadlock).
+const ROTATE_MANY = `
+  WITH req AS (
+    SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::bigint[], $10::bigint[])
+      WITH ORDINALITY AS r(jti, user_id, token, created_at, expires_at, now, next_jti, next_token, next_created_at, next_expires_at, n)
+  ),
+  act AS (
+    SELECT DISTINCT ON (r.jti) r.* FROM req r JOIN users u ON u.id = r.user_id AND u.is_active ORDER BY r.jti, r.n
+  ),
   ins AS (
     INSERT INTO outstanding_tokens (jti, user_id, token, created_at, expires_at)
-    SELECT $1, $2, $3, $4, $5
-    WHERE EXISTS (SELECT 1 FROM u WHERE is_active) AND NOT EXISTS (SELECT 1 FROM outstanding_tokens WHERE jti = $1)
+    SELECT a.jti, a.user_id, a.token, a.created_at, a.expires_at FROM act a
+    WHERE NOT EXISTS (SELECT 1 FROM outstanding_tokens t WHERE t.jti = a.jti)
+    ORDER BY a.jti
     ON CONFLICT (jti) DO NOTHING
-    RETURNING id
+    RETURNING id, jti
   ),
-  o AS (SELECT id FROM ins UNION ALL SELECT id FROM outstanding_tokens WHERE jti = $1 AND EXISTS (SELECT 1 FROM u WHERE is_active)),
+  o AS (
+    SELECT a.jti, a.user_id, a.now, a.next_jti, a.next_token, a.next_created_at, a.next_expires_at, i.id FROM act a JOIN ins i ON i.jti = a.jti
+    UNION ALL
+    SELECT a.jti, a.user_id, a.now, a.next_jti, a.next_token, a.next_created_at, a.next_expires_at, t.id FROM act a JOIN outstanding_tokens t ON t.jti = a.jti
+  ),
   b AS (
-    INSERT INTO blacklisted_tokens (token_id, blacklisted_at) SELECT id, $6 FROM o LIMIT 1
+    INSERT INTO blacklisted_tokens (token_id, blacklisted_at)
+    SELECT o.id, o.now FROM o ORDER BY o.jti
     ON CONFLICT (token_id) DO NOTHING
-    RETURNING id
+    RETURNING token_id
   ),
-  n AS (
+  nx AS (
     INSERT INTO outstanding_tokens (jti, user_id, token, created_at, expires_at)
-    SELECT $7, $2, $8, $9, $10 FROM b
-    RETURNING id
+    SELECT o.next_jti, o.user_id, o.next_token, o.next_created_at, o.next_expires_at FROM o JOIN b ON b.token_id = o.id
+    RETURNING jti
   )
-  SELECT COALESCE((SELECT is_active FROM u), false) AS active, (SELECT COUNT(*) FROM n)::integer AS rotated`;
+  SELECT COALESCE(u.is_active, false) AS active, EXISTS (SELECT 1 FROM nx WHERE nx.jti = r.next_jti) AS rotated
+  FROM req r LEFT JOIN users u ON u.id = r.user_id
+  ORDER BY r.n`;
+
+/** A rotation waiting for the next batch. */
+interface WaitingRotation {
+  readonly old: TokenRecord;
+  readonly next: TokenRecord;
+  readonly now: number;
+  resolve(outcome: { active: boolean; rotated: boolean }): void;
+  reject(error: unknown): void;
+}
+
+/** Most rotations in one statement. */
+const MAX_ROTATIONS = 128;
+
+/**
+ * Batches sent at once. Two: one batch commits (waits for its WAL flush) while the next is
+ * collected and sent, so a slow flush does not idle the host.
+ */
+const ROTATIONS_IN_FLIGHT = 2;
 
 export class PostgresTokenBlacklist implements TokenRepository {
   readonly #pool: pg.Pool;
   readonly #target: string;
+  #rotations: WaitingRotation[] = [];
+  #rotationsInFlight = 0;
+  #rotationScheduled = false;
+  readonly #flushScheduledRotations = (): void => {
+    this.#rotationScheduled = false;
+    if (this.#rotations.length > 0 && this.#rotationsInFlight < ROTATIONS_IN_FLIGHT) this.#flushRotations();
+  };
 
   constructor(pool: pg.Pool, target: string) {
     this.#pool = pool;
@@ -79,9 +123,15 @@ export class PostgresTokenBlacklist implements TokenRepository {
   }
 
   async rotate(old: TokenRecord, next: TokenRecord, now: number): Promise<RotationOutcome> {
-    const result = await this.#query<{ active: boolean; rotated: number }>('tokens_rotate', ROTATE, [...recordValues(old), now, ...recordValues(next).filter((_, i) => i !== 1)]);
-    const row = result.rows[0]!;
-    if (row.rotated === 1) return 'rotated';
+    const row = await new Promise<{ active: boolean; rotated: boolean }>((resolve, reject) => {
+      this.#rotations.push({ old, next, now, resolve, reject });
+      // Sent at the end of this turn of the event loop: every refresh read in the same turn joins.
+      if (this.#rotationsInFlight < ROTATIONS_IN_FLIGHT && !this.#rotationScheduled) {
+        this.#rotationScheduled = true;
+        setImmediate(this.#flushScheduledRotations);
+      }
+    });
+    if (row.rotated) return 'rotated';
     if (!row.active) {
       // simplejwt checks the blacklist before the user: a blacklisted token says so first.
       return (await this.isBlacklisted(old.jti)) ? 'blacklisted' : 'no-active-user';
@@ -109,6 +159,37 @@ export class PostgresTokenBlacklist implements TokenRepository {
       [],
     );
     return result.rows[0]!;
+  }
+
+  #flushRotations(): void {
+    const batch = this.#rotations.length <= MAX_ROTATIONS ? this.#rotations : this.#rotations.slice(0, MAX_ROTATIONS);
+    this.#rotations = this.#rotations.length <= MAX_ROTATIONS ? [] : this.#rotations.slice(MAX_ROTATIONS);
+    this.#rotationsInFlight++;
+    const columns: unknown[][] = [[], [], [], [], [], [], [], [], [], []];
+    for (const { old, next, now } of batch) {
+      const [jti, userId, token, createdAt, expiresAt] = recordValues(old);
+      const [nextJti, , nextToken, nextCreatedAt, nextExpiresAt] = recordValues(next);
+      const row = [jti, userId, token, createdAt, expiresAt, now, nextJti, nextToken, nextCreatedAt, nextExpiresAt];
+      for (let i = 0; i < row.length; i++) columns[i]!.push(row[i]);
+    }
+    this.#pool
+      .query<[boolean, boolean]>({ name: 'tokens_rotate_many', text: ROTATE_MANY, values: columns, rowMode: 'array' })
+      .then(
+        ({ rows }) => {
+          for (let i = 0; i < batch.length; i++) batch[i]!.resolve({ active: rows[i]![0], rotated: rows[i]![1] });
+        },
+        (error: unknown) => {
+          const typed = fromPgError(error, this.#target);
+          for (const w of batch) w.reject(typed);
+        },
+      )
+      .finally(() => {
+        this.#rotationsInFlight--;
+        if (this.#rotations.length > 0 && !this.#rotationScheduled) {
+          this.#rotationScheduled = true;
+          setImmediate(this.#flushScheduledRotations);
+        }
+      });
   }
 
   async #query<R extends pg.QueryResultRow = pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
