@@ -110,12 +110,17 @@ export function admitted(req: IncomingMessage, res: ServerResponse): NodeHttpGat
  * request handler must call admitted() first.
  */
 export function installGate(server: HttpServer, host: GateHost, secure = false): void {
+  const gates = new Set<NodeHttpGate>();
+  GATES.set(server, gates);
   // After node:http's own listener (added by the constructor), so its listeners are there to take.
   server.on(secure ? 'secureConnection' : 'connection', (socket: Socket) => {
     try {
       const onData = takeListener(socket, 'data', 'bound socketOnData');
       const onEnd = takeListener(socket, 'end', 'bound socketOnEnd');
-      (socket as GatedSocket)[GATE] = new NodeHttpGate(socket as GatedSocket, host, onData, onEnd);
+      const gate = new NodeHttpGate(socket as GatedSocket, host, onData, onEnd);
+      (socket as GatedSocket)[GATE] = gate;
+      gates.add(gate);
+      socket.once('close', () => gates.delete(gate));
     } catch (error) {
       // A Node whose node:http reads differently: every connection is refused, loudly, and the
       // process keeps running (the net engine is the way out).
@@ -123,6 +128,19 @@ export function installGate(server: HttpServer, host: GateHost, secure = false):
       socket.destroy();
     }
   });
+}
+
+const GATES = new WeakMap<HttpServer, Set<NodeHttpGate>>();
+
+/**
+ * Close the connections of a gated `server` that are waiting for a request with nothing of one
+ * received (graceful shutdown). Not http.Server.closeIdleConnections(): node:http counts a
+ * connection idle while the gate is still reading a request's head or body, which llhttp has not
+ * seen, so it would cut an upload in the middle. (http.Server.close() calls that too since Node 19:
+ * close the listener with net.Server.prototype.close instead.)
+ */
+export function closeIdleConnections(server: HttpServer): void {
+  for (const gate of GATES.get(server) ?? []) gate.closeIfIdle();
 }
 
 /** Remove and return node:http's listener `name` for `event` (it must be there: it is how node:http reads). */
@@ -178,6 +196,11 @@ export class NodeHttpGate {
     socket.on('close', () => this.clearTimer());
     // A connection that sends nothing is closed after the header timeout, as the net engines do.
     this.arm(host.settings.headerTimeoutMs);
+  }
+
+  /** Close the connection if it is waiting for a request with nothing of one received. */
+  closeIfIdle(): void {
+    if (this.state === IDLE && (this.buffer === null || this.buffer.length === 0)) this.socket.destroy();
   }
 
   /** node:http made `res` for the admitted request: the next one is read when it has finished. */
