@@ -31,7 +31,7 @@ export const WORKERS_OPTION = integer({
 export const APP_ENGINE_OPTION = oneOf(ENGINE_NAMES, {
   short: 'k',
   default: DEFAULT_APP_ENGINE,
-  help: 'HTTP engine of each app server worker: net (the project\'s HTTP/1.1 server, the front\'s parser) or http (node:http).',
+  help: 'HTTP engine of each app server worker: net (the project\'s HTTP/1.1 server, the front\'s parser) or http (node:http writing the responses, requests read by the same parser in front of llhttp: both answer every request alike).',
 });
 
 export const APP_OPTION = text({ metavar: 'SPEC', default: DEFAULT_APP_SPEC, help: 'The app to host: module.ts#export or module.ts#factory().' });

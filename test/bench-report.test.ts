@@ -209,6 +209,17 @@ describe('htmlReport', () => {
     assert.match(section, /µs of CPU per request<\/text>/, 'the axis has its unit');
   });
 
+  it('keeps a bar whole when the app\'s own wall time is not below its process\'s CPU, and says why', () => {
+    const r = results(false);
+    const html = htmlReport({ ...r, timings: [...r.timings, { config: 'dev', scenario: 'ping', meansUs: { app: 30 } }] });
+    const section = html.slice(html.indexOf('<h2>Where the microseconds go'), html.indexOf('<h2>Fault timelines'));
+    assert.match(section, /<title>dev, dev process: 25\.0 µs of CPU per request<\/title>/, 'the process keeps its whole CPU');
+    assert.doesNotMatch(section, /<title>dev, app&#39;s own code/);
+    assert.match(section, /dev<tspan class="note"> ‡<\/tspan>/);
+    assert.match(section, /‡ dev: the app&#39;s own time 30\.0 µs \(wall\) ≥ the dev process&#39; CPU 25\.0 µs/);
+    assert.match(section, /<title>stack-net, app&#39;s own code: 5\.0 µs of CPU per request<\/title>/, 'a smaller app time is still split out');
+  });
+
   it('draws one timeline per fault run, full width, with axes, units and the fault marked', () => {
     const html = htmlReport(results(false));
     const section = html.slice(html.indexOf('<h2>Fault timelines'), html.indexOf('<h2>Throughput'));

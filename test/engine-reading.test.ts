@@ -5,7 +5,8 @@
  *     response, whole and in order;
  *   - nothing is read behind a response that has to end the connection (a stream for HTTP/1.0);
  *   - a head that stops arriving gets 408 at the header timeout, and the connection closes;
- *   - a connection that sends nothing is closed at the header timeout without a word.
+ *   - a connection that sends nothing is closed at the header timeout without a word;
+ *   - a graceful drain closes idle keep-alive connections, not one whose request is half-received.
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -98,5 +99,34 @@ for (const name of ENGINE_NAMES) {
         connection.close();
       }
     });
+  });
+}
+
+for (const name of ENGINE_NAMES) {
+  it(`a drain closes idle connections but finishes reading a half-received request (${name} engine)`, async () => {
+    const engine = await createEngine(name, app, { limits: DEFAULT_LIMITS, report: () => {} });
+    after(() => engine.close());
+    const bound = await engine.listen({ kind: 'tcp', host: '127.0.0.1', port: 0 });
+    const port = bound.kind === 'tcp' ? bound.port : 0;
+    const idle = await RawConnection.open(port);
+    const uploading = await RawConnection.open(port);
+    try {
+      for (const connection of [idle, uploading]) {
+        connection.send('GET /first HTTP/1.1\r\nHost: t\r\n\r\n');
+        assert.equal((await connection.responses(1))[0]?.status, 200);
+      }
+      uploading.send('POST /second HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc');
+      const drained = engine.drain(10_000);
+      // Past the drain's idle window (2 s): the idle connection is closed, the upload is not.
+      assert.equal(await idle.waitClosed(8000), true);
+      uploading.send('defghij');
+      const [reply] = await uploading.responses(1, [], 8000);
+      assert.equal(reply?.status, 200);
+      assert.equal(reply?.headers['connection'], 'close');
+      assert.equal(await drained, true);
+    } finally {
+      idle.close();
+      uploading.close();
+    }
   });
 }

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Http1Connection } from '../wire/http1/connection.ts';
 import { Http1Server } from '../wire/http1/server.ts';
 import type { Http1Response } from '../wire/http1/response.ts';
 import { RawConnection } from './fixtures/raw-http.ts';
@@ -33,6 +34,10 @@ describe('wire/http1 server', () => {
       if (head.target.startsWith('/big/')) {
         // Large enough that the requests pipelined behind it wait for a later turn (connection.ts).
         res.send(200, '', ['Content-Type', 'text/plain'], Buffer.alloc(100 * 1024, head.target.slice(5)));
+        return;
+      }
+      if (head.target === '/echo') {
+        res.send(200, '', ['Content-Type', 'application/octet-stream'], body ?? Buffer.alloc(0));
         return;
       }
       if (head.target === '/stream') {
@@ -97,6 +102,52 @@ describe('wire/http1 server', () => {
       assert.deepEqual(replies.map((r) => r.body.length), [102400, 102400, 102400, 12]);
       assert.deepEqual(replies.map((r) => r.body[0]), ['a', 'b', 'c', 'G']);
     } finally {
+      connection.close();
+    }
+  });
+
+  it('reads heads and bodies sent a byte at a time, sized and chunked, with a request pipelined behind', async () => {
+    const connection = await RawConnection.open(port);
+    try {
+      const sized = 'x'.repeat(40) + 'y'.repeat(40);
+      const stream =
+        `POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: ${sized.length}\r\n\r\n${sized}` +
+        'POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n' +
+        'GET /after HTTP/1.1\r\nHost: t\r\n\r\n';
+      for (const byte of stream) {
+        connection.send(byte);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      const replies = await connection.responses(3);
+      assert.deepEqual(replies.map((r) => r.body), [sized, 'abcde', 'GET /after 0']);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('reads a client that trickles its request in batches, not once per byte', async () => {
+    // Count the reads the connection handles (onData runs once per read, shared buffer or not).
+    const proto = Http1Connection.prototype as unknown as { onData(chunk: Buffer): void };
+    const original = proto.onData;
+    let reads = 0;
+    proto.onData = function (this: unknown, chunk: Buffer) {
+      reads++;
+      return original.call(this, chunk);
+    };
+    const connection = await RawConnection.open(port);
+    try {
+      connection.socket.setNoDelay(true);
+      const head = `GET /trickled HTTP/1.1\r\nHost: t\r\nX-Padding: ${'p'.repeat(100)}\r\n\r\n`;
+      for (const byte of head) {
+        connection.send(byte);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      const [reply] = await connection.responses(1);
+      assert.equal(reply?.body, 'GET /trickled 0');
+      // One read per byte would be ~140; read every 50 ms once it trickles, a few dozen at most.
+      assert.ok(reads < head.length / 2, `${reads} reads for ${head.length} bytes sent one by one`);
+    } finally {
+      proto.onData = original;
       connection.close();
     }
   });

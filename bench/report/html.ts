@@ -14,6 +14,8 @@ import { mb, ms, rate, shownCommand, times, us } from './format.ts';
 export { barChart } from './charts.ts';
 
 const DISTURBED = '†';
+/** Marks a bar whose app's own time could not be split out of its process's CPU (see breakdownSection). */
+const NOT_SPLIT = '‡';
 
 /** Colours of the process roles in the breakdown, front to back. */
 const ROLE_COLORS: Record<string, string> = {
@@ -78,23 +80,37 @@ function breakdownSection(r: BenchResults): string {
     const rows = r.summaries.filter((s) => s.scenario === scenario && !s.serverCpuEstimated && Object.keys(s.cpuUsPerRequestByRole).length);
     if (rows.length === 0) continue;
     const partNames = new Set<string>();
+    const unsplit: string[] = [];
     const data = rows.map((s) => {
       const values: Record<string, number> = { ...s.cpuUsPerRequestByRole };
       // The app's own time (Server-Timing app;dur, wall time of the app's code) split out of the process that ran it.
       const appUs = r.timings.find((t) => t.config === s.config && t.scenario === scenario)?.meansUs.app;
       const host = values.workers !== undefined ? 'workers' : values['dev process'] !== undefined ? 'dev process' : undefined;
+      let note = s.contaminatedRuns ? DISTURBED : '';
       if (appUs !== undefined && host !== undefined) {
-        const own = Math.min(appUs, values[host]!);
-        values["app's own code"] = own;
-        values[host] = values[host]! - own;
+        if (appUs < values[host]!) {
+          values["app's own code"] = appUs;
+          values[host] = values[host]! - appUs;
+        } else {
+          // Wall time at least the whole process's CPU: the app's span includes time off the CPU
+          // (waiting for a core, the event loop's other work), so it says nothing of how the CPU
+          // divides. Splitting it out would leave the engine's part at zero: the bar stays whole.
+          note += ` ${NOT_SPLIT}`;
+          unsplit.push(`${s.config}: the app's own time ${us(appUs)} µs (wall) ≥ the ${host}' CPU ${us(values[host]!)} µs`);
+        }
       }
       for (const [k, v] of Object.entries(values)) if (v > 0.05) partNames.add(k);
-      return { label: s.config, values, note: s.contaminatedRuns ? DISTURBED : undefined };
+      return { label: s.config, values, note: note.trim() || undefined };
     });
     const order = Object.keys(ROLE_COLORS);
     const parts: Series[] = [...partNames].sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99)).map((name) => ({ name, color: ROLE_COLORS[name] ?? '#805ad5' }));
     const title = r.scenarios.find((s) => s.name === scenario)?.title ?? scenario;
     charts.push(stackedBarChart(`${title}: server CPU per request by process`, 'µs of CPU per request', parts, data, us));
+    if (unsplit.length) {
+      charts.push(
+        `<p class="small">${NOT_SPLIT} ${escape(unsplit.join('; '))}. Server-Timing measures the app's span in wall time, which here includes time off the CPU (waiting for a core shared with the loader and the other processes), so the app's share of that process's CPU is not known: the bar shows the process's whole CPU, the app's own code included.</p>`,
+      );
+    }
   }
   if (charts.length === 0) return '';
   const prod = r.summaries.find((s) => s.config === 'stack-net' && s.scenario === 'ping');

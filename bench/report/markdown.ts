@@ -108,7 +108,10 @@ export function breakdownTable(r: BenchResults): string[] {
   for (const s of rows) {
     const app = (r.timings ?? []).find((t) => t.config === s.config && t.scenario === s.scenario)?.meansUs.app;
     const cells = present.map((role) => (s.cpuUsPerRequestByRole[role] !== undefined ? us(s.cpuUsPerRequestByRole[role]!) : '—'));
-    out.push(`| ${s.scenario} | ${s.config}${s.contaminatedRuns ? ' †' : ''} | ${cells.join(' | ')} | ${app === undefined ? '—' : us(app)} | ${us(s.cpuUsPerRequest)} |`);
+    // Wall time not below the CPU of the process that ran it: not a share of that CPU (see the HTML report's note).
+    const host = s.cpuUsPerRequestByRole.workers ?? s.cpuUsPerRequestByRole['dev process'];
+    const appCell = app === undefined ? '—' : `${us(app)}${host !== undefined && app >= host ? ' ‡' : ''}`;
+    out.push(`| ${s.scenario} | ${s.config}${s.contaminatedRuns ? ' †' : ''} | ${cells.join(' | ')} | ${appCell} | ${us(s.cpuUsPerRequest)} |`);
   }
   return out;
 }
@@ -149,7 +152,7 @@ export function markdownReport(r: BenchResults): string {
     out.push(
       '## Where the microseconds go',
       '',
-      'Server CPU µs per request of the trivial routes, by process (from /proc); "of which the app\'s own code" is the app\'s time from `Server-Timing: app;dur=…` (wall time), part of the workers\' (or the dev process\') share. † = disturbed.',
+      'Server CPU µs per request of the trivial routes, by process (from /proc); "of which the app\'s own code" is the app\'s time from `Server-Timing: app;dur=…` (wall time), part of the workers\' (or the dev process\') share; ‡ = that wall time is not below the process\'s CPU (it includes time off the CPU), so it is no measure of the app\'s share. † = disturbed.',
       '',
       ...breakdown,
       '',

@@ -11,14 +11,14 @@ import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream';
 import { textReply, type StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
 import type { AccessRecord } from '../../wire/access-log.ts';
 import { closingReply, plainBody, TEXT_PLAIN } from '../../wire/plain-reply.ts';
-import { admitted, installGate } from '../../wire/http1/node-http-gate.ts';
+import { admitted, closeIdleConnections, installGate } from '../../wire/http1/node-http-gate.ts';
 import type { RequestHead } from '../../wire/http1/request-head.ts';
 import { parserRefusal } from '../../wire/refusal.ts';
 import { headerValue, type FrontCore } from './core.ts';
@@ -288,11 +288,14 @@ export function createHttpListener(core: FrontCore): FrontListener {
       }
     },
     stopAccepting(): void {
-      server.close();
-      server.closeIdleConnections();
+      // The listener only: http.Server.close() would also close every connection node:http
+      // counts idle, including those whose request the gate is still reading.
+      net.Server.prototype.close.call(server);
+      closeIdleConnections(server);
     },
     closeAll(): void {
       server.closeAllConnections();
+      server.close(); // nothing left to close but node:http's connection-check timer
     },
   };
 }

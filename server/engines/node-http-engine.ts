@@ -10,6 +10,7 @@ import type { App } from '../../app/interface.ts';
 import type { ParsedAddress as Address } from '../../options/grammar.ts';
 import type { Engine } from './engine.ts';
 import type { HostOptions } from './host.ts';
+import { closeIdleConnections } from '../../wire/http1/node-http-gate.ts';
 import { createNodeHttpServer } from './node-http.ts';
 
 /** How often a draining server looks for connections that have gone idle and closes them. */
@@ -86,8 +87,8 @@ export class NodeHttpEngine implements Engine {
       // which ends the server.
       let sweep: NodeJS.Timeout | undefined;
       const window = setTimeout(() => {
-        server.closeIdleConnections();
-        sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+        closeIdleConnections(server);
+        sweep = setInterval(() => closeIdleConnections(server), IDLE_SWEEP_MS);
       }, Math.min(DRAIN_IDLE_WINDOW_MS, timeoutMs));
       const deadline = setTimeout(() => done(false), timeoutMs);
       const done = (clean: boolean) => {

@@ -17,7 +17,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Cleanup, rawPing, Stack, startLayer } from './harness.ts';
+import { Cleanup, rawPing, record, Stack, startLayer } from './harness.ts';
 
 /** The uid and gid of `nobody` on Debian; a user that owns nothing of the stack. */
 const NOBODY = 65534;
@@ -66,6 +66,7 @@ describe('6. the app server\'s private hop', () => {
       server.once('error', resolve);
       server.listen(socket, () => server.close(() => resolve(null)));
     });
+    record('6 private hop: second listener', { engine: 'net', appServerExit: String(code), plainListen: error?.code ?? 'listening' });
     assert.equal(error?.code, 'EADDRINUSE');
     assert.ok(lstatSync(socket).isSocket(), 'the socket file is still there');
     assert.equal(await rawPing(socket, 20_000), '200', 'the app server still answers on its socket');
@@ -90,6 +91,7 @@ describe('6. the app server\'s private hop', () => {
     `;
     const result = spawnSync(process.execPath, ['-e', probe], { uid: NOBODY, gid: NOBODY, cwd: '/', encoding: 'utf8', timeout: 30_000 });
     assert.equal(result.status, 0, `the probe ran as nobody: ${result.stderr}`);
+    record('6 private hop: another user', { engine: 'net', ...(JSON.parse(result.stdout) as Record<string, string>) });
     assert.deepEqual(JSON.parse(result.stdout), { unlink: 'EACCES', listen: 'EACCES', connect: 'EACCES' });
     assert.equal(await rawPing(socket, 20_000), '200');
   });

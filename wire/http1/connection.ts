@@ -21,7 +21,8 @@ import { statusLine } from '../status-line.ts';
 import { ChunkedDecoder } from './chunked-decoder.ts';
 import { requestFailure } from './failure.ts';
 import type { RequestFailure } from './failure.ts';
-import { parseRequestHead, unfinishedHeadFailure } from './request-head.ts';
+import { HeadScan, partialRequestLine } from './head-scan.ts';
+import { parseRequestHead } from './request-head.ts';
 import type { RequestHead } from './request-head.ts';
 import { Http1Response } from './response.ts';
 import type { Http1Host } from './handler.ts';
@@ -48,8 +49,49 @@ const BACKLOG_LIMIT = 256 * 1024;
  * "The front under hostile clients").
  */
 const LARGE_RESPONSE = 64 * 1024;
-/** Bytes decoded to find the end of a head; larger heads take a second, bounded decode. */
-const HEAD_SCAN = 4096;
+/**
+ * First capacity of the buffer a request arriving in pieces is gathered in (a partial head,
+ * pipelined bytes, a body); it doubles as needed, so a request sent a byte at a time is copied
+ * about twice in all instead of once per byte.
+ */
+const GATHER_START = 1024;
+/** First capacity of a body gathered in pieces: all of a smaller declared body, else this much, doubling up to the declared size. */
+const BODY_GATHER_START = 16 * 1024;
+
+/**
+ * A client that trickles its request (slowloris, a slow POST) is read in batches: after
+ * TRICKLE_READS reads in a row of fewer than TINY_READ bytes each that left the request
+ * unfinished, the connection is not read again for READ_BATCH_MS, and the bytes that arrived
+ * meanwhile (the kernel keeps them; TCP flow control holds the client past its window) are read
+ * at once. Why: each read costs a system call and a callback whatever its size, so a client
+ * sending a byte every 10 ms cost a read per byte — hundreds of such clients kept the event
+ * loop busy and every other client waited behind them (bench: slow clients). Read every 50 ms,
+ * the same clients cost about a fifth of the reads. What such a client sees: its request is
+ * complete at most READ_BATCH_MS later than it sent its last byte, which it cannot tell from a
+ * slow link. A client whose request arrives in one or a few pieces (every ordinary one: a head
+ * split over two packets, a body written after its head) is never held. Deadlines (the header
+ * and body timeouts) run as before.
+ */
+const TINY_READ = 32;
+const TRICKLE_READS = 4;
+const READ_BATCH_MS = 50;
+
+/** Where the request starts in `buffer`, after empty lines (RFC 9112 §2.2). */
+function emptyLinesBefore(buffer: Buffer): number {
+  let start = 0;
+  while (buffer[start] === 13 && buffer[start + 1] === 10) start += 2;
+  return start;
+}
+
+/** A buffer of at least `need` bytes holding `have[0, used)`: `have` itself when it has room, else one of twice the size (or `need`, at most `limit`). */
+function room(have: Buffer | null, used: number, need: number, first: number, limit: number): Buffer {
+  if (have !== null && have.length >= need) return have;
+  const size = Math.min(Math.max(need, have === null ? first : have.length * 2), Math.max(need, limit));
+  // Not from the shared pool: a gathering buffer may live as long as a slow client, and would keep a whole pool slab alive.
+  const grown = Buffer.allocUnsafeSlow(size);
+  if (have !== null && used > 0) have.copy(grown, 0, 0, used);
+  return grown;
+}
 
 /** The deadline `ms` from now; 0 means no limit. */
 function after(ms: number): number {
@@ -65,22 +107,50 @@ export class Http1Connection {
   private buffer: Buffer | null = null;
   private head: RequestHead | null = null;
   private current: Http1Response | null = null;
-  private bodyParts: Buffer[] = [];
+  /**
+   * The body gathered so far: the first piece as it came (a body in one read is never copied),
+   * then every piece copied into `bodyStore`, whose first `bodySize` bytes are the body.
+   */
+  private bodyFirst: Buffer | null = null;
+  private bodyStore: Buffer | null = null;
   private bodySize = 0;
+  /** Where the bytes of a request arriving in pieces are gathered: `buffer` is a view of it when it ends at `gatherEnd`. */
+  private gather: Buffer | null = null;
+  private gatherEnd = 0;
+  private readonly headScan = new HeadScan();
   private decoder: ChunkedDecoder | null = null;
   private dispatching = false;
   /** The first line of the request being read, for the refusal's log entry. */
   private requestLine = '';
   private peerEnded = false;
   private paused = false;
+  /** Tiny reads in a row of the request being read (see READ_BATCH_MS). */
+  private tinyReads = 0;
+  /** Not reading until the batch timer fires (a trickling client). */
+  private batching = false;
   private drainWaiters: (() => void)[] = [];
   private sendDeadline = Infinity;
   /** Pipelined requests wait for the server to call resumeTurn() (after a large response). */
   private waitingTurn = false;
   private bodyPartsPush = (part: Buffer): void => {
-    // A view of the shared read buffer is overwritten by the next read: keep a copy.
-    this.bodyParts.push(this.sharedReads && isSharedReadView(part) ? Buffer.from(part) : part);
-    this.bodySize += part.length;
+    if (part.length === 0) return;
+    if (this.bodySize === 0 && this.bodyStore === null) {
+      // A view of the shared read buffer is overwritten by the next read: keep a copy.
+      this.bodyFirst = this.sharedReads && isSharedReadView(part) ? Buffer.from(part) : part;
+      this.bodySize = part.length;
+      return;
+    }
+    // Pieces after the first are copied into one buffer that doubles as it fills, rather than
+    // kept one object each: a body sent a byte at a time would otherwise hold thousands of
+    // one-byte Buffers per connection until it ends (memory, and garbage collection for all).
+    const need = this.bodySize + part.length;
+    const declared = this.head !== null && this.head.contentLength > 0 ? this.head.contentLength : this.host.settings.maxBodySize;
+    const store = room(this.bodyStore, this.bodySize, need, Math.min(declared, BODY_GATHER_START), declared);
+    if (this.bodyStore === null) this.bodyFirst!.copy(store, 0);
+    this.bodyStore = store;
+    this.bodyFirst = null;
+    part.copy(store, this.bodySize);
+    this.bodySize = need;
   };
 
   /**
@@ -132,7 +202,7 @@ export class Http1Connection {
     const settings = this.host.settings;
     if (this.state === IDLE) {
       if (this.buffer === null || this.buffer.length === 0) this.socket.destroy(); // keep-alive ran out
-      else this.refuse(requestFailure('header-timeout', `Request timeout: the request head did not arrive within ${settings.headerTimeoutMs} ms.`));
+      else this.refuseHead(requestFailure('header-timeout', `Request timeout: the request head did not arrive within ${settings.headerTimeoutMs} ms.`), this.buffer, emptyLinesBefore(this.buffer));
     } else if (this.state === BODY) {
       this.refuse(requestFailure('body-timeout', `Request timeout: no body data for ${settings.bodyTimeoutMs} ms.`));
     } else if (this.state === CLOSING) {
@@ -182,13 +252,49 @@ export class Http1Connection {
   receive(chunk: Buffer): boolean {
     this.onData(chunk);
     const left = this.buffer;
-    if (left !== null && isSharedReadView(left)) this.buffer = Buffer.from(left);
+    if (left !== null && isSharedReadView(left)) {
+      // Kept in the gathering buffer, so the next piece of this request is appended to it.
+      const gather = room(null, 0, left.length, GATHER_START, Infinity);
+      left.copy(gather, 0);
+      this.gather = gather;
+      this.gatherEnd = left.length;
+      this.buffer = gather.subarray(0, left.length);
+      this.headScan.carry(left, this.buffer);
+    }
     return true;
+  }
+
+  /**
+   * `this.buffer` followed by `chunk`. Appended into the gathering buffer when `this.buffer` ends
+   * where it does (each byte of the gathering buffer is written once, so views of it handed out
+   * earlier, a body or pipelined bytes, never change); otherwise gathered anew.
+   */
+  private append(chunk: Buffer): Buffer {
+    const buffer = this.buffer!;
+    const gather = this.gather;
+    let grown: Buffer;
+    if (gather !== null && buffer.buffer === gather.buffer && buffer.byteOffset + buffer.length === gather.byteOffset + this.gatherEnd && this.gatherEnd + chunk.length <= gather.length) {
+      chunk.copy(gather, this.gatherEnd);
+      this.gatherEnd += chunk.length;
+      grown = gather.subarray(buffer.byteOffset - gather.byteOffset, this.gatherEnd);
+    } else {
+      const fresh = room(null, 0, 2 * (buffer.length + chunk.length), GATHER_START, Infinity);
+      buffer.copy(fresh, 0);
+      chunk.copy(fresh, buffer.length);
+      this.gather = fresh;
+      this.gatherEnd = buffer.length + chunk.length;
+      grown = fresh.subarray(0, this.gatherEnd);
+    }
+    this.headScan.carry(buffer, grown);
+    return grown;
   }
 
   private onData(chunk: Buffer): void {
     if (this.state === CLOSING) return; // lingering: read and drop
-    this.buffer = this.buffer === null || this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    if (this.buffer === null || this.buffer.length === 0) {
+      this.buffer = chunk;
+      this.gather = null; // a new request: the last one's gathering buffer (if any) is let go
+    } else this.buffer = this.append(chunk);
     if (this.state === BUSY || this.waitingTurn) {
       if (this.buffer.length > BACKLOG_LIMIT) this.pauseReading();
       return;
@@ -199,7 +305,24 @@ export class Http1Connection {
     }
     if (this.state === BODY) this.readBody();
     if (this.state === IDLE) this.readRequests();
+    if (chunk.length >= TINY_READ) this.tinyReads = 0;
+    else if (++this.tinyReads >= TRICKLE_READS && (this.state === BODY || (this.state === IDLE && this.buffer !== null && this.buffer.length > 0))) this.readLater();
   }
+
+  /** A trickling client: read what it sent in one go, READ_BATCH_MS from now. */
+  private readLater(): void {
+    if (this.batching || this.socket.destroyed) return;
+    this.batching = true;
+    this.socket.pause();
+    setTimeout(this.readBatch, READ_BATCH_MS).unref();
+  }
+
+  private readonly readBatch = (): void => {
+    if (!this.batching) return;
+    this.batching = false;
+    // Reading stays paused while a response waits for the client to read it (pauseReading).
+    if (!this.paused && !this.socket.destroyed) this.socket.resume();
+  };
 
   private onEnd(): void {
     this.peerEnded = true;
@@ -263,35 +386,28 @@ export class Http1Connection {
   /** Try to read one request head from `buffer`; false when more bytes are needed (or it was refused). */
   private readHead(buffer: Buffer): boolean {
     const settings = this.host.settings;
-    const scan = Math.min(buffer.length, HEAD_SCAN);
-    let text = buffer.toString('latin1', 0, scan);
-    let start = 0;
-    while (text.charCodeAt(start) === 13 && text.charCodeAt(start + 1) === 10) start += 2;
-    const lineEnd = text.indexOf('\r\n', start);
-    this.requestLine = text.slice(start, Math.min(lineEnd === -1 ? text.length : lineEnd, start + 2048));
-    let end = text.indexOf('\r\n\r\n', start);
-    if (end === -1 && buffer.length > scan) {
-      text = buffer.toString('latin1', 0, Math.min(buffer.length, settings.maxHeaderSize + start + 4));
-      end = text.indexOf('\r\n\r\n', start);
-    }
-    if (end === -1) {
+    const start = emptyLinesBefore(buffer);
+    // Only the bytes that arrived since the last look are searched (head-scan.ts): a head sent a
+    // byte at a time costs the same per byte as one sent whole.
+    const found = this.headScan.scan(buffer, start, settings);
+    if (found === null || 'failure' in found) {
       if (start === buffer.length) {
         this.buffer = null; // only empty lines so far
         if (this.peerEnded) this.closeGracefully();
         return false;
       }
-      const failure = unfinishedHeadFailure(text, start, buffer.length - start, settings);
-      if (failure !== null) this.refuse(failure);
-      else if (this.peerEnded) this.refuse(requestFailure('incomplete', 'Bad request: the connection ended in the middle of the request head.'));
+      if (found !== null) this.refuseHead(found.failure, buffer, start);
+      else if (this.peerEnded) this.refuseHead(requestFailure('incomplete', 'Bad request: the connection ended in the middle of the request head.'), buffer, start);
       return false;
     }
+    const end = found.end;
     if (end - start > settings.maxHeaderSize) {
-      this.refuse(requestFailure('head-too-large', `Request header fields too large: the request head is larger than ${settings.maxHeaderSize} bytes.`));
+      this.refuseHead(requestFailure('head-too-large', `Request header fields too large: the request head is larger than ${settings.maxHeaderSize} bytes.`), buffer, start);
       return false;
     }
-    const parsed = parseRequestHead(text, start, end, settings);
+    const parsed = parseRequestHead(buffer.toString('latin1', 0, end + 4), start, end, settings);
     if ('failed' in parsed) {
-      this.refuse(parsed);
+      this.refuseHead(parsed, buffer, start);
       return false;
     }
     const consumed = end + 4;
@@ -314,8 +430,7 @@ export class Http1Connection {
       return true;
     }
     this.state = BODY;
-    this.bodyParts = [];
-    this.bodySize = 0;
+    this.resetBody();
     this.decoder = parsed.chunked ? new ChunkedDecoder(settings.maxBodySize) : null;
     this.buffer = consumed === buffer.length ? null : buffer.subarray(consumed);
     this.deadline = after(settings.bodyTimeoutMs);
@@ -353,9 +468,8 @@ export class Http1Connection {
       this.buffer = ended === buffer.length ? null : buffer.subarray(ended);
       this.decoder = null;
     }
-    const parts = this.bodyParts;
-    const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.bodySize);
-    this.bodyParts = [];
+    const body = this.bodyStore !== null ? this.bodyStore.subarray(0, this.bodySize) : (this.bodyFirst ?? Buffer.alloc(0));
+    this.resetBody();
     this.dispatch(head, body, performance.now());
   }
 
@@ -366,6 +480,7 @@ export class Http1Connection {
     this.state = BUSY;
     this.head = null;
     this.deadline = Infinity;
+    this.tinyReads = 0;
     const res = new Http1Response(this, head.method, head.minor, head.keepAlive, receivedAt);
     this.current = res;
     this.dispatching = true;
@@ -387,6 +502,18 @@ export class Http1Connection {
     }
   }
 
+  private resetBody(): void {
+    this.bodyFirst = null;
+    this.bodyStore = null;
+    this.bodySize = 0;
+  }
+
+  /** Refuse a request whose head was not accepted, naming what arrived of its first line in the log. */
+  private refuseHead(failure: RequestFailure, buffer: Buffer, start: number): void {
+    this.requestLine = partialRequestLine(buffer, start);
+    this.refuse(failure);
+  }
+
   /** Answer `failure` and close (the rest of the connection cannot be trusted). */
   private refuse(failure: RequestFailure, head: RequestHead | null = null): void {
     if (this.state === CLOSING) return;
@@ -405,10 +532,12 @@ export class Http1Connection {
     if (this.state === CLOSING) return;
     this.state = CLOSING;
     this.buffer = null;
-    this.bodyParts = [];
+    this.gather = null;
+    this.resetBody();
     this.deadline = performance.now() + LINGER_MS;
-    if (this.paused) {
+    if (this.paused || this.batching) {
       this.paused = false;
+      this.batching = false;
       this.socket.resume();
     }
     this.socket.end();

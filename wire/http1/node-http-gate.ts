@@ -30,7 +30,8 @@ import { statusLine } from '../status-line.ts';
 import { ChunkedDecoder } from './chunked-decoder.ts';
 import { requestFailure, type RequestFailure } from './failure.ts';
 import type { Http1Settings } from './handler.ts';
-import { parseRequestHead, unfinishedHeadFailure, type RequestHead } from './request-head.ts';
+import { HeadScan, partialRequestLine } from './head-scan.ts';
+import { parseRequestHead, type RequestHead } from './request-head.ts';
 import { TEXT_PLAIN } from '../plain-reply.ts';
 
 /** What a gate needs from the engine that installs it. */
@@ -56,8 +57,13 @@ const CLOSING = 3;
 const LINGER_MS = 2000;
 /** As connection.ts: unread pipelined input past which reading pauses. */
 const BACKLOG_LIMIT = 256 * 1024;
-/** As connection.ts: bytes decoded to find the end of a head; larger heads take a second decode. */
-const HEAD_SCAN = 4096;
+
+/** Where the head starts: after any empty lines (RFC 9112 §2.2). */
+function emptyLinesBefore(buffer: Buffer): number {
+  let start = 0;
+  while (buffer[start] === 13 && buffer[start + 1] === 10) start += 2;
+  return start;
+}
 
 /** Methods llhttp is given as they are; any other (lowercase, unlisted, CONNECT, PRI) is given as GET. */
 const PLAIN_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE']);
@@ -104,12 +110,17 @@ export function admitted(req: IncomingMessage, res: ServerResponse): NodeHttpGat
  * request handler must call admitted() first.
  */
 export function installGate(server: HttpServer, host: GateHost, secure = false): void {
+  const gates = new Set<NodeHttpGate>();
+  GATES.set(server, gates);
   // After node:http's own listener (added by the constructor), so its listeners are there to take.
   server.on(secure ? 'secureConnection' : 'connection', (socket: Socket) => {
     try {
       const onData = takeListener(socket, 'data', 'bound socketOnData');
       const onEnd = takeListener(socket, 'end', 'bound socketOnEnd');
-      (socket as GatedSocket)[GATE] = new NodeHttpGate(socket as GatedSocket, host, onData, onEnd);
+      const gate = new NodeHttpGate(socket as GatedSocket, host, onData, onEnd);
+      (socket as GatedSocket)[GATE] = gate;
+      gates.add(gate);
+      socket.once('close', () => gates.delete(gate));
     } catch (error) {
       // A Node whose node:http reads differently: every connection is refused, loudly, and the
       // process keeps running (the net engine is the way out).
@@ -117,6 +128,19 @@ export function installGate(server: HttpServer, host: GateHost, secure = false):
       socket.destroy();
     }
   });
+}
+
+const GATES = new WeakMap<HttpServer, Set<NodeHttpGate>>();
+
+/**
+ * Close the connections of a gated `server` that are waiting for a request with nothing of one
+ * received (graceful shutdown). Not http.Server.closeIdleConnections(): node:http counts a
+ * connection idle while the gate is still reading a request's head or body, which llhttp has not
+ * seen, so it would cut an upload in the middle. (http.Server.close() calls that too since Node 19:
+ * close the listener with net.Server.prototype.close instead.)
+ */
+export function closeIdleConnections(server: HttpServer): void {
+  for (const gate of GATES.get(server) ?? []) gate.closeIfIdle();
 }
 
 /** Remove and return node:http's listener `name` for `event` (it must be there: it is how node:http reads). */
@@ -142,7 +166,8 @@ export class NodeHttpGate {
   private bodyParts: Buffer[] = [];
   private bodySize = 0;
   private decoder: ChunkedDecoder | null = null;
-  private requestLine = '';
+  /** Searches only the bytes of a partial head that are new (head-scan.ts). */
+  private readonly headScan = new HeadScan();
   private peerEnded = false;
   private paused = false;
   private timer: NodeJS.Timeout | null = null;
@@ -173,6 +198,11 @@ export class NodeHttpGate {
     this.arm(host.settings.headerTimeoutMs);
   }
 
+  /** Close the connection if it is waiting for a request with nothing of one received. */
+  closeIfIdle(): void {
+    if (this.state === IDLE && (this.buffer === null || this.buffer.length === 0)) this.socket.destroy();
+  }
+
   /** node:http made `res` for the admitted request: the next one is read when it has finished. */
   answering(res: ServerResponse): void {
     this.response = res;
@@ -181,7 +211,12 @@ export class NodeHttpGate {
 
   private onData(chunk: Buffer): void {
     if (this.state === CLOSING) return; // lingering: read and drop
-    this.buffer = this.buffer === null || this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    const buffer = this.buffer;
+    if (buffer === null || buffer.length === 0) this.buffer = chunk;
+    else {
+      this.buffer = Buffer.concat([buffer, chunk]);
+      this.headScan.carry(buffer, this.buffer);
+    }
     if (this.state === BUSY) {
       if (this.buffer.length > BACKLOG_LIMIT) this.pauseReading();
       return;
@@ -245,35 +280,26 @@ export class NodeHttpGate {
   /** As Http1Connection.readHead: one head from `buffer`; false when more bytes are needed or it was refused. */
   private readHead(buffer: Buffer): boolean {
     const settings = this.host.settings;
-    const scan = Math.min(buffer.length, HEAD_SCAN);
-    let text = buffer.toString('latin1', 0, scan);
-    let start = 0;
-    while (text.charCodeAt(start) === 13 && text.charCodeAt(start + 1) === 10) start += 2;
-    const lineEnd = text.indexOf('\r\n', start);
-    this.requestLine = text.slice(start, Math.min(lineEnd === -1 ? text.length : lineEnd, start + 2048));
-    let end = text.indexOf('\r\n\r\n', start);
-    if (end === -1 && buffer.length > scan) {
-      text = buffer.toString('latin1', 0, Math.min(buffer.length, settings.maxHeaderSize + start + 4));
-      end = text.indexOf('\r\n\r\n', start);
-    }
-    if (end === -1) {
+    const start = emptyLinesBefore(buffer);
+    const found = this.headScan.scan(buffer, start, settings);
+    if (found === null || 'failure' in found) {
       if (start === buffer.length) {
         this.buffer = null; // only empty lines so far
         if (this.peerEnded) this.closeAfterEnd();
         return false;
       }
-      const failure = unfinishedHeadFailure(text, start, buffer.length - start, settings);
-      if (failure !== null) this.refuse(failure);
-      else if (this.peerEnded) this.refuse(requestFailure('incomplete', 'Bad request: the connection ended in the middle of the request head.'));
+      if (found !== null) this.refuseHead(found.failure, buffer, start);
+      else if (this.peerEnded) this.refuseHead(requestFailure('incomplete', 'Bad request: the connection ended in the middle of the request head.'), buffer, start);
       return false;
     }
+    const end = found.end;
     if (end - start > settings.maxHeaderSize) {
-      this.refuse(requestFailure('head-too-large', `Request header fields too large: the request head is larger than ${settings.maxHeaderSize} bytes.`));
+      this.refuseHead(requestFailure('head-too-large', `Request header fields too large: the request head is larger than ${settings.maxHeaderSize} bytes.`), buffer, start);
       return false;
     }
-    const parsed = parseRequestHead(text, start, end, settings);
+    const parsed = parseRequestHead(buffer.toString('latin1', 0, end + 4), start, end, settings);
     if ('failed' in parsed) {
-      this.refuse(parsed);
+      this.refuseHead(parsed, buffer, start);
       return false;
     }
     const consumed = end + 4;
@@ -357,12 +383,17 @@ export class NodeHttpGate {
     }
   }
 
+  /** Refuse the head in `buffer` from `start` (logged with what arrived of its request line). */
+  private refuseHead(failure: RequestFailure, buffer: Buffer, start: number): void {
+    this.refuse(failure, null, partialRequestLine(buffer, start));
+  }
+
   /** Answer `failure` and close (the rest of the connection cannot be trusted). As Http1Connection.refuse. */
-  private refuse(failure: RequestFailure, head: RequestHead | null = null): void {
+  private refuse(failure: RequestFailure, head: RequestHead | null = null, requestLine = ''): void {
     if (this.state === CLOSING) return;
     const body = failure.reason + '\n';
     const noBody = head !== null && head.method === 'HEAD';
-    const extra = this.host.onRefused(failure, head, this.remoteAddress, head === null ? this.requestLine : '');
+    const extra = this.host.onRefused(failure, head, this.remoteAddress, requestLine);
     this.socket.write(
       `HTTP/1.1 ${statusLine(failure.status)}\r\nContent-Type: ${TEXT_PLAIN}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${noBody ? '' : body}`,
       'latin1',
@@ -409,7 +440,7 @@ export class NodeHttpGate {
     const settings = this.host.settings;
     if (this.state === IDLE) {
       if (this.buffer === null || this.buffer.length === 0) this.socket.destroy(); // nothing was asked
-      else this.refuse(requestFailure('header-timeout', `Request timeout: the request head did not arrive within ${settings.headerTimeoutMs} ms.`));
+      else this.refuseHead(requestFailure('header-timeout', `Request timeout: the request head did not arrive within ${settings.headerTimeoutMs} ms.`), this.buffer, emptyLinesBefore(this.buffer));
     } else if (this.state === BODY) {
       this.refuse(requestFailure('body-timeout', `Request timeout: no body data for ${settings.bodyTimeoutMs} ms.`), this.pending);
     }

@@ -249,7 +249,7 @@ export function parseRequestHead(text: string, start: number, end: number, limit
 }
 
 /** Failures a request line alone can show. */
-const REQUEST_LINE_KINDS: ReadonlySet<RequestFailureKind> = new Set(['request-line', 'method', 'target', 'version', 'version-unsupported', 'target-too-long', 'line-ending', 'method-not-allowed']);
+export const REQUEST_LINE_KINDS: ReadonlySet<RequestFailureKind> = new Set(['request-line', 'method', 'target', 'version', 'version-unsupported', 'target-too-long', 'line-ending', 'method-not-allowed']);
 
 /**
  * Why a head whose end has not arrived yet (`text[start, start + length)`, latin1) can already
