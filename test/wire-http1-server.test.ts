@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Http1Connection } from '../wire/http1/connection.ts';
 import { Http1Server } from '../wire/http1/server.ts';
 import type { Http1Response } from '../wire/http1/response.ts';
 import { RawConnection } from './fixtures/raw-http.ts';
@@ -120,6 +121,33 @@ describe('wire/http1 server', () => {
       const replies = await connection.responses(3);
       assert.deepEqual(replies.map((r) => r.body), [sized, 'abcde', 'GET /after 0']);
     } finally {
+      connection.close();
+    }
+  });
+
+  it('reads a client that trickles its request in batches, not once per byte', async () => {
+    // Count the reads the connection handles (onData runs once per read, shared buffer or not).
+    const proto = Http1Connection.prototype as unknown as { onData(chunk: Buffer): void };
+    const original = proto.onData;
+    let reads = 0;
+    proto.onData = function (this: unknown, chunk: Buffer) {
+      reads++;
+      return original.call(this, chunk);
+    };
+    const connection = await RawConnection.open(port);
+    try {
+      connection.socket.setNoDelay(true);
+      const head = `GET /trickled HTTP/1.1\r\nHost: t\r\nX-Padding: ${'p'.repeat(100)}\r\n\r\n`;
+      for (const byte of head) {
+        connection.send(byte);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      const [reply] = await connection.responses(1);
+      assert.equal(reply?.body, 'GET /trickled 0');
+      // One read per byte would be ~140; read every 50 ms once it trickles, a few dozen at most.
+      assert.ok(reads < head.length / 2, `${reads} reads for ${head.length} bytes sent one by one`);
+    } finally {
+      proto.onData = original;
       connection.close();
     }
   });
