@@ -209,12 +209,14 @@ describe('Postgres store: a database lost and regained', () => {
 });
 
 describe('Postgres store: durability', () => {
-  it('sets synchronous_commit on every connection: on unless told otherwise, beside the URL\'s own options', async () => {
+  it('sets synchronous_commit on every connection when told, beside the URL\'s own options; else the server\'s holds', async () => {
     const url = await freshDatabase();
-    // The test server runs with synchronous_commit=off: "on" here is the store's doing.
+    // The test server runs with synchronous_commit=off: "on" below is the store's doing.
     const cases = [
-      { raw: url, options: {}, expected: { sc: 'on', wm: '4MB' } },
-      { raw: `${url}?options=-c%20work_mem%3D3MB`, options: { synchronousCommit: 'off' as const }, expected: { sc: 'off', wm: '3MB' } },
+      { raw: url, options: {}, expected: { sc: 'off', wm: '4MB' } },
+      { raw: url, options: { synchronousCommit: 'on' as const }, expected: { sc: 'on', wm: '4MB' } },
+      { raw: `${url}?options=-c%20work_mem%3D3MB`, options: { synchronousCommit: 'on' as const }, expected: { sc: 'on', wm: '3MB' } },
+      { raw: `${url}?options=-c%20work_mem%3D3MB`, options: {}, expected: { sc: 'off', wm: '3MB' } },
       { raw: url, options: { synchronousCommit: 'remote_apply' as const }, expected: { sc: 'remote_apply', wm: '4MB' } },
     ];
     for (const { raw, options, expected } of cases) {
@@ -230,7 +232,7 @@ describe('Postgres store: durability', () => {
 
   it('takes the level from --database-synchronous-commit and refuses an unknown one with one line', async () => {
     const { postgresOptionsFromEnv } = await import('../app/store/postgres/connection.ts');
-    assert.equal(postgresOptionsFromEnv({}).synchronousCommit, 'on');
+    assert.equal(postgresOptionsFromEnv({}).synchronousCommit, undefined);
     assert.equal(postgresOptionsFromEnv({ LAYERSTACK_DATABASE_SYNCHRONOUS_COMMIT: 'off' }).synchronousCommit, 'off');
     assert.throws(() => postgresOptionsFromEnv({ LAYERSTACK_DATABASE_SYNCHRONOUS_COMMIT: 'sometimes' }), /LAYERSTACK_DATABASE_SYNCHRONOUS_COMMIT.*on, off, local, remote_write, remote_apply/);
     const r = await cli('cli-setactive.ts', ['nobody', 'yes', '--database-url', await freshDatabase(), '--database-synchronous-commit', 'never'], '', {});

@@ -36,10 +36,12 @@ export const STORE_OPTIONS = {
     help: 'Time to wait for a Postgres connection, new or from a full pool.',
     trips: '503 Service Unavailable with a JSON body',
   }),
-  // Durability is a choice made here, in the open, never by a changed default: `on` is safe;
-  // `off` is what the SQLite store's WAL + synchronous=NORMAL does (see docs/scaling.md).
+  // Durability is a choice made in the open, never by a changed default: unset, the server's own
+  // setting holds (on, as Postgres ships); `off` is what the SQLite store's WAL +
+  // synchronous=NORMAL does (see docs/scaling.md).
   databaseSynchronousCommit: oneOf(SYNCHRONOUS_COMMIT_LEVELS, {
-    default: 'on',
+    default: undefined,
+    defaultText: "the server's (on)",
     help: 'Postgres synchronous_commit of the app\'s connections. on: a write (a login, a rotation, a logout) is answered once its WAL is on disk. off: answered before the flush, like the SQLite store (WAL, synchronous=NORMAL): a database crash can lose the writes of its last ~0.6 s, never integrity; a lost rotation lets the old refresh token be used once more.',
   }),
 };

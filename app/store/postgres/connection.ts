@@ -28,11 +28,12 @@ export interface PostgresOptions {
    */
   readonly connectTimeoutMs?: number;
   /**
-   * synchronous_commit of every connection (--database-synchronous-commit). Default 'on': a
-   * commit is answered once its WAL is flushed. 'off' answers before the flush (Postgres flushes
-   * within 3 × wal_writer_delay, 0.6 s by default): a crash of the database can lose those
-   * acknowledged writes but never corrupts anything, which is what the SQLite store's
-   * synchronous=NORMAL gives. Sent even when 'on', so a server default cannot weaken it unseen.
+   * synchronous_commit of every connection (--database-synchronous-commit). Default: the
+   * server's setting (on, as Postgres ships: a commit is answered once its WAL is flushed). 'off'
+   * answers before the flush (Postgres flushes within 3 × wal_writer_delay, 0.6 s by default): a
+   * crash of the database can lose those acknowledged writes but never corrupts anything, which
+   * is what the SQLite store's synchronous=NORMAL gives. Unset, nothing is sent: a connection
+   * pooler that refuses startup options (PgBouncer's default) still lets the app in.
    */
   readonly synchronousCommit?: SynchronousCommit;
 }
@@ -94,7 +95,7 @@ export function createPool(url: DatabaseUrl, options: PostgresOptions = {}, onId
   link.searchParams.delete('options');
   const pool = new pg.Pool({
     connectionString: urlOptions === null ? url.url : link.toString(),
-    options: [urlOptions, `-c synchronous_commit=${options.synchronousCommit ?? 'on'}`].filter((o) => o !== null && o !== '').join(' '),
+    options: [urlOptions, options.synchronousCommit === undefined ? null : `-c synchronous_commit=${options.synchronousCommit}`].filter((o) => o !== null && o !== '').join(' ') || undefined,
     max: options.poolSize ?? DEFAULT_POOL_SIZE,
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,
