@@ -18,7 +18,6 @@ import { connect } from 'node:net';
 import { Dealer, type Seat } from './dealer.ts';
 import { describeConfig, type ServerConfig } from '../config.ts';
 import { formatAddress, type ParsedAddress as Address, parseAddress } from '../../options/grammar.ts';
-import { freePort } from '../../wire/free-port.ts';
 import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
 import { nodeEntry } from '../launch.ts';
 import { LogWriter } from '../../wire/log-writer.ts';
@@ -113,7 +112,7 @@ export class Arbiter {
     const seats: Seat[] = [];
     const lateAt = Date.now() - LATE_BEATS * this.#beatMs();
     for (const [key, record] of this.#workers) {
-      if (record.state === 'ready' && record.lastBeat >= lateAt) seats.push({ key, worker: record.worker, preferred: !record.retireRequested });
+      if (record.state === 'ready' && record.lastBeat >= lateAt && record.worker.isConnected()) seats.push({ key, worker: record.worker, preferred: !record.retireRequested });
     }
     return seats;
   }
@@ -152,14 +151,6 @@ export class Arbiter {
 
   /** Start the pool and run until it is stopped; resolves with the exit code. */
   async run(): Promise<number> {
-    if (this.#bind.kind === 'tcp' && this.#bind.port === 0) {
-      // "Any free port" is chosen once, here, so that every worker (and every reload) asks for the
-      // same one: node:cluster keys its shared handles by the port asked for, and a pool whose
-      // workers all died would otherwise come back on another port. Should another process take
-      // the port in the moment before the master binds it, the bind fails (it is exclusive) and
-      // the pool stops with that error: it never shares the port.
-      this.#bind = { ...this.#bind, port: await freePort(this.#bind.host) };
-    }
     // node:cluster only forks here: workers never listen (no shared handle, no scheduling
     // policy); the dealer gives them connections.
     const worker = nodeEntry('server/pool/worker.ts');
@@ -176,7 +167,8 @@ export class Arbiter {
     this.#info(`Starting layerstack pool (pid:${process.pid}), ${this.#config.engine} engine, app ${this.#config.app}`);
     this.#info(`Configuration:\n${describeConfig(this.#config).join('\n')}`);
     try {
-      await this.#dealer.listen(this.#bind);
+      // "Any free port" becomes the port bound, for the workers, the READY line and every reload.
+      this.#bind = await this.#dealer.listen(this.#bind);
     } catch (error) {
       this.#error(`Cannot listen at ${formatAddress(this.#bind)}: ${(error as Error).message}`);
       for (const [signal, handler] of handlers) process.off(signal, handler);
@@ -440,7 +432,7 @@ export class Arbiter {
     }
     // It died while booting.
     if (code === APP_LOAD_ERROR || code === BOOT_ERROR) {
-      const what = code === APP_LOAD_ERROR ? 'App failed to load' : 'Worker failed to boot (cannot listen)';
+      const what = code === APP_LOAD_ERROR ? 'App failed to load' : 'Worker failed to boot (its engine cannot start)';
       const serving = [...this.#workers.values()].filter((r) => r.state === 'ready' && r.generation < record.generation);
       if (serving.length === 0) {
         this.#error(`${what} (see the error above). Halting: restarting would fail the same way.`);

@@ -43,7 +43,7 @@ interface Deal {
 }
 
 /** How many times one connection is dealt before the dealer gives up and closes it. */
-const MAX_TRIES = 4;
+const MAX_TRIES = 6;
 /** How often dealt connections are checked for a worker that has not taken them. */
 const SWEEP_MS = 250;
 
@@ -77,8 +77,8 @@ export class Dealer {
     this.#server.on('error', (error) => this.#error(`Accepting a connection failed: ${error.message}`));
   }
 
-  /** Bind the pool's address, exclusively: no other process can share the port. */
-  listen(bind: Address): Promise<void> {
+  /** Bind the pool's address, exclusively (no other process can share the port); resolves with the address bound (a real port for port 0). */
+  listen(bind: Address): Promise<Address> {
     const server = this.#server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -87,7 +87,8 @@ export class Dealer {
         server.off('error', reject);
         this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
         this.#sweeper.unref();
-        resolve();
+        const address = server.address();
+        resolve(bind.kind === 'tcp' && typeof address === 'object' && address !== null ? { ...bind, port: address.port } : bind);
       });
     });
   }
@@ -148,7 +149,13 @@ export class Dealer {
       socket.destroy();
       return;
     }
-    const seat = this.#waiting.length === 0 ? this.#pick() : undefined;
+    if (this.#waiting.length > 0) {
+      // Others came first: they go first.
+      this.#waiting.push(socket);
+      this.flush();
+      return;
+    }
+    const seat = this.#pick();
     if (seat === undefined) this.#waiting.push(socket);
     else this.#send(seat, socket, this.#ids++, 1);
   }

@@ -4,7 +4,7 @@
  * decides the pool's shape: it only asks to be retired (--max-requests) and the master replaces it.
  *
  * Exit codes: 0 after a stop, APP_LOAD_ERROR (4) if the app cannot be loaded, BOOT_ERROR (3) if
- * the engine cannot listen. The master halts instead of respawning on 3 and 4.
+ * the engine cannot start. The master halts instead of respawning on 3 and 4.
  */
 import type { ErrorReporter } from '../../app/errors.ts';
 import type { App } from '../../app/interface.ts';
