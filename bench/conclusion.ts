@@ -28,7 +28,7 @@ function lowerBetter(prod: number, dev: number): ConclusionLine['verdict'] {
 const higherBetter = (prod: number, dev: number): ConclusionLine['verdict'] => lowerBetter(dev, prod);
 
 const ratio = (a: number, b: number): string => (b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(a / b >= 10 ? 0 : 1)}×` : '—');
-const num = (v: number, unit: string): string => (unit === '%' ? `${v.toFixed(1)}%` : unit === '% of a core' ? `${v.toFixed(0)}% of a core` : unit === 'ms' ? `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ms` : unit === 'failed' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : `${Math.round(v)} ${unit}`);
+const num = (v: number, unit: string): string => (unit === '%' ? `${v.toFixed(1)}%` : unit === '% of a core' ? `${v.toFixed(0)}% of a core` : unit === 'ms' ? `${v >= 100 ? v.toFixed(0) : v < 1 ? v.toFixed(2) : v.toFixed(1)} ms` : unit === 'failed' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : `${Math.round(v)} ${unit}`);
 
 function faultLine(faults: readonly FaultRecord[], scenario: string, title: string, prod: string): ConclusionLine {
   const dev = faults.find((f) => f.scenario === scenario && f.config === 'dev');

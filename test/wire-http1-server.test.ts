@@ -144,7 +144,7 @@ describe('wire/http1 server', () => {
       }
       const [reply] = await connection.responses(1);
       assert.equal(reply?.body, 'GET /trickled 0');
-      // One read per byte would be ~140; read every 50 ms once it trickles, a few dozen at most.
+      // One read per byte would be ~140; read every 100 ms once it trickles, a few dozen at most.
       assert.ok(reads < head.length / 2, `${reads} reads for ${head.length} bytes sent one by one`);
     } finally {
       proto.onData = original;

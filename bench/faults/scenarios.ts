@@ -106,6 +106,9 @@ const slowClients: FaultScenario = {
   title: 'slow clients (heads and bodies a byte at a time)',
   question: 'Hundreds of connections trickle their request heads and bodies one byte at a time: how slow do normal requests get meanwhile?',
   configs: ['dev', 'stack-net', 'app-net-N'],
+  // At least 6 s, so the p99 of a quick run rests on some 1,600 requests under attack rather than
+  // 800 (the 8th-slowest request, which one stall of the shared machine decides).
+  windowMs: (plan) => Math.max(plan.durationMs, 6000),
   async inject(tools, plan) {
     const from = 300;
     const seconds = (plan.durationMs - from) / 1000;
@@ -130,13 +133,19 @@ const slowClients: FaultScenario = {
     return { marks: [{ atMs: start, untilMs: plan.durationMs, label: `${plan.slowConnections} slow clients` }], counts: { slowConnections: plan.slowConnections, ...counts } };
   },
   // The deciding figure is what the issue asks of a server under attack: how slow normal requests
-  // get. Where the attack's cost lands (the app's own processes, or the front) is read from /proc
-  // and given beside it: it is what the front is for, and a busy machine blurs it less.
+  // get, read as the median: every request pays the attack's cost on the event loop that serves
+  // it (the dev server parses every trickled byte on the loop that runs the app; in production
+  // the front reads them, in batches), and the median shows that cost. The p99 is given beside
+  // it: on a small shared machine it is set by the scheduler more than by the servers (a request
+  // through production wakes three processes, one through the dev server one), and it swings
+  // between identical runs. Where the attack's CPU went (the app's own processes, or the front)
+  // is read from /proc and given too: it is what the front is for, and load blurs it least.
   headline: (_all, under, _recovery, cpu) => ({
-    value: under.p99,
+    value: under.p50,
     unit: 'ms',
-    figure: 'p99 of normal requests under attack',
-    label: `p99 of normal requests under attack (p50 ${under.p50.toFixed(1)} ms); the app's own processes used ${appCorePercent(cpu).toFixed(0)}% of a core${cpu.front !== undefined ? `, the front ${cpu.front.toFixed(0)}%` : ''}`,
+    figure: 'median latency of normal requests under attack',
+    label: `median latency of normal requests under attack (p99 ${under.p99 >= 100 ? under.p99.toFixed(0) : under.p99.toFixed(1)} ms); the attack cost the app's own processes ${appCorePercent(cpu).toFixed(0)}% of a core${cpu.front !== undefined ? `, the front ${cpu.front.toFixed(0)}%` : ''}`,
+    tieBreak: under.p99,
   }),
 };
 

@@ -37,7 +37,7 @@ function formatHeadline(value: number, unit: string): string {
   if (!Number.isFinite(value)) return '—';
   if (unit === '%') return `${value.toFixed(1)}%`;
   if (unit === '% of a core') return `${value.toFixed(0)}% of a core`;
-  if (unit === 'ms') return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ms`;
+  if (unit === 'ms') return `${value >= 100 ? value.toFixed(0) : value < 1 ? value.toFixed(2) : value.toFixed(1)} ms`;
   if (unit === 'failed') return Number.isInteger(value) ? String(value) : value.toFixed(1);
   return `${Math.round(value)} ${unit}`;
 }

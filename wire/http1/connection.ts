@@ -65,8 +65,8 @@ const BODY_GATHER_START = 16 * 1024;
  * meanwhile (the kernel keeps them; TCP flow control holds the client past its window) are read
  * at once. Why: each read costs a system call and a callback whatever its size, so a client
  * sending a byte every 10 ms cost a read per byte — hundreds of such clients kept the event
- * loop busy and every other client waited behind them (bench: slow clients). Read every 50 ms,
- * the same clients cost about a fifth of the reads. What such a client sees: its request is
+ * loop busy and every other client waited behind them (bench: slow clients). Read every 100 ms,
+ * the same clients cost about a tenth of the reads. What such a client sees: its request is
  * complete at most READ_BATCH_MS later than it sent its last byte, which it cannot tell from a
  * slow link. A client whose request arrives in one or a few pieces (every ordinary one: a head
  * split over two packets, a body written after its head) is never held. Deadlines (the header
@@ -74,7 +74,7 @@ const BODY_GATHER_START = 16 * 1024;
  */
 const TINY_READ = 32;
 const TRICKLE_READS = 4;
-const READ_BATCH_MS = 50;
+const READ_BATCH_MS = 100;
 
 /** Where the request starts in `buffer`, after empty lines (RFC 9112 §2.2). */
 function emptyLinesBefore(buffer: Buffer): number {
