@@ -10,6 +10,7 @@
  * unfixable from JavaScript: no answer to most malformed requests, duplicate Content-Length read
  * as two requests, header names with `.` or `|` never answered; bench/RESULTS.md has the figures.
  */
+import type { Socket } from 'node:net';
 import type { App } from '../../app/interface.ts';
 import type { ParsedAddress } from '../../options/grammar.ts';
 import type { HostOptions } from './host.ts';
@@ -18,6 +19,11 @@ import type { HostOptions } from './host.ts';
 export interface Engine {
   /** Start listening; resolves with the address actually bound (port 0 becomes the real port). */
   listen(bind: ParsedAddress): Promise<ParsedAddress>;
+  /**
+   * Serve a connection accepted elsewhere: in a pool worker, the master accepts every connection
+   * and deals it to a worker (server/pool/dealer.ts); the worker never listens itself.
+   */
+  adopt(socket: Socket): void;
   /** Stop taking new connections; requests already received keep running. */
   stopAccepting(): void;
   /**

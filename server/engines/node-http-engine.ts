@@ -1,11 +1,10 @@
 /**
  * The node:http engine: the shared adapter (node-http.ts) plus the lifecycle a pool worker needs.
- * Under node:cluster, listen() asks the primary for the shared listening handle, so every worker
- * of the pool serves the same port and the primary deals connections out round-robin.
+ * In a pool worker it never listens: the master deals it connections (server/pool/dealer.ts),
+ * which adopt() hands to node:http as if its own listener had accepted them.
  */
-import cluster from 'node:cluster';
 import type http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import type { App } from '../../app/interface.ts';
 import type { ParsedAddress as Address } from '../../options/grammar.ts';
 import type { Engine } from './engine.ts';
@@ -25,20 +24,16 @@ const IDLE_SWEEP_MS = 50;
  */
 export const DRAIN_IDLE_WINDOW_MS = 2000;
 
-/**
- * How long a draining cluster worker stays reachable after its last connection. Under
- * node:cluster the primary accepts connections and hands them over one message at a time; a
- * handover already on its way when we stopped accepting must still be answered ("not accepted",
- * so the primary gives it to another worker). A worker that exits first strands that connection
- * in the primary for good.
- */
-const HANDOVER_GRACE_MS = 250;
-
 /** node:http behind the Engine interface. */
 export class NodeHttpEngine implements Engine {
   readonly #server: http.Server;
   readonly #closed: Promise<void>;
+  /** Connections adopted from the pool master: node:http counts only those its listener accepted. */
+  readonly #adopted = new Set<Socket>();
   #draining = false;
+  #tracking = false;
+  #listened = false;
+  #adoptedGone: (() => void) | null = null;
 
   constructor(app: App, options: HostOptions) {
     this.#server = createNodeHttpServer(app, options);
@@ -48,6 +43,7 @@ export class NodeHttpEngine implements Engine {
 
   listen(bind: Address): Promise<Address> {
     const server = this.#server;
+    this.#listened = true;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       const done = () => {
@@ -58,6 +54,26 @@ export class NodeHttpEngine implements Engine {
       if (bind.kind === 'unix') server.listen(bind.path, done);
       else server.listen(bind.port, bind.host, done);
     });
+  }
+
+  adopt(socket: Socket): void {
+    const server = this.#server;
+    if (!this.#listened && !this.#tracking) {
+      // node:http starts tracking connections (closeIdleConnections, closeAllConnections, the
+      // header and request timeouts) on its 'listening' event; a server that never listens
+      // must start it so.
+      this.#tracking = true;
+      server.emit('listening');
+    }
+    // As its own listener would have made it (http.Server is allowHalfOpen): a client that
+    // half-closes after its request still gets the response.
+    socket.allowHalfOpen = true;
+    this.#adopted.add(socket);
+    socket.once('close', () => {
+      this.#adopted.delete(socket);
+      if (this.#draining && this.#adopted.size === 0) this.#adoptedGone?.();
+    });
+    server.emit('connection', socket);
   }
 
   /**
@@ -91,20 +107,27 @@ export class NodeHttpEngine implements Engine {
         sweep = setInterval(() => closeIdleConnections(server), IDLE_SWEEP_MS);
       }, Math.min(DRAIN_IDLE_WINDOW_MS, timeoutMs));
       const deadline = setTimeout(() => done(false), timeoutMs);
+      let settled = false;
       const done = (clean: boolean) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(window);
         clearInterval(sweep);
         clearTimeout(deadline);
-        if (cluster.isWorker) setTimeout(() => resolve(clean), HANDOVER_GRACE_MS);
-        else resolve(clean);
+        resolve(clean);
       };
-      void this.#closed.then(() => done(true));
+      // A server that listened ends with its 'close'; one that only adopted connections (a pool
+      // worker) when the last of them has closed.
+      if (this.#listened) void this.#closed.then(() => done(true));
+      else if (this.#adopted.size === 0) done(true);
+      else this.#adoptedGone = () => done(true);
     });
   }
 
   close(): void {
     this.stopAccepting();
     this.#server.closeAllConnections();
+    for (const socket of this.#adopted) socket.destroy();
     // Now http.Server.close() has nothing left to race; it stops the timeout timer.
     this.#server.close();
   }

@@ -4,9 +4,9 @@
  * changes of the pool's shape. Signal handlers only put the signal in a queue and wake the main
  * loop; the loop is the one place that acts, so two signals never interleave half-done work.
  *
- * Listening: every worker shares one socket through node:cluster: the master binds it once,
- * exclusively (no SO_REUSEPORT: no other process can bind the same port and take a share of the
- * traffic), and every worker accepts from it.
+ * Listening: the master binds the one socket, exclusively (no SO_REUSEPORT: no other process can
+ * bind the same port and take a share of the traffic), accepts every connection and deals it to a
+ * worker that can serve now (dealer.ts); workers never listen.
  *
  * Over 400 lines, on purpose: the one loop and the handlers it runs are the arbiter's single
  * concept (Gunicorn keeps arbiter.py whole for the same reason); the helpers live elsewhere.
@@ -15,9 +15,9 @@ import cluster, { type Worker } from 'node:cluster';
 import { randomInt } from 'node:crypto';
 import { lstatSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
+import { Dealer, type Seat } from './dealer.ts';
 import { describeConfig, type ServerConfig } from '../config.ts';
 import { formatAddress, type ParsedAddress as Address, parseAddress } from '../../options/grammar.ts';
-import { freePort } from '../../wire/free-port.ts';
 import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
 import { nodeEntry } from '../launch.ts';
 import { LogWriter } from '../../wire/log-writer.ts';
@@ -56,6 +56,13 @@ const KILL_GRACE_MS = 1000;
  * just as slowly, so the pool never gets ready. A worker stuck while booting is still killed, later.
  */
 export const BOOT_GRACE_MS = 30_000;
+/**
+ * A worker whose heartbeat is this many beats late gets no new connection until it beats again:
+ * its event loop is blocked (a long synchronous request), and a connection dealt to it would wait.
+ */
+const LATE_BEATS = 2.5;
+/** How long, at most, to wait after a worker's exit for the last messages on its channel. */
+const CHANNEL_DRAIN_MS = 2000;
 
 /** The pool master. `run()` resolves with the process exit code when the pool has stopped. */
 export class Arbiter {
@@ -77,6 +84,7 @@ export class Arbiter {
   #stopping: 'graceful' | 'immediate' | null = null;
   #exitCode = 0;
   #tickMs = 1000;
+  readonly #dealer: Dealer;
 
   /**
    * @param config the configuration to start with.
@@ -91,6 +99,22 @@ export class Arbiter {
     this.#bind = parseAddress(config.bind, { unix: true, portZero: true });
     this.#target = config.workers;
     this.#setTick();
+    this.#dealer = new Dealer(() => this.#seats(), (message) => this.#error(message));
+  }
+
+  /** Milliseconds between a worker's heartbeats, as #spawn() tells workers. */
+  #beatMs(): number {
+    return Math.max(50, Math.min(1000, (this.#config.timeout * 1000) / 4 || 1000));
+  }
+
+  /** The workers that may be dealt a connection now: serving, not retiring, heartbeat on time. */
+  #seats(): Seat[] {
+    const seats: Seat[] = [];
+    const lateAt = Date.now() - LATE_BEATS * this.#beatMs();
+    for (const [key, record] of this.#workers) {
+      if (record.state === 'ready' && record.lastBeat >= lateAt && record.worker.isConnected()) seats.push({ key, worker: record.worker, preferred: !record.retireRequested });
+    }
+    return seats;
   }
 
   /** The loop wakes often enough to notice a missed heartbeat well within --timeout. */
@@ -127,22 +151,8 @@ export class Arbiter {
 
   /** Start the pool and run until it is stopped; resolves with the exit code. */
   async run(): Promise<number> {
-    if (this.#bind.kind === 'tcp' && this.#bind.port === 0) {
-      // "Any free port" is chosen once, here, so that every worker (and every reload) asks for the
-      // same one: node:cluster keys its shared handles by the port asked for, and a pool whose
-      // workers all died would otherwise come back on another port. Should another process take
-      // the port in the moment before the master binds it, the bind fails (it is exclusive) and
-      // the pool stops with that error: it never shares the port.
-      this.#bind = { ...this.#bind, port: await freePort(this.#bind.host) };
-    }
-    // Every worker accepts from the one shared socket itself (Gunicorn's model), not round-robin
-    // in the master: a connection the master has handed to a worker that is stuck (and then
-    // killed) is never answered nor closed (node:cluster keeps its copy until the worker says it
-    // took it, so the client waits for its own read timeout: 60 s behind the front), while a
-    // stuck worker simply stops calling accept() and the others take its share. It must be set
-    // BEFORE setupPrimary(), which freezes the policy: set after it, the property reads
-    // SCHED_NONE while the master keeps dealing connections round-robin.
-    cluster.schedulingPolicy = cluster.SCHED_NONE;
+    // node:cluster only forks here: workers never listen (no shared handle, no scheduling
+    // policy); the dealer gives them connections.
     const worker = nodeEntry('server/pool/worker.ts');
     cluster.setupPrimary({ exec: worker.script, execArgv: worker.execArgv });
     cluster.on('message', (worker, message) => this.#onMessage(worker, message));
@@ -156,6 +166,15 @@ export class Arbiter {
     if (this.#bind.kind === 'unix') await removeStaleSocket(this.#bind.path);
     this.#info(`Starting layerstack pool (pid:${process.pid}), ${this.#config.engine} engine, app ${this.#config.app}`);
     this.#info(`Configuration:\n${describeConfig(this.#config).join('\n')}`);
+    try {
+      // "Any free port" becomes the port bound, for the workers, the READY line and every reload.
+      this.#bind = await this.#dealer.listen(this.#bind);
+    } catch (error) {
+      this.#error(`Cannot listen at ${formatAddress(this.#bind)}: ${(error as Error).message}`);
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+      this.#log.flush();
+      return BOOT_ERROR;
+    }
 
     while (this.#stopping === null || this.#workers.size > 0) {
       this.#handleSignals();
@@ -163,6 +182,7 @@ export class Arbiter {
       if (this.#stopping === null) this.#manageWorkers();
       await this.#sleep();
     }
+    this.#dealer.close();
     for (const [signal, handler] of handlers) process.off(signal, handler);
     this.#info(`Shutting down: master (pid:${process.pid}) exits`);
     this.#log.flush();
@@ -239,6 +259,9 @@ export class Arbiter {
   #stop(how: 'graceful' | 'immediate'): void {
     if (this.#stopping === 'immediate' || this.#stopping === how) return;
     this.#stopping = how;
+    // Stop accepting now, as Gunicorn closes its listeners: new clients are refused (the front
+    // tries another upstream), not held for workers that are leaving.
+    this.#dealer.close();
     const timeoutMs = how === 'graceful' ? this.#config.gracefulTimeout * 1000 : 0;
     for (const record of this.#workers.values()) this.#order(record, how === 'graceful', timeoutMs);
   }
@@ -324,11 +347,18 @@ export class Arbiter {
   }
 
   #onMessage(worker: Worker, message: unknown): void {
+    if (!isWorkerMessage(message)) return;
+    // Read even after the worker's exit (its last messages may come after): a connection it
+    // took must not be dealt again.
+    if (message.type === 'took') return this.#dealer.took(worker.id, message.id);
+    if (message.type === 'refused') return this.#dealer.refused(worker.id, message.id);
     const record = this.#workers.get(worker.id);
-    if (record === undefined || !isWorkerMessage(message)) return;
+    if (record === undefined) return;
+    const wasLate = record.lastBeat < Date.now() - LATE_BEATS * this.#beatMs();
     record.lastBeat = Date.now();
     switch (message.type) {
       case 'beat':
+        if (wasLate) this.#dealer.flush();
         return;
       case 'retire':
         this.#info(`Worker (pid:${record.pid}) ${message.reason}: replacing it`);
@@ -342,6 +372,7 @@ export class Arbiter {
         this.#info(`Worker (pid:${record.pid}) listening at ${formatAddress(message.bind)}`);
         this.#retireSuperseded();
         this.#announce();
+        this.#dealer.flush();
         this.#wakeUp();
         return;
     }
@@ -383,6 +414,7 @@ export class Arbiter {
     const record = this.#workers.get(worker.id);
     if (record === undefined) return;
     this.#workers.delete(worker.id);
+    this.#settleDeals(worker);
     this.#wakeUp();
     const how = signal !== null ? `signal ${signal}` : `exit code ${code}`;
     if (this.#stopping !== null || (record.state === 'retiring' && !record.timedOut)) {
@@ -400,7 +432,7 @@ export class Arbiter {
     }
     // It died while booting.
     if (code === APP_LOAD_ERROR || code === BOOT_ERROR) {
-      const what = code === APP_LOAD_ERROR ? 'App failed to load' : 'Worker failed to boot (cannot listen)';
+      const what = code === APP_LOAD_ERROR ? 'App failed to load' : 'Worker failed to boot (its engine cannot start)';
       const serving = [...this.#workers.values()].filter((r) => r.state === 'ready' && r.generation < record.generation);
       if (serving.length === 0) {
         this.#error(`${what} (see the error above). Halting: restarting would fail the same way.`);
@@ -419,6 +451,19 @@ export class Arbiter {
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.#bootFailures - 1));
     this.#nextSpawnAt = Date.now() + delay;
     this.#error(`Worker (pid:${record.pid}) died while booting (${how}); ${this.#bootFailures} failed boot(s) in a row, next try in ${(delay / 1000).toFixed(1)} s`);
+  }
+
+  /**
+   * Once the exited worker's channel is read to its end (its last 'took' messages with it), deal
+   * again the connections it never took. The exit can be seen before the channel's end.
+   */
+  #settleDeals(worker: Worker): void {
+    const until = Date.now() + CHANNEL_DRAIN_MS;
+    const settle = () => {
+      if (worker.process.connected && Date.now() < until) setTimeout(settle, 10);
+      else this.#dealer.workerGone(worker.id);
+    };
+    settle();
   }
 }
 

@@ -4,7 +4,7 @@
  * decides the pool's shape: it only asks to be retired (--max-requests) and the master replaces it.
  *
  * Exit codes: 0 after a stop, APP_LOAD_ERROR (4) if the app cannot be loaded, BOOT_ERROR (3) if
- * the engine cannot listen. The master halts instead of respawning on 3 and 4.
+ * the engine cannot start. The master halts instead of respawning on 3 and 4.
  */
 import type { ErrorReporter } from '../../app/errors.ts';
 import type { App } from '../../app/interface.ts';
@@ -17,8 +17,8 @@ import { APP_LOAD_ERROR, BOOT_ERROR } from '../exit-codes.ts';
 import { AccessLog } from '../../wire/access-log.ts';
 import { LogWriter } from '../../wire/log-writer.ts';
 import { errorLine } from './error-log.ts';
-import type { MasterMessage, WorkerMessage, WorkerSettings } from './messages.ts';
-import { WORKER_SETTINGS_ENV } from './messages.ts';
+import type { Socket } from 'node:net';
+import { DEAL_WINDOW_MS, type MasterMessage, monotonicMs, WORKER_SETTINGS_ENV, type WorkerMessage, type WorkerSettings } from './messages.ts';
 
 const settings = JSON.parse(process.env[WORKER_SETTINGS_ENV] ?? 'null') as WorkerSettings | null;
 if (settings === null || process.send === undefined) {
@@ -85,13 +85,12 @@ process.on('unhandledRejection', (reason) => {
   log('ERROR', `Unhandled promise rejection (the worker keeps serving):\n${reason instanceof Error ? reason.stack : String(reason)}`);
 });
 
+// The worker never listens: the master accepts every connection and deals it here.
 let engine: Engine;
 try {
   engine = await createEngine(settings.engine, app, options);
-  const bound = await engine.listen(parseAddress(settings.bind, { unix: true, portZero: true }));
-  send({ type: 'ready', bind: bound });
 } catch (error) {
-  log('ERROR', `Worker cannot serve on ${settings.bind}: ${(error as Error).message}`);
+  log('ERROR', `Worker cannot start its ${settings.engine} engine: ${(error as Error).message}`);
   exit(BOOT_ERROR);
 }
 
@@ -113,8 +112,25 @@ async function stop(graceful: boolean, timeoutMs: number): Promise<void> {
   exit(0);
 }
 
-process.on('message', (message: MasterMessage) => {
+/**
+ * A connection dealt by the master. Taken only within DEAL_WINDOW_MS of its deal and while not
+ * stopping; otherwise closed unread and refused, and the master deals it to another worker (one
+ * that came late may already have been). 'took' goes before the first byte is read: the master
+ * drops its copy, and a connection this worker took dies with it, never served twice.
+ */
+function take(id: number, at: number, socket: Socket): void {
+  if (stopping || monotonicMs() - at > DEAL_WINDOW_MS) {
+    socket.destroy();
+    send({ type: 'refused', id });
+    return;
+  }
+  send({ type: 'took', id });
+  engine.adopt(socket);
+}
+
+process.on('message', (message: MasterMessage, handle: unknown) => {
   if (message?.type === 'stop') void stop(message.graceful, message.timeoutMs);
+  else if (message?.type === 'deal' && handle !== undefined) take(message.id, message.at, handle as Socket);
 });
 // An orphan must not serve on: if the master is gone, finish what is running and leave.
 process.on('disconnect', () => void stop(true, settings.gracefulTimeout * 1000));
@@ -133,3 +149,5 @@ process.on('SIGUSR1', () => {
   }
 });
 for (const signal of ['SIGINT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU'] as const) process.on(signal, () => {});
+
+send({ type: 'ready', bind: parseAddress(settings.bind, { unix: true, portZero: true }) });

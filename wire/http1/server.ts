@@ -75,6 +75,17 @@ export class Http1Server implements Http1Host {
     this.server = this.secure ?? net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, acceptShared);
   }
 
+  /**
+   * Serve a connection accepted by another process (a pool master deals them to its workers) as
+   * one this server accepted. Plain HTTP only: a TLS server must do the handshake itself.
+   */
+  adopt(socket: net.Socket): void {
+    if (this.secure !== null) throw new Error('Http1Server.adopt: a TLS server accepts its own connections');
+    if (this.sweeper === null) this.startSweeper();
+    socket.setNoDelay(true);
+    this.server.emit('connection', socket);
+  }
+
   /** The TLS server, when serving HTTPS (for handshake logging). */
   get tlsServer(): tls.Server | null {
     return this.secure;

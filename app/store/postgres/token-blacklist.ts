@@ -33,26 +33,31 @@ const BLACKLIST = `
 // caller's new token is recorded. A token asked twice in one batch is tried once, for its first
 // request (DISTINCT ON); the later one loses, as it would to a concurrent statement. Inserts go in
 // jti order, so two batches that meet on two tokens lock them in the same order (no deadlock).
+// Every lookup in a table is a per-row subquery on its unique index, never a join: a prepared
+// statement's plan, made when the tables were small, must not become a hash join that scans
+// outstanding_tokens (measured: the database's CPU per rotation then grew with the table).
 const ROTATE_MANY = `
   WITH req AS (
     SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::bigint[], $10::bigint[])
       WITH ORDINALITY AS r(jti, user_id, token, created_at, expires_at, now, next_jti, next_token, next_created_at, next_expires_at, n)
   ),
   act AS (
-    SELECT DISTINCT ON (r.jti) r.* FROM req r JOIN users u ON u.id = r.user_id AND u.is_active ORDER BY r.jti, r.n
+    SELECT DISTINCT ON (r.jti) r.* FROM req r WHERE (SELECT u.is_active FROM users u WHERE u.id = r.user_id) ORDER BY r.jti, r.n
   ),
   ins AS (
     INSERT INTO outstanding_tokens (jti, user_id, token, created_at, expires_at)
     SELECT a.jti, a.user_id, a.token, a.created_at, a.expires_at FROM act a
-    WHERE NOT EXISTS (SELECT 1 FROM outstanding_tokens t WHERE t.jti = a.jti)
+    WHERE (SELECT t.id FROM outstanding_tokens t WHERE t.jti = a.jti) IS NULL
     ORDER BY a.jti
     ON CONFLICT (jti) DO NOTHING
     RETURNING id, jti
   ),
   o AS (
-    SELECT a.jti, a.user_id, a.now, a.next_jti, a.next_token, a.next_created_at, a.next_expires_at, i.id FROM act a JOIN ins i ON i.jti = a.jti
-    UNION ALL
-    SELECT a.jti, a.user_id, a.now, a.next_jti, a.next_token, a.next_created_at, a.next_expires_at, t.id FROM act a JOIN outstanding_tokens t ON t.jti = a.jti
+    SELECT * FROM (
+      SELECT a.jti, a.user_id, a.now, a.next_jti, a.next_token, a.next_created_at, a.next_expires_at,
+        COALESCE((SELECT t.id FROM outstanding_tokens t WHERE t.jti = a.jti), (SELECT i.id FROM ins i WHERE i.jti = a.jti)) AS id
+      FROM act a
+    ) found WHERE id IS NOT NULL
   ),
   b AS (
     INSERT INTO blacklisted_tokens (token_id, blacklisted_at)
@@ -65,8 +70,8 @@ const ROTATE_MANY = `
     SELECT o.next_jti, o.user_id, o.next_token, o.next_created_at, o.next_expires_at FROM o JOIN b ON b.token_id = o.id
     RETURNING jti
   )
-  SELECT COALESCE(u.is_active, false) AS active, EXISTS (SELECT 1 FROM nx WHERE nx.jti = r.next_jti) AS rotated
-  FROM req r LEFT JOIN users u ON u.id = r.user_id
+  SELECT COALESCE((SELECT u.is_active FROM users u WHERE u.id = r.user_id), false) AS active, EXISTS (SELECT 1 FROM nx WHERE nx.jti = r.next_jti) AS rotated
+  FROM req r
   ORDER BY r.n`;
 
 /** A rotation waiting for the next batch. */

@@ -4,10 +4,10 @@
  * answers every malformed request with its status, speaks HTTP/1.0, and keeps pipelined
  * responses in order. Bodies arrive whole (within --max-body-size) before the app is called.
  *
- * In a pool worker the listening socket is the one node:cluster's primary holds for all workers
- * (bound once, exclusively: no other process can share the port); in-process it binds its own.
+ * In a pool worker it never listens: the master accepts every connection and deals it to a
+ * worker (server/pool/dealer.ts), which adopt()s it; in-process it binds its own socket.
  */
-import cluster from 'node:cluster';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { StreamedBody } from '../../../app/body.ts';
 import { callApp } from '../../../app/errors.ts';
@@ -111,11 +111,15 @@ export class NetEngine implements Engine {
 
   async listen(bind: Bind): Promise<Bind> {
     if (bind.kind === 'unix') {
-      await this.#server.listenUnix(bind.path, cluster.isWorker);
+      await this.#server.listenUnix(bind.path);
       return bind;
     }
-    const port = await this.#server.listen(bind.host, bind.port, cluster.isWorker);
+    const port = await this.#server.listen(bind.host, bind.port);
     return { kind: 'tcp', host: bind.host, port };
+  }
+
+  adopt(socket: Socket): void {
+    this.#server.adopt(socket);
   }
 
   stopAccepting(): void {
@@ -147,9 +151,7 @@ export class NetEngine implements Engine {
         clearInterval(sweep);
         clearInterval(empty);
         clearTimeout(deadline);
-        // A cluster worker stays reachable a moment for connection handovers already on their way.
-        if (cluster.isWorker) setTimeout(() => resolve(clean), 250);
-        else resolve(clean);
+        resolve(clean);
       }
     });
   }
