@@ -156,6 +156,10 @@ export async function stopConfiguration(running: RunningConfiguration): Promise<
       // gone meanwhile
     }
   }
+  // A killed process lingers until the kernel has torn it down; the caller (and Ctrl-C's exit)
+  // must not return while any of it is still there.
+  const killDeadline = Date.now() + 5000;
+  while (Date.now() < killDeadline && groups.some(groupAlive)) await sleep(50);
 }
 
 /** Which of a configuration's requirements are missing ("" when it can run). */
