@@ -1,6 +1,9 @@
 /** One measured window: a redone window gets a fresh plan (single-use tokens are never reused). */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
+import { runSteadyClient } from '../bench/faults/steady-client.ts';
 import type { RunningConfiguration } from '../bench/launcher.ts';
 import type { Loader, LoadPlan, LoadResult } from '../bench/loaders/load-plan.ts';
 import { measure, type MeasureContext } from '../bench/measure.ts';
@@ -68,5 +71,22 @@ describe('measure', () => {
     assert.equal(record.invalid, true);
     assert.equal(record.attempts, 1);
     assert.equal(record.contaminated, false);
+  });
+});
+
+describe('the steady client of the fault scenarios', () => {
+  it('never counts a request as faster than its round trip (a timer firing early is not a fast server)', async () => {
+    const server = createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const samples = await runSteadyClient({ url: `http://127.0.0.1:${port}/`, connections: 4, rate: 200, durationMs: 1000, timeoutMs: 5000 });
+      assert.ok(samples.length >= 150, `${samples.length} requests`);
+      assert.ok(samples.every((s) => s.ok));
+      const negative = samples.filter((s) => s.latencyMs <= 0);
+      assert.equal(negative.length, 0, `${negative.length} requests with a latency ≤ 0, e.g. ${negative[0]?.latencyMs} ms`);
+    } finally {
+      server.close();
+    }
   });
 });

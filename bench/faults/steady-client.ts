@@ -1,8 +1,11 @@
 /**
  * The normal client of the fault scenarios: a few keep-alive connections sending one request
  * shape at a steady rate, recording every request (when it was due, how long it took, whether it
- * succeeded). Latency is counted from when the request was due, not from when it could be sent,
- * so a server that stalls shows its stall in the figures (no coordinated omission). It never
+ * succeeded). A request held back by the one before it on its connection (a server that stalls)
+ * is counted from when it was due, not from when it could be sent, so the stall shows in the
+ * figures (no coordinated omission); a request sent on time is counted from when it was sent.
+ * (Counting every request from its due time made half of them negative: a timer fires up to a
+ * millisecond before its time, as Node keeps the loop's clock in whole, cached milliseconds.) It never
  * retries: a request that fails is an error, as for a browser or an API client that does not.
  */
 import { Agent, request } from 'node:http';
@@ -11,7 +14,7 @@ import { Agent, request } from 'node:http';
 export interface RequestSample {
   /** Milliseconds since the client started, when the request was due. */
   dueMs: number;
-  /** From due to the end of the response (or the failure), milliseconds. */
+  /** From due (or from the send, if that was later than due only by the client's own timer) to the end of the response (or the failure), milliseconds. */
   latencyMs: number;
   ok: boolean;
   /** For a failed request: the status it got, or the socket error (ECONNRESET, timeout…). */
@@ -35,13 +38,13 @@ export function runSteadyClient(plan: SteadyPlan, signal?: AbortSignal): Promise
   const samples: RequestSample[] = [];
   const start = performance.now();
   const interval = (1000 * plan.connections) / plan.rate;
-  const one = (dueMs: number): Promise<void> =>
+  const one = (dueMs: number, fromMs: number): Promise<void> =>
     new Promise((resolve) => {
       let done = false;
       const finish = (failure: string | undefined) => {
         if (done) return;
         done = true;
-        const sample: RequestSample = { dueMs, latencyMs: performance.now() - start - dueMs, ok: failure === undefined };
+        const sample: RequestSample = { dueMs, latencyMs: performance.now() - start - fromMs, ok: failure === undefined };
         if (failure !== undefined) sample.failure = failure;
         samples.push(sample);
         resolve();
@@ -59,8 +62,14 @@ export function runSteadyClient(plan: SteadyPlan, signal?: AbortSignal): Promise
   const loop = async (offset: number): Promise<void> => {
     for (let due = offset; due < plan.durationMs && !signal?.aborted; due += interval) {
       const now = performance.now() - start;
-      if (due > now) await new Promise((r) => setTimeout(r, due - now));
-      await one(due);
+      // Behind schedule (the last answer on this connection came after this one was due): from
+      // due. On time: from the send, early or late by the timer's grain.
+      let from = due;
+      if (due > now) {
+        await new Promise((r) => setTimeout(r, due - now));
+        from = performance.now() - start;
+      }
+      await one(due, from);
     }
   };
   const loops = Array.from({ length: plan.connections }, (_, i) => loop((i * interval) / plan.connections));
