@@ -24,7 +24,7 @@ const ROLE_COLORS: Record<string, string> = {
   reloader: '#a0aec0',
   master: '#718096',
   workers: '#2b6cb0',
-  'dev process': '#2b6cb0',
+  'dev process': '#553c9a',
   app: '#2b6cb0',
   "app's own code": '#38a169',
 };
@@ -147,7 +147,7 @@ function faultSection(r: BenchResults, threshold: number): string {
     const question = FAULT_QUESTIONS[sc.name] ?? '';
     blocks.push(`<h3>${escape(sc.title)}</h3><p>${escape(question)}</p>${charts.join('\n')}`);
   }
-  return `<section id="faults"><h2>Fault timelines</h2><p>A steady client sends ordinary requests (GET /api/ping/) at a fixed rate and never retries; latency counts from when each request was due, so a stall shows in full. The fault is marked in orange.</p>${blocks.join('\n')}</section>`;
+  return `<section id="faults"><h2>Fault timelines</h2><p>A steady client sends ordinary requests (GET /api/ping/) at a fixed rate and never retries; a request held back by a stalled connection counts from when it was due, so a stall shows in full (one sent on time, from when it was sent). The fault is marked in orange.</p>${blocks.join('\n')}</section>`;
 }
 
 /** One sentence per fault scenario (kept here so an old JSON file renders without the registry). */
