@@ -100,6 +100,27 @@ for (const engine of ['net', 'http']) {
       assert.deepEqual(after, [other, other], 'connections opened as the stuck worker was killed are answered by the other worker');
       assert.equal((await blocked).status, 0, 'the request the killed worker had taken is lost, and only it');
       await pool.waitFor(new RegExp(`Worker \\(pid:${stuck}\\) was sent SIGKILL`), 20_000);
+
+      // A worker frozen (SIGSTOP) as connections arrive, then killed: it never took what it was
+      // dealt, which another worker answers. Two connections: round-robin deals one to each
+      // worker, unless the frozen one already looks stuck (then both go to the other: passes too).
+      const replacement = Number((await pool.waitFor(/Booting worker with pid: (\d+)[\s\S]*listening at/, 40_000, pool.output.lastIndexOf(`pid:${stuck}) was sent SIGKILL`)))[1]);
+      await pool.waitFor(new RegExp(`Worker \\(pid:${replacement}\\) listening at`), 40_000);
+      // One beat after it listens, so the master counts it on time; then freeze it.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      process.kill(replacement, 'SIGSTOP');
+      const frozen = Array.from({ length: 2 }, () => get(pool.port, '/pid', false));
+      // Long enough for both connections to be dealt (the master deals at once); shorter than
+      // the 2 s after which the master deals again what was not taken, which would hide the test.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      process.kill(replacement, 'SIGKILL');
+      assert.deepEqual((await Promise.all(frozen)).map(pidOf), [other, other], `connections dealt as worker ${replacement} froze are answered by worker ${other}`);
+      // The log is written in batches: give the line a moment to come (it is only reported).
+      const redealt = await pool.waitFor(new RegExp(`Worker \\(pid:${replacement}\\) left \\d+ connection\\(s\\) dealt to it untaken: dealt again`), 5000).then(
+        () => true,
+        () => false,
+      );
+      t.diagnostic(`frozen worker ${replacement}: ${redealt ? 'its untaken connection was dealt again after its death' : 'got no connection (it already looked stuck)'}`);
     });
   });
 }

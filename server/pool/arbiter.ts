@@ -99,7 +99,11 @@ export class Arbiter {
     this.#bind = parseAddress(config.bind, { unix: true, portZero: true });
     this.#target = config.workers;
     this.#setTick();
-    this.#dealer = new Dealer(() => this.#seats(), (message) => this.#error(message));
+    this.#dealer = new Dealer(
+      () => this.#seats(),
+      (message) => this.#error(message),
+      (message) => this.#info(message),
+    );
   }
 
   /** Milliseconds between a worker's heartbeats, as #spawn() tells workers. */
@@ -414,7 +418,7 @@ export class Arbiter {
     const record = this.#workers.get(worker.id);
     if (record === undefined) return;
     this.#workers.delete(worker.id);
-    this.#settleDeals(worker);
+    this.#settleDeals(worker, record.pid);
     this.#wakeUp();
     const how = signal !== null ? `signal ${signal}` : `exit code ${code}`;
     if (this.#stopping !== null || (record.state === 'retiring' && !record.timedOut)) {
@@ -457,11 +461,11 @@ export class Arbiter {
    * Once the exited worker's channel is read to its end (its last 'took' messages with it), deal
    * again the connections it never took. The exit can be seen before the channel's end.
    */
-  #settleDeals(worker: Worker): void {
+  #settleDeals(worker: Worker, pid: number): void {
     const until = Date.now() + CHANNEL_DRAIN_MS;
     const settle = () => {
       if (worker.process.connected && Date.now() < until) setTimeout(settle, 10);
-      else this.#dealer.workerGone(worker.id);
+      else this.#dealer.workerGone(worker.id, pid);
     };
     settle();
   }

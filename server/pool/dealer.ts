@@ -52,6 +52,7 @@ const ignore = () => {};
 export class Dealer {
   readonly #seats: () => readonly Seat[];
   readonly #error: (message: string) => void;
+  readonly #info: (message: string) => void;
   readonly #server: net.Server;
   readonly #deals = new Map<number, Deal>();
   /** Deal ids by worker key. */
@@ -66,11 +67,12 @@ export class Dealer {
 
   /**
    * @param seats the workers fit to take a connection now, in any order (asked on every deal).
-   * @param error writes one line to the error log.
+   * @param error writes one ERROR line to the error log; `info` one INFO line.
    */
-  constructor(seats: () => readonly Seat[], error: (message: string) => void) {
+  constructor(seats: () => readonly Seat[], error: (message: string) => void, info: (message: string) => void) {
     this.#seats = seats;
     this.#error = error;
+    this.#info = info;
     // pauseOnConnect: the master never reads; the bytes stay in the kernel for the worker.
     this.#server = net.createServer({ pauseOnConnect: true }, (socket) => this.#accepted(socket));
     // accept() failing (EMFILE, ENFILE) must not kill the master; the listener keeps going.
@@ -131,10 +133,11 @@ export class Dealer {
    * The worker has exited and its IPC channel is closed (every 'took' it sent has been read): a
    * connection it took is closed by its death; ours to deal again are those it never took.
    */
-  workerGone(key: number): void {
+  workerGone(key: number, pid: number): void {
     const ids = this.#byWorker.get(key);
     this.#byWorker.delete(key);
-    if (ids === undefined) return;
+    if (ids === undefined || ids.size === 0) return;
+    this.#info(`Worker (pid:${pid}) left ${ids.size} connection(s) dealt to it untaken: dealt again`);
     for (const id of ids) {
       const deal = this.#deals.get(id)!;
       this.#deals.delete(id);
