@@ -51,6 +51,8 @@ export interface Headline {
   label: string;
   /** Decides between equal values (lower is better), e.g. the worst latency when no request failed. */
   tieBreak?: number;
+  /** What the tie-break is, shown beside the value in the summary table (always in ms), e.g. "p99". */
+  tieBreakLabel?: string;
 }
 
 /** One fault scenario. */
@@ -143,9 +145,10 @@ const slowClients: FaultScenario = {
   headline: (_all, under, _recovery, cpu) => ({
     value: under.p50,
     unit: 'ms',
-    figure: 'median latency of normal requests under attack',
+    figure: 'median latency of normal requests under attack (then the p99)',
     label: `median latency of normal requests under attack (p99 ${under.p99 >= 100 ? under.p99.toFixed(0) : under.p99.toFixed(1)} ms); the attack cost the app's own processes ${appCorePercent(cpu).toFixed(0)}% of a core${cpu.front !== undefined ? `, the front ${cpu.front.toFixed(0)}%` : ''}`,
     tieBreak: under.p99,
+    tieBreakLabel: 'p99',
   }),
 };
 
@@ -190,6 +193,7 @@ const crashingRoute: FaultScenario = {
     figure: 'normal requests failed per crash (then the time back to normal)',
     label: `normal requests failed per crash (${recovery.length} crash${recovery.length === 1 ? '' : 'es'}); back to normal after ${Math.round(median(recovery))} ms (median)`,
     tieBreak: median(recovery),
+    tieBreakLabel: 'back after',
   }),
 };
 
@@ -266,6 +270,7 @@ const deploy: FaultScenario = {
       figure: `requests failed, short and ${DEPLOY_LONG_MS / 1000} s long ones (then the worst short latency)`,
       label: `requests failed (${all.errors} of ${all.requests} short, ${longFailed} of ${long} long ${DEPLOY_LONG_MS / 1000} s ones in flight at the reload); worst latency of the short ones ${Math.round(all.max)} ms`,
       tieBreak: all.max,
+      tieBreakLabel: 'worst short',
     };
   },
 };

@@ -65,7 +65,8 @@ function summaryTable(r: BenchResults, threshold: number): string {
         const f = faults.find((x) => x.config === c);
         if (!f) return '<td class="na">—</td>';
         const ratio = c === r.meta.baseline || !base || !(base.headline.value > 0) ? '' : ` <span class="ratio">${times(f.headline.value / base.headline.value)}</span>`;
-        return `<td>${formatHeadline(f.headline.value, f.headline.unit)}${ratio}${faultDisturbed(f, threshold) ? DISTURBED : ''}${f.notRecovered ? ' NOT SERVING AFTER' : ''}</td>`;
+        const tie = f.headline.tieBreak !== undefined && f.headline.tieBreakLabel ? ` <span class="small">(${escape(f.headline.tieBreakLabel)} ${formatHeadline(f.headline.tieBreak, 'ms')})</span>` : '';
+        return `<td>${formatHeadline(f.headline.value, f.headline.unit)}${ratio}${tie}${faultDisturbed(f, threshold) ? DISTURBED : ''}${f.notRecovered ? ' NOT SERVING AFTER' : ''}</td>`;
       });
       rows.push(`<tr><td>${escape(sc.title)}</td><td>${escape(faults[0]!.headline.figure ?? faults[0]!.headline.unit)} (lower is better)</td>${cells.join('')}</tr>`);
     }
