@@ -22,7 +22,7 @@ import { ChunkedDecoder } from './chunked-decoder.ts';
 import { requestFailure } from './failure.ts';
 import type { RequestFailure } from './failure.ts';
 import { HeadScan, partialRequestLine } from './head-scan.ts';
-import { parseRequestHead } from './request-head.ts';
+import { emptyLinesBefore, readBodyPiece, readRequestHead } from './read-head.ts';
 import type { RequestHead } from './request-head.ts';
 import { Http1Response } from './response.ts';
 import type { Http1Host } from './handler.ts';
@@ -75,13 +75,6 @@ const BODY_GATHER_START = 16 * 1024;
 const TINY_READ = 32;
 const TRICKLE_READS = 4;
 const READ_BATCH_MS = 100;
-
-/** Where the request starts in `buffer`, after empty lines (RFC 9112 §2.2). */
-function emptyLinesBefore(buffer: Buffer): number {
-  let start = 0;
-  while (buffer[start] === 13 && buffer[start + 1] === 10) start += 2;
-  return start;
-}
 
 /** A buffer of at least `need` bytes holding `have[0, used)`: `have` itself when it has room, else one of twice the size (or `need`, at most `limit`). */
 function room(have: Buffer | null, used: number, need: number, first: number, limit: number): Buffer {
@@ -386,31 +379,15 @@ export class Http1Connection {
   /** Try to read one request head from `buffer`; false when more bytes are needed (or it was refused). */
   private readHead(buffer: Buffer): boolean {
     const settings = this.host.settings;
-    const start = emptyLinesBefore(buffer);
-    // Only the bytes that arrived since the last look are searched (head-scan.ts): a head sent a
-    // byte at a time costs the same per byte as one sent whole.
-    const found = this.headScan.scan(buffer, start, settings);
-    if (found === null || 'failure' in found) {
-      if (start === buffer.length) {
+    const read = readRequestHead(buffer, this.headScan, settings, this.peerEnded);
+    if (read.kind !== 'head') {
+      if (read.kind === 'blank') {
         this.buffer = null; // only empty lines so far
         if (this.peerEnded) this.closeGracefully();
-        return false;
-      }
-      if (found !== null) this.refuseHead(found.failure, buffer, start);
-      else if (this.peerEnded) this.refuseHead(requestFailure('incomplete', 'Bad request: the connection ended in the middle of the request head.'), buffer, start);
+      } else if (read.kind === 'refused') this.refuseHead(read.failure, buffer, read.start);
       return false;
     }
-    const end = found.end;
-    if (end - start > settings.maxHeaderSize) {
-      this.refuseHead(requestFailure('head-too-large', `Request header fields too large: the request head is larger than ${settings.maxHeaderSize} bytes.`), buffer, start);
-      return false;
-    }
-    const parsed = parseRequestHead(buffer.toString('latin1', 0, end + 4), start, end, settings);
-    if ('failed' in parsed) {
-      this.refuseHead(parsed, buffer, start);
-      return false;
-    }
-    const consumed = end + 4;
+    const { head: parsed, consumed } = read;
     const receivedAt = performance.now();
     if (parsed.contentLength > settings.maxBodySize) {
       this.refuse(requestFailure('body-too-large', `Payload too large: the body is ${parsed.contentLength} bytes, the limit is ${settings.maxBodySize}.`), parsed);
@@ -449,25 +426,14 @@ export class Http1Connection {
     const settings = this.host.settings;
     const head = this.head!;
     this.deadline = after(settings.bodyTimeoutMs);
-    if (this.decoder === null) {
-      const need = head.contentLength - this.bodySize;
-      if (buffer.length < need) {
-        this.bodyPartsPush(buffer);
-        this.buffer = null;
-        return;
-      }
-      this.bodyPartsPush(buffer.subarray(0, need));
-      this.buffer = need === buffer.length ? null : buffer.subarray(need);
-    } else {
-      const ended = this.decoder.feed(buffer, 0, this.bodyPartsPush);
-      if (typeof ended !== 'number') return this.refuse(ended, head);
-      if (ended === -1) {
-        this.buffer = null;
-        return;
-      }
-      this.buffer = ended === buffer.length ? null : buffer.subarray(ended);
-      this.decoder = null;
+    const read = readBodyPiece(buffer, head.contentLength, this.bodySize, this.decoder, this.bodyPartsPush);
+    if (read.kind === 'refused') return this.refuse(read.failure, head);
+    if (read.kind === 'more') {
+      this.buffer = null;
+      return;
     }
+    this.buffer = read.rest;
+    this.decoder = null;
     const body = this.bodyStore !== null ? this.bodyStore.subarray(0, this.bodySize) : (this.bodyFirst ?? Buffer.alloc(0));
     this.resetBody();
     this.dispatch(head, body, performance.now());

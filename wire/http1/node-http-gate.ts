@@ -31,7 +31,8 @@ import { ChunkedDecoder } from './chunked-decoder.ts';
 import { requestFailure, type RequestFailure } from './failure.ts';
 import type { Http1Settings } from './handler.ts';
 import { HeadScan, partialRequestLine } from './head-scan.ts';
-import { parseRequestHead, type RequestHead } from './request-head.ts';
+import type { RequestHead } from './request-head.ts';
+import { emptyLinesBefore, readBodyPiece, readRequestHead } from './read-head.ts';
 import { TEXT_PLAIN } from '../plain-reply.ts';
 
 /** What a gate needs from the engine that installs it. */
@@ -57,13 +58,6 @@ const CLOSING = 3;
 const LINGER_MS = 2000;
 /** As connection.ts: unread pipelined input past which reading pauses. */
 const BACKLOG_LIMIT = 256 * 1024;
-
-/** Where the head starts: after any empty lines (RFC 9112 §2.2). */
-function emptyLinesBefore(buffer: Buffer): number {
-  let start = 0;
-  while (buffer[start] === 13 && buffer[start + 1] === 10) start += 2;
-  return start;
-}
 
 /** Methods llhttp is given as they are; any other (lowercase, unlisted, CONNECT, PRI) is given as GET. */
 const PLAIN_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE']);
@@ -280,29 +274,15 @@ export class NodeHttpGate {
   /** As Http1Connection.readHead: one head from `buffer`; false when more bytes are needed or it was refused. */
   private readHead(buffer: Buffer): boolean {
     const settings = this.host.settings;
-    const start = emptyLinesBefore(buffer);
-    const found = this.headScan.scan(buffer, start, settings);
-    if (found === null || 'failure' in found) {
-      if (start === buffer.length) {
+    const read = readRequestHead(buffer, this.headScan, settings, this.peerEnded);
+    if (read.kind !== 'head') {
+      if (read.kind === 'blank') {
         this.buffer = null; // only empty lines so far
         if (this.peerEnded) this.closeAfterEnd();
-        return false;
-      }
-      if (found !== null) this.refuseHead(found.failure, buffer, start);
-      else if (this.peerEnded) this.refuseHead(requestFailure('incomplete', 'Bad request: the connection ended in the middle of the request head.'), buffer, start);
+      } else if (read.kind === 'refused') this.refuseHead(read.failure, buffer, read.start);
       return false;
     }
-    const end = found.end;
-    if (end - start > settings.maxHeaderSize) {
-      this.refuseHead(requestFailure('head-too-large', `Request header fields too large: the request head is larger than ${settings.maxHeaderSize} bytes.`), buffer, start);
-      return false;
-    }
-    const parsed = parseRequestHead(buffer.toString('latin1', 0, end + 4), start, end, settings);
-    if ('failed' in parsed) {
-      this.refuseHead(parsed, buffer, start);
-      return false;
-    }
-    const consumed = end + 4;
+    const { head: parsed, consumed } = read;
     if (parsed.contentLength > settings.maxBodySize) {
       this.refuse(requestFailure('body-too-large', `Payload too large: the body is ${parsed.contentLength} bytes, the limit is ${settings.maxBodySize}.`), parsed);
       return false;
@@ -340,25 +320,14 @@ export class NodeHttpGate {
       return;
     }
     this.timer?.refresh();
-    if (this.decoder === null) {
-      const need = head.contentLength - this.bodySize;
-      if (buffer.length < need) {
-        this.pushPart(buffer);
-        this.buffer = null;
-        return;
-      }
-      this.pushPart(buffer.subarray(0, need));
-      this.buffer = need === buffer.length ? null : buffer.subarray(need);
-    } else {
-      const ended = this.decoder.feed(buffer, 0, this.pushPart);
-      if (typeof ended !== 'number') return this.refuse(ended, head);
-      if (ended === -1) {
-        this.buffer = null;
-        return;
-      }
-      this.buffer = ended === buffer.length ? null : buffer.subarray(ended);
-      this.decoder = null;
+    const read = readBodyPiece(buffer, head.contentLength, this.bodySize, this.decoder, this.pushPart);
+    if (read.kind === 'refused') return this.refuse(read.failure, head);
+    if (read.kind === 'more') {
+      this.buffer = null;
+      return;
     }
+    this.buffer = read.rest;
+    this.decoder = null;
     this.clearTimer();
     const parts = this.bodyParts;
     const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.bodySize);
