@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TLS12_CIPHERS } from '../../proxy/tls/credentials.ts';
 import type { Configuration, LaunchContext, LayerProcess } from '../configurations.ts';
+import { nginxProxyLocation } from './nginx-proxy-location.ts';
 
 const POOL_CLI = 'server/pool/cli.ts';
 const FRONT_CLI = 'proxy/cli.ts';
@@ -67,17 +68,7 @@ http {
         keepalive_requests 1000000;
     }
     server {
-${server}
-        location / {
-            proxy_pass http://app_server;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Request-Id $request_id;
-            add_header X-Request-Id $request_id;
-        }
+${server}${nginxProxyLocation(true)}
     }
 }
 `;

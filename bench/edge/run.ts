@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sampleGroups } from '../cpu.ts';
+import { nginxProxyLocation } from './nginx-proxy-location.ts';
 import { TLS12_CIPHERS } from '../../proxy/tls/credentials.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -162,16 +163,7 @@ async function waitFor(url: string, what: string): Promise<void> {
 function nginxConf(run: string, ports: Ports, cert: string, key: string, accessLog: boolean): string {
   const log = accessLog ? `access_log ${run}/nginx-access.log combined;` : 'access_log off;';
   const locations = `
-        location /static/ { alias ${STATIC_ROOT}/; }
-        location / {
-            proxy_pass http://app_server;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Request-Id $request_id;
-        }`;
+        location /static/ { alias ${STATIC_ROOT}/; }${nginxProxyLocation(false)}`;
   return `worker_processes 1;
 daemon off;
 master_process on;
