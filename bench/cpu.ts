@@ -151,3 +151,10 @@ export function foreignDelta(before: Map<number, number>, after: Map<number, num
 export function ownProcessGroup(): number {
   return readStat('self')?.pgrp ?? -1;
 }
+
+/** CPU seconds (user + system) of `pid` and, with `children`, of its child processes (a database server's backends). */
+export function cpuSeconds(pid: number, children = false): number {
+  let ticks = readStat(String(pid))?.ticks ?? 0;
+  if (children) for (const p of allProcesses()) if (p.ppid === pid) ticks += p.ticks;
+  return ticks / CLOCK_TICKS;
+}

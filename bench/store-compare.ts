@@ -20,13 +20,14 @@
  *
  *   npm run bench:store -- [--seconds 5] [--connections 20] [--rounds 2] [--engine net|http] [--only hello-cache,hello-nocache,refresh,refresh-async] [--profile DIR]
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashPassword } from '../app/store/passwords.ts';
 import { openConfiguredStore } from '../app/store/open.ts';
 import { PoolProcess } from '../test/fixtures/pool.ts';
+import { cpuSeconds } from './cpu.ts';
 import { runAutocannon } from './loaders/autocannon.ts';
 import { startPostgres, type TestPostgres } from '../test/fixtures/postgres.ts';
 
@@ -52,31 +53,6 @@ const cleanup = async () => {
   for (const fn of cleanups.reverse()) await fn().catch(() => {});
 };
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
-
-/** CPU seconds (user + system) of `pid` and, with `children`, of its child processes. */
-function cpuSeconds(pid: number, children = false): number {
-  const read = (p: number | string): number => {
-    try {
-      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      return 0;
-    }
-  };
-  let total = read(pid);
-  if (children) {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-        if (ppid === pid) total += read(entry);
-      } catch {
-        // gone
-      }
-    }
-  }
-  return total;
-}
 
 interface Host {
   readonly name: string;

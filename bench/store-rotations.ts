@@ -7,9 +7,9 @@
  *   node --import tsx bench/store-rotations.ts [--rotations 30000] [--chains 20] [--synchronous-commit on|off]
  */
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { openPostgresStore } from '../app/store/postgres/store.ts';
+import { cpuSeconds } from './cpu.ts';
 import type { SynchronousCommit } from '../app/store/store-options.ts';
 import { startPostgres } from '../test/fixtures/postgres.ts';
 
@@ -23,28 +23,6 @@ const { values } = parseArgs({
 const ROTATIONS = Number(values.rotations);
 const CHAINS = Number(values.chains);
 const STEP = 5000;
-
-/** CPU seconds (user + system) of `pid` and its children. */
-function cpuSeconds(pid: number): number {
-  const read = (p: number | string): number => {
-    try {
-      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      return 0;
-    }
-  };
-  let total = read(pid);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === pid) total += read(entry);
-    } catch {
-      // gone
-    }
-  }
-  return total;
-}
 
 const cleanups: (() => Promise<void>)[] = [];
 try {
@@ -63,7 +41,7 @@ try {
   let started = 0;
   let finished = 0;
   let refused = 0;
-  let mark = { at: performance.now(), cpu: cpuSeconds(server.pid!) };
+  let mark = { at: performance.now(), cpu: cpuSeconds(server.pid!, true) };
   const first = mark;
   console.log(`${CHAINS} chains, synchronous_commit ${values['synchronous-commit']}`);
   await Promise.all(
@@ -75,7 +53,7 @@ try {
         if ((await store.tokens.rotate(record(jti), record(next), now)) === 'rotated') jti = next;
         else refused++;
         if (++finished % STEP === 0) {
-          const here = { at: performance.now(), cpu: cpuSeconds(server.pid!) };
+          const here = { at: performance.now(), cpu: cpuSeconds(server.pid!, true) };
           console.log(`  ${String(finished).padStart(7)}: ${(STEP / ((here.at - mark.at) / 1000)).toFixed(0)} rotations/s, database ${(((here.cpu - mark.cpu) * 1e6) / STEP).toFixed(0)} µs CPU each`);
           mark = here;
         }
@@ -83,7 +61,7 @@ try {
     }),
   );
   const seconds = (performance.now() - first.at) / 1000;
-  console.log(`all: ${(finished / seconds).toFixed(0)} rotations/s, database ${(((cpuSeconds(server.pid!) - first.cpu) * 1e6) / finished).toFixed(0)} µs CPU each, ${refused} refused`);
+  console.log(`all: ${(finished / seconds).toFixed(0)} rotations/s, database ${(((cpuSeconds(server.pid!, true) - first.cpu) * 1e6) / finished).toFixed(0)} µs CPU each, ${refused} refused`);
 } finally {
   for (const fn of cleanups.reverse()) await fn().catch(() => {});
 }
