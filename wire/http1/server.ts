@@ -10,7 +10,7 @@
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import type tls from 'node:tls';
-import type { SecureContextOptions, TlsOptions } from 'node:tls';
+import type { TlsOptions } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { Http1Connection } from './connection.ts';
 import { adoptWithSharedReads } from './shared-read.ts';
@@ -89,11 +89,6 @@ export class Http1Server implements Http1Host {
   /** The TLS server, when serving HTTPS (for handshake logging). */
   get tlsServer(): tls.Server | null {
     return this.secure;
-  }
-
-  /** New certificates for new handshakes; open connections keep theirs. */
-  setSecureContext(options: SecureContextOptions): void {
-    this.tlsServer?.setSecureContext(options);
   }
 
   /**
