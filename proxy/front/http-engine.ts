@@ -25,7 +25,7 @@ import { headerValue, type FrontCore } from './core.ts';
 import type { FrontListener } from './listener.ts';
 import { wireSettings } from './net-engine.ts';
 import { logRefusal } from './refusal-log.ts';
-import { tlsServerOptions, watchHandshakes } from '../tls/server.ts';
+import { prepareTlsServer, replaceCredentials, tlsServerOptions } from '../tls/server.ts';
 
 function accessRecord(
   core: FrontCore,
@@ -251,7 +251,7 @@ export function createHttpListener(core: FrontCore): FrontListener {
   const handler = (req: IncomingMessage, res: ServerResponse): void => handle(core, req, res);
   const tls = core.settings.tls;
   const server: http.Server = tls === null ? http.createServer(options, handler) : https.createServer({ ...options, ...tlsServerOptions(tls, client.headerTimeoutMs) }, handler);
-  if (tls !== null) watchHandshakes(server as https.Server, core.errorLog);
+  if (tls !== null) prepareTlsServer(server as https.Server, core.errorLog);
   let settings = wireSettings(core);
   installGate(server, {
     get settings() {
@@ -283,7 +283,7 @@ export function createHttpListener(core: FrontCore): FrontListener {
       const tlsNow = core.settings.tls;
       if (tlsNow !== null && tlsNow !== credentials) {
         // New handshakes use the new certificate; open connections keep theirs.
-        (server as https.Server).setSecureContext(tlsNow.options);
+        replaceCredentials(server as https.Server, tlsNow.options);
         credentials = tlsNow;
       }
     },

@@ -23,7 +23,7 @@ import { headerValue } from './core.ts';
 import { logRefusal } from './refusal-log.ts';
 import type { FrontCore } from './core.ts';
 import type { FrontListener } from './listener.ts';
-import { tlsServerOptions, watchHandshakes } from '../tls/server.ts';
+import { prepareTlsServer, replaceCredentials, tlsServerOptions } from '../tls/server.ts';
 import { plainBody, TEXT_PLAIN } from '../../wire/plain-reply.ts';
 
 /** The wire settings for the front's client settings. */
@@ -157,15 +157,15 @@ export function createNetListener(core: FrontCore): FrontListener {
     onRefused: (failure: RequestFailure, head: RequestHead | null, connection: Http1Connection, requestLine: string) =>
       logRefusal(core, failure, head, connection.remoteAddress, requestLine),
   }, credentials === null ? null : tlsServerOptions(credentials, core.settings.client.headerTimeoutMs));
-  if (server.tlsServer !== null) watchHandshakes(server.tlsServer, core.errorLog);
+  if (server.tlsServer !== null) prepareTlsServer(server.tlsServer, core.errorLog);
   return {
     engine: 'net',
     listen: (host, port) => server.listen(host, port),
     applySettings: () => {
       server.configure(wireSettings(core));
       const next = core.settings.tls;
-      if (next !== null && next !== credentials) {
-        server.setSecureContext(next.options); // new handshakes only: open connections keep theirs
+      if (next !== null && next !== credentials && server.tlsServer !== null) {
+        replaceCredentials(server.tlsServer, next.options); // new handshakes only: open connections keep theirs
         credentials = next;
       }
     },

@@ -8,8 +8,9 @@
  * client's address and the connection is closed; nothing else is disturbed.
  */
 import type { Socket } from 'node:net';
-import type { Server, TlsOptions } from 'node:tls';
+import type { SecureContextOptions, Server, TlsOptions } from 'node:tls';
 import type { TlsCredentials } from './credentials.ts';
+import { renewSessionTickets } from './session-tickets.ts';
 
 /** node:tls server options for `credentials`, with the handshake bounded by `handshakeTimeoutMs`. */
 export function tlsServerOptions(credentials: TlsCredentials, handshakeTimeoutMs: number): TlsOptions {
@@ -42,4 +43,16 @@ export function watchHandshakes(server: Server, log: (line: string) => void): vo
     log(`TLS: ${handshakeFailure(error)} — client ${socket.remoteAddress ?? '-'}`);
     socket.destroy();
   });
+}
+
+/** Ready a front's node:tls server: failed handshakes logged, session tickets renewed when used. */
+export function prepareTlsServer(server: Server, log: (line: string) => void): void {
+  watchHandshakes(server, log);
+  renewSessionTickets(server);
+}
+
+/** New certificate material for new handshakes (open connections keep theirs), with new ticket keys. */
+export function replaceCredentials(server: Server, options: SecureContextOptions): void {
+  server.setSecureContext(options);
+  renewSessionTickets(server);
 }

@@ -10,10 +10,10 @@
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import type tls from 'node:tls';
-import type { SecureContextOptions, TlsOptions } from 'node:tls';
+import type { TlsOptions } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { Http1Connection } from './connection.ts';
-import { adoptWithSharedReads } from './shared-read.ts';
+import { adoptWithSharedReads, useSharedReads } from './shared-read.ts';
 import type { Http1Handler, Http1Host, Http1Settings } from './handler.ts';
 
 /**
@@ -60,8 +60,18 @@ export class Http1Server implements Http1Host {
   ) {
     // allowHalfOpen: a client that closes its side while its request is answered is seen (and
     // the work for it stopped) by the connection, not by node:net closing the socket under it.
-    const accept = (socket: net.Socket): void => {
-      this.connections.add(new Http1Connection(socket, this));
+    // TLS: the established socket is switched to the shared buffer too (useSharedReads).
+    const acceptSecure = (socket: net.Socket): void => {
+      let connection: Http1Connection | null = null;
+      const pending: Buffer[] = [];
+      const shared = useSharedReads(socket, (bytes) => {
+        if (connection !== null) return connection.receive(bytes);
+        pending.push(Buffer.from(bytes)); // read before the connection exists: a copy, handed over below
+        return true;
+      });
+      connection = new Http1Connection(socket, this, shared);
+      this.connections.add(connection);
+      for (const bytes of pending) connection.receive(bytes);
     };
     // Plain TCP reads into one shared buffer (wire/http1/shared-read.ts): the accepted socket is
     // paused at once and its handle moved to a socket built with `onread`.
@@ -71,7 +81,7 @@ export class Http1Server implements Http1Host {
       connection = new Http1Connection(socket, this, shared);
       this.connections.add(connection);
     };
-    this.secure = tlsOptions === null ? null : (requireBuiltin('node:tls') as typeof tls).createServer({ ...tlsOptions, allowHalfOpen: true, noDelay: true }, accept);
+    this.secure = tlsOptions === null ? null : (requireBuiltin('node:tls') as typeof tls).createServer({ ...tlsOptions, allowHalfOpen: true, noDelay: true }, acceptSecure);
     this.server = this.secure ?? net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, acceptShared);
   }
 
@@ -89,11 +99,6 @@ export class Http1Server implements Http1Host {
   /** The TLS server, when serving HTTPS (for handshake logging). */
   get tlsServer(): tls.Server | null {
     return this.secure;
-  }
-
-  /** New certificates for new handshakes; open connections keep theirs. */
-  setSecureContext(options: SecureContextOptions): void {
-    this.tlsServer?.setSecureContext(options);
   }
 
   /**
