@@ -127,15 +127,16 @@ export function parseResponseHead(text: string, end: number, bytes: Uint8Array =
   let start = lineEnd + 2;
   while (start < end) {
     const lineStart = start;
-    let next = text.indexOf('\r\n', start);
-    if (next === -1 || next > end) next = end;
-    start = next + 2;
     const first = bytes[lineStart]!;
     if (first === 32 || first === 9) return responseFailure('obs-fold', 'obsolete line folding');
-    // The name: tchars up to the colon (a CR or LF before the line's CRLF is a bare one).
+    // One pass over the line's bytes finds its end too: the name runs to the first non-tchar
+    // (the line's CR at the latest), the value to the first control character other than HTAB
+    // (its CR, when the line is well formed). Only a malformed line looks for its CRLF again.
     let colon = lineStart;
-    while (colon < next && TCHAR[bytes[colon]!] === 1) colon++;
-    if (colon === next || bytes[colon]! !== 58) {
+    while (TCHAR[bytes[colon]!] === 1) colon++;
+    if (bytes[colon]! !== 58) {
+      let next = text.indexOf('\r\n', lineStart);
+      if (next === -1 || next > end) next = end;
       const c = bytes[colon]!;
       if (colon < next && (c === 13 || c === 10)) return responseFailure('line-ending', 'bare CR or LF in header');
       const at = text.indexOf(':', lineStart);
@@ -146,15 +147,27 @@ export function parseResponseHead(text: string, end: number, bytes: Uint8Array =
     const nameLength = colon - lineStart;
     // The value, without optional whitespace around it.
     let from = colon + 1;
-    let to = next;
-    while (from < to && (bytes[from]! === 32 || bytes[from]! === 9)) from++;
-    while (to > from && (bytes[to - 1]! === 32 || bytes[to - 1]! === 9)) to--;
-    const check = fieldValueClassOf(bytes, from, to);
-    if (check === VALUE_BAD) {
+    while (bytes[from]! === 32 || bytes[from]! === 9) from++;
+    let next = from;
+    let c = bytes[next]!;
+    let high = 0;
+    while (c >= 0x20 ? c !== 0x7f : c === 9) {
+      high |= c;
+      c = bytes[++next]!;
+    }
+    if (c !== 13 || bytes[next + 1]! !== 10) {
+      // A control character that is not the line's CRLF: refused as the line-by-line check did.
+      next = text.indexOf('\r\n', lineStart);
+      if (next === -1 || next > end) next = end;
+      let to = next;
+      while (to > from && (bytes[to - 1]! === 32 || bytes[to - 1]! === 9)) to--;
       for (let i = from; i < to; i++) if (bytes[i]! === 13 || bytes[i]! === 10) return responseFailure('line-ending', 'bare CR or LF in header');
       return responseFailure('field-value', `control character in header ${text.slice(lineStart, colon)}`);
     }
-    if (check === VALUE_OBS_TEXT) obsText = true;
+    start = next + 2;
+    let to = next;
+    while (to > from && (bytes[to - 1]! === 32 || bytes[to - 1]! === 9)) to--;
+    if (high > 0x7f) obsText = true;
     const name = text.slice(lineStart, colon);
     const value = text.slice(from, to);
     // Only names as long as one the proxy acts on need lower-casing (Content-Type, 12, does not).

@@ -20,7 +20,7 @@ const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const CRLF = Buffer.from('\r\n', 'latin1');
 const LF = 10;
 /** Bytes in which an end is always looked for, whatever the head size limit (as the connection did before). */
-const HEAD_WINDOW = 4096;
+export const HEAD_WINDOW = 4096;
 const CR = 13;
 
 /** What a scan found: the head's end (index of its final CRLF pair), a refusal, or neither yet. */
@@ -43,6 +43,11 @@ export class HeadScan {
 
   reset(): void {
     this.of = null;
+  }
+
+  /** Has nothing of `buffer` been scanned yet (its first look)? */
+  fresh(buffer: Buffer): boolean {
+    return this.of !== buffer;
   }
 
   /**

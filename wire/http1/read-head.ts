@@ -6,7 +6,7 @@
  */
 import type { ChunkedDecoder } from './chunked-decoder.ts';
 import { requestFailure, type RequestFailure } from './failure.ts';
-import type { HeadScan } from './head-scan.ts';
+import { HEAD_WINDOW, type HeadScan } from './head-scan.ts';
 import { parseRequestHead, type HeadLimits, type RequestHead } from './request-head.ts';
 
 /** What the front of the buffer holds. */
@@ -38,6 +38,14 @@ export function emptyLinesBefore(buffer: Buffer): number {
  */
 export function readRequestHead(buffer: Buffer, scan: HeadScan, limits: HeadLimits & { maxHeaderSize: number }, peerEnded: boolean): HeadRead {
   const start = emptyLinesBefore(buffer);
+  if (scan.fresh(buffer)) {
+    // The usual case, a whole head in the first read: decode its start once and find the end in
+    // that text (a string search in JS, where the scan's Buffer search is a call into C++). An
+    // end within FIRST_LOOK bytes is inside the window the scan accepts whatever the limits.
+    const text = buffer.toString('latin1', 0, buffer.length < FIRST_LOOK ? buffer.length : FIRST_LOOK);
+    const end = text.indexOf('\r\n\r\n', start);
+    if (end !== -1) return parsedHead(text, buffer, start, end, limits);
+  }
   const found = scan.scan(buffer, start, limits);
   if (found === null || 'failure' in found) {
     if (start === buffer.length) return BLANK;
@@ -45,11 +53,18 @@ export function readRequestHead(buffer: Buffer, scan: HeadScan, limits: HeadLimi
     if (peerEnded) return { kind: 'refused', failure: requestFailure('incomplete', 'Bad request: the connection ended in the middle of the request head.'), start };
     return MORE;
   }
-  const end = found.end;
+  return parsedHead(buffer.toString('latin1', 0, found.end + 4), buffer, start, found.end, limits);
+}
+
+/** Bytes decoded at a buffer's first look for a head's end (at most the scan's window). */
+const FIRST_LOOK = Math.min(2048, HEAD_WINDOW);
+
+/** The head ending at `end` (its final CRLF pair), `text` its bytes decoded as latin1 from 0 (at least to end + 4). */
+function parsedHead(text: string, buffer: Buffer, start: number, end: number, limits: HeadLimits & { maxHeaderSize: number }): HeadRead {
   if (end - start > limits.maxHeaderSize) {
     return { kind: 'refused', failure: requestFailure('head-too-large', `Request header fields too large: the request head is larger than ${limits.maxHeaderSize} bytes.`), start };
   }
-  const parsed = parseRequestHead(buffer.toString('latin1', 0, end + 4), start, end, limits, buffer);
+  const parsed = parseRequestHead(text, start, end, limits, buffer);
   if ('failed' in parsed) return { kind: 'refused', failure: parsed, start };
   return { kind: 'head', head: parsed, consumed: end + 4 };
 }

@@ -161,14 +161,16 @@ export function parseRequestHead(text: string, start: number, end: number, limit
   let start2 = lineEnd + 2;
   while (start2 < end) {
     const lineStart = start2;
-    let next = text.indexOf('\r\n', lineStart);
-    if (next === -1 || next > end) next = end;
-    start2 = next + 2;
     const c0 = bytes[lineStart]!;
     if (c0 === 32 || c0 === 9) return requestFailure('obs-fold', 'Bad request: obsolete line folding in a header field.');
+    // One pass over the line's bytes finds its end too: the name runs to the first non-tchar
+    // (the line's CR at the latest), the value to the first control character other than HTAB
+    // (its CR, when the line is well formed). Only a malformed line looks for its CRLF again.
     let colon = lineStart;
-    while (colon < next && TCHAR[bytes[colon]!] === 1) colon++;
-    if (colon === next || bytes[colon]! !== 58 || colon === lineStart) {
+    while (TCHAR[bytes[colon]!] === 1) colon++;
+    if (bytes[colon]! !== 58 || colon === lineStart) {
+      let next = text.indexOf('\r\n', lineStart);
+      if (next === -1 || next > end) next = end;
       const c = bytes[colon]!;
       if (colon < next && (c === 13 || c === 10)) return requestFailure('line-ending', 'Bad request: bare CR or LF in a header field.');
       let after = colon;
@@ -181,17 +183,19 @@ export function parseRequestHead(text: string, start: number, end: number, limit
       return requestFailure('too-many-fields', `Request header fields too large: more than ${limits.maxHeaderFields} header fields.`);
     }
     let from = colon + 1;
-    let to = next;
-    while (from < to && (bytes[from]! === 32 || bytes[from]! === 9)) from++;
-    while (to > from && (bytes[to - 1]! === 32 || bytes[to - 1]! === 9)) to--;
-    for (let k = from; k < to; k++) {
-      const c = bytes[k]!;
-      if ((c < 0x20 && c !== 9) || c === 0x7f) {
-        return c === 13 || c === 10
-          ? requestFailure('line-ending', 'Bad request: bare CR or LF in a header field.')
-          : requestFailure('field-value', 'Bad request: control character in a header field value.');
-      }
+    while (bytes[from]! === 32 || bytes[from]! === 9) from++;
+    let next = from;
+    let c = bytes[next]!;
+    while (c >= 0x20 ? c !== 0x7f : c === 9) c = bytes[++next]!;
+    if (c !== 13 || bytes[next + 1]! !== 10) {
+      // The first such character is not the line's CRLF: the value holds it.
+      return c === 13 || c === 10
+        ? requestFailure('line-ending', 'Bad request: bare CR or LF in a header field.')
+        : requestFailure('field-value', 'Bad request: control character in a header field value.');
     }
+    start2 = next + 2;
+    let to = next;
+    while (to > from && (bytes[to - 1]! === 32 || bytes[to - 1]! === 9)) to--;
     const name = text.slice(lineStart, colon);
     const value = text.slice(from, to);
     headers.push(name, value);
