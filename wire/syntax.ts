@@ -52,6 +52,17 @@ export function fieldValueClass(text: string, from: number, to: number): number 
   return result;
 }
 
+/** fieldValueClass over bytes (a buffer holding the head): `bytes[from, to)`. */
+export function fieldValueClassOf(bytes: Uint8Array, from: number, to: number): number {
+  let result = VALUE_OK;
+  for (let i = from; i < to; i++) {
+    const c = bytes[i]!;
+    if ((c < 0x20 && c !== 9) || c === 0x7f) return VALUE_BAD;
+    if (c > 0x7f) result = VALUE_OBS_TEXT;
+  }
+  return result;
+}
+
 /** SP or HTAB: the only optional whitespace (OWS, RFC 9110 §5.6.3). */
 export function isOws(code: number): boolean {
   return code === 32 || code === 9;

@@ -85,12 +85,14 @@ function addVary(headers: string[], at: number): void {
  * it through untouched except, when it qualifies, for `Vary`.
  */
 function decide(compression: Compression, request: CompressionRequest, status: number, headers: string[], length: number): Coding | null {
+  // Too short to compress: the cheapest test first (most proxied API answers stop here). Every
+  // test before addVary only refuses, so their order changes nothing but the cost.
+  if (length >= 0 && length < compression.settings.minLength) return null;
   if (!compressibleStatus(status) || request.range) return null;
   const at = indexHeaders(headers);
   if (at.contentEncoding !== -1 && headers[at.contentEncoding + 1]!.trim().toLowerCase() !== 'identity') return null;
   if (at.contentType === -1 || !compression.types.has(headers[at.contentType + 1]!)) return null;
   if (at.cacheControl !== -1 && /no-transform/i.test(headers[at.cacheControl + 1]!)) return null;
-  if (length >= 0 && length < compression.settings.minLength) return null;
   addVary(headers, at.vary);
   const coding = chooseCoding(request.acceptEncoding, true, true);
   if (coding === null) return null;

@@ -87,8 +87,10 @@ const NOWHERE: Route = Object.freeze({
   kind: 'reply',
   reply: textReply(404, 'Not found: no static folder or upstream serves this path.'),
 });
-/** Methods whose request carries a body even when empty: they get `Content-Length: 0` upstream. */
-const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
+/** Methods whose request carries a body even when empty: they get `Content-Length: 0` upstream (compared, not hashed: once per request). */
+function carriesBody(method: string): boolean {
+  return method === 'POST' || method === 'PUT' || method === 'PATCH';
+}
 
 /** Shared state of a running front; rebuilt parts are swapped in on reload. */
 export class FrontCore {
@@ -160,7 +162,9 @@ export class FrontCore {
   decorate(headers: string[], requestId: string): string[] {
     let present = false;
     for (let i = 0; i < headers.length; i += 2) {
-      if (headers[i]!.length === 12 && headers[i]!.toLowerCase() === 'x-request-id') {
+      const name = headers[i]!;
+      // The first letter first: Content-Type has the same length and is on nearly every response.
+      if (name.length === 12 && (name.charCodeAt(0) | 0x20) === 0x78 && name.toLowerCase() === 'x-request-id') {
         present = true;
         break;
       }
@@ -202,7 +206,7 @@ export class FrontCore {
 
   /** The upstream request head for a checked request with `body` (buffered) or none; `requestId` from `requestId()`. */
   upstreamHead(head: ClientRequestHead, body: Buffer | null, requestId: string): string {
-    const length = body !== null ? body.length : BODY_METHODS.has(head.method) ? 0 : -1;
+    const length = body !== null ? body.length : carriesBody(head.method) ? 0 : -1;
     return buildRequestHead(head, length, requestId, this.settings.forwarding);
   }
 

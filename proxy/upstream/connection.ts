@@ -62,7 +62,10 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
  * suffices; it spares a Buffer allocation and the Readable stream machinery on every read, which
  * is a measurable part of the proxy's per-request cost.
  */
-const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+/** Its memory: each read's view is made from these constants (no getters per read). */
+const READ_MEMORY = READ_BUFFER.buffer;
+const READ_OFFSET = READ_BUFFER.byteOffset;
 const EMPTY = Buffer.alloc(0);
 /** Largest response head accepted (Nginx's proxy_buffer_size is 4–8 KiB; be a little kinder). */
 export const MAX_RESPONSE_HEAD = 64 * 1024;
@@ -84,7 +87,7 @@ export function connectUpstream(
   let connection: UpstreamConnection | null = null;
   const onread = {
     buffer: READ_BUFFER,
-    callback: (bytes: number, buffer: Uint8Array): boolean => (connection === null ? false : connection.handleData(Buffer.from(buffer.buffer, buffer.byteOffset, bytes))),
+    callback: (bytes: number): boolean => (connection === null ? false : connection.handleData(Buffer.from(READ_MEMORY, READ_OFFSET, bytes))),
   };
   const socket = address.kind === 'unix' ? net.connect({ path: address.path, onread }) : net.connect({ host: address.host, port: address.port, onread });
   let settled = false;
@@ -120,6 +123,8 @@ export class UpstreamConnection {
   /** Performance-clock time by which the next upstream byte must arrive (read timeout). */
   deadline = Infinity;
   closed = false;
+  /** Where this connection sits in its upstream's busy list, -1 when not busy (Upstream.addBusy). */
+  busyIndex = -1;
 
   private handler: ExchangeHandler | null = null;
   private phase = HEAD;
@@ -175,7 +180,7 @@ export class UpstreamConnection {
     this.readTimeout = readTimeoutMs;
     this.sendTimeout = sendTimeoutMs;
     this.deadline = readTimeoutMs > 0 ? now + readTimeoutMs : Infinity;
-    this.upstream.busy.add(this);
+    this.upstream.addBusy(this);
     const socket = this.socket;
     if (body === null || body.length === 0) {
       socket.write(head, encoding);
@@ -211,7 +216,7 @@ export class UpstreamConnection {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
-    this.upstream.busy.delete(this);
+    this.upstream.removeBusy(this);
     const idle = this.upstream.idle;
     const at = idle.indexOf(this);
     if (at !== -1) idle.splice(at, 1);
@@ -263,7 +268,7 @@ export class UpstreamConnection {
         this.pending = buffer.buffer === READ_BUFFER.buffer ? Buffer.from(buffer) : buffer;
         return;
       }
-      const parsed = parseResponseHead(text, end);
+      const parsed = parseResponseHead(text, end, buffer);
       if ('failed' in parsed) return this.fail('invalid', `${parsed.kind}: ${parsed.reason}`);
       bodyStart = end + 4;
       if (parsed.status >= 200) {
@@ -361,7 +366,7 @@ export class UpstreamConnection {
   private release(now: number): void {
     this.handler = null;
     this.served++;
-    this.upstream.busy.delete(this);
+    this.upstream.removeBusy(this);
     this.deadline = Infinity;
     if (this.paused) {
       this.paused = false;

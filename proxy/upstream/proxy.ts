@@ -321,7 +321,7 @@ function withTiming(headers: string[], upstreamMs: number, proxyMs: number): str
   const entry = 'upstream;dur=' + milliseconds(upstreamMs) + ', proxy;dur=' + milliseconds(Math.max(0, proxyMs));
   for (let i = headers.length - 2; i >= 0; i -= 2) {
     const name = headers[i]!;
-    if (name.length === 13 && name.toLowerCase() === 'server-timing') {
+    if (name.length === 13 && (name.charCodeAt(0) | 0x20) === 0x73 && name.toLowerCase() === 'server-timing') {
       headers[i + 1] = headers[i + 1] + ', ' + entry;
       return headers;
     }
@@ -408,7 +408,7 @@ export class ReverseProxy {
   /** Per-upstream counters (tests, diagnostics). */
   stats(): { label: string; active: number; idle: number; busy: number; available: boolean }[] {
     const now = performance.now();
-    return this.upstreams.map((u) => ({ label: u.label, active: u.active, idle: u.idle.length, busy: u.busy.size, available: u.available(now) }));
+    return this.upstreams.map((u) => ({ label: u.label, active: u.active, idle: u.idle.length, busy: u.busy.length, available: u.available(now) }));
   }
 
   /** Close idle connections and stop the timers (in-flight exchanges finish on their own). */
@@ -441,7 +441,8 @@ export class ReverseProxy {
     const now = performance.now();
     const idleTimeout = this.options.idleTimeoutMs;
     for (const upstream of this.upstreams) {
-      for (const connection of upstream.busy) if (connection.deadline <= now) connection.timeout();
+      // timeout() takes the connection out of the busy list (swapping the last one in): walk a copy.
+      for (const connection of upstream.busy.slice()) if (connection.deadline <= now) connection.timeout();
       if (idleTimeout > 0) for (const connection of upstream.idle.slice()) if (now - connection.idleSince >= idleTimeout) connection.destroy();
     }
   }

@@ -52,7 +52,7 @@ const XFH = 6;
 const XRID = 7;
 const FORWARDED = 8;
 
-const SPECIAL: ReadonlyMap<string, number> = new Map([
+const SPECIAL: readonly (readonly [string, number])[] = [
   ['connection', CONNECTION],
   ['proxy-connection', DROP],
   ['keep-alive', DROP],
@@ -70,7 +70,21 @@ const SPECIAL: ReadonlyMap<string, number> = new Map([
   ['x-forwarded-host', XFH],
   ['x-request-id', XRID],
   ['forwarded', FORWARDED],
-]);
+];
+
+/**
+ * The special names by length (at most two share one): a name of any other length is passed on
+ * without being lower-cased or looked up, and one of a special length is compared with the
+ * few names of that length instead of hashed into a Map (every field of every request).
+ */
+const SPECIAL_BY_LENGTH: ((readonly [string, number])[] | undefined)[] = [];
+for (const entry of SPECIAL) (SPECIAL_BY_LENGTH[entry[0].length] ??= []).push(entry);
+
+/** The special kind of `lower` (a lower-cased field name) among `candidates` (its length's), or 0. */
+function specialKind(candidates: readonly (readonly [string, number])[], lower: string): number {
+  for (let k = 0; k < candidates.length; k++) if (candidates[k]![0] === lower) return candidates[k]![1];
+  return 0;
+}
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -100,9 +114,10 @@ export function buildRequestHead(head: ClientRequestHead, bodyLength: number, re
   let trusted: boolean | null = null;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
-    const lower = name.toLowerCase();
-    const kind = SPECIAL.get(lower);
-    if (kind !== undefined) {
+    const candidates = name.length < SPECIAL_BY_LENGTH.length ? SPECIAL_BY_LENGTH[name.length] : undefined;
+    const lower = candidates !== undefined || listed !== null ? name.toLowerCase() : name;
+    const kind = candidates !== undefined ? specialKind(candidates, lower) : 0;
+    if (kind !== 0) {
       // A forwarding header the client declared hop-by-hop is dropped like any other listed name.
       if (listed !== null && kind !== HOST && listed.has(lower)) continue;
       switch (kind) {
@@ -126,7 +141,7 @@ export function buildRequestHead(head: ClientRequestHead, bodyLength: number, re
       }
       continue;
     }
-    if (lower.indexOf('_') !== -1) continue;
+    if (name.indexOf('_') !== -1) continue;
     if (listed !== null && listed.has(lower)) continue;
     out += name + ': ' + headers[i + 1]! + '\r\n';
   }

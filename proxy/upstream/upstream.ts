@@ -31,8 +31,13 @@ export class Upstream {
   active = 0;
   /** Idle keep-alive connections, most recently used last (taken LIFO, so cold ones expire). */
   readonly idle: UpstreamConnection[] = [];
-  /** Connections carrying a request now (for read timeouts and leak checks). */
-  readonly busy = new Set<UpstreamConnection>();
+  /**
+   * Connections carrying a request now (for read timeouts and leak checks), in no order. An
+   * array with each connection's index kept on it (addBusy/removeBusy, O(1)) rather than a Set:
+   * a Set's adds and deletes, two per proxied request, rehash it now and then as deleted
+   * entries pile up, which showed in the front's profile.
+   */
+  readonly busy: UpstreamConnection[] = [];
   /** Most idle connections kept open (Nginx's upstream `keepalive N`); extra ones are closed. */
   maxIdle = 64;
   /** Until when (performance clock, ms) the server is out of rotation; 0 = in. */
@@ -89,8 +94,26 @@ export class Upstream {
     return this.idle.pop() ?? null;
   }
 
+  /** `connection` carries a request now (it must not be busy already). */
+  addBusy(connection: UpstreamConnection): void {
+    connection.busyIndex = this.busy.length;
+    this.busy.push(connection);
+  }
+
+  /** `connection` carries no request any more (nothing if it was not busy). */
+  removeBusy(connection: UpstreamConnection): void {
+    const at = connection.busyIndex;
+    if (at === -1) return;
+    connection.busyIndex = -1;
+    const last = this.busy.pop()!;
+    if (last !== connection) {
+      this.busy[at] = last;
+      last.busyIndex = at;
+    }
+  }
+
   /** Connections open to this server, idle or busy. */
   get openConnections(): number {
-    return this.idle.length + this.busy.size;
+    return this.idle.length + this.busy.length;
   }
 }

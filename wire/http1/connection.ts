@@ -293,11 +293,16 @@ export class Http1Connection {
       return;
     }
     if (this.state === IDLE) {
-      const headerDeadline = after(this.host.settings.headerTimeoutMs);
+      // One clock read for this read's header deadline and the receipt time of the requests it completes.
+      const now = performance.now();
+      const ms = this.host.settings.headerTimeoutMs;
+      const headerDeadline = ms > 0 ? now + ms : Infinity;
       if (this.deadline > headerDeadline) this.deadline = headerDeadline; // a new request began: header timeout from now
+      this.readRequests(now);
+    } else if (this.state === BODY) {
+      this.readBody();
+      if ((this.state as number) === IDLE) this.readRequests(); // the body completed and its response is done
     }
-    if (this.state === BODY) this.readBody();
-    if (this.state === IDLE) this.readRequests();
     if (chunk.length >= TINY_READ) this.tinyReads = 0;
     else if (++this.tinyReads >= TRICKLE_READS && (this.state === BODY || (this.state === IDLE && this.buffer !== null && this.buffer.length > 0))) this.readLater();
   }
@@ -355,8 +360,12 @@ export class Http1Connection {
     this.socket.pause();
   }
 
-  /** Parse and dispatch every complete request in the buffer, one at a time. */
-  private readRequests(): void {
+  /**
+   * Parse and dispatch every complete request in the buffer, one at a time. `readAt`: the
+   * performance-clock time of the read that brought the bytes, when the caller has it (the
+   * receipt time of the requests it completes); else the clock is read per request.
+   */
+  private readRequests(readAt = -1): void {
     while (this.state === IDLE && !this.waitingTurn) {
       const buffer = this.buffer;
       if (buffer === null || buffer.length === 0) {
@@ -372,12 +381,12 @@ export class Http1Connection {
         this.paused = false;
         this.socket.resume();
       }
-      if (!this.readHead(buffer)) return;
+      if (!this.readHead(buffer, readAt)) return;
     }
   }
 
-  /** Try to read one request head from `buffer`; false when more bytes are needed (or it was refused). */
-  private readHead(buffer: Buffer): boolean {
+  /** Try to read one request head from `buffer` (`readAt` as for readRequests); false when more bytes are needed (or it was refused). */
+  private readHead(buffer: Buffer, readAt: number): boolean {
     const settings = this.host.settings;
     const read = readRequestHead(buffer, this.headScan, settings, this.peerEnded);
     if (read.kind !== 'head') {
@@ -388,7 +397,7 @@ export class Http1Connection {
       return false;
     }
     const { head: parsed, consumed } = read;
-    const receivedAt = performance.now();
+    const receivedAt = readAt >= 0 ? readAt : performance.now();
     if (parsed.contentLength > settings.maxBodySize) {
       this.refuse(requestFailure('body-too-large', `Payload too large: the body is ${parsed.contentLength} bytes, the limit is ${settings.maxBodySize}.`), parsed);
       return false;

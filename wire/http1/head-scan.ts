@@ -80,7 +80,7 @@ export class HeadScan {
     if (lineEnd !== -1 && !this.lineChecked) {
       // The request line is complete: refuse a bad one now rather than wait for fields that may never come.
       this.lineChecked = true;
-      const line = parseRequestHead(buffer.toString('latin1', start, lineEnd + 1), 0, lineEnd - 1 - start, limits);
+      const line = parseRequestHead(buffer.toString('latin1', start, lineEnd + 1), 0, lineEnd - 1 - start, limits, buffer.subarray(start, lineEnd + 1));
       if ('failed' in line && REQUEST_LINE_KINDS.has(line.kind)) return { failure: line };
     }
     return null;

@@ -49,7 +49,7 @@ export function readRequestHead(buffer: Buffer, scan: HeadScan, limits: HeadLimi
   if (end - start > limits.maxHeaderSize) {
     return { kind: 'refused', failure: requestFailure('head-too-large', `Request header fields too large: the request head is larger than ${limits.maxHeaderSize} bytes.`), start };
   }
-  const parsed = parseRequestHead(buffer.toString('latin1', 0, end + 4), start, end, limits);
+  const parsed = parseRequestHead(buffer.toString('latin1', 0, end + 4), start, end, limits, buffer);
   if ('failed' in parsed) return { kind: 'refused', failure: parsed, start };
   return { kind: 'head', head: parsed, consumed: end + 4 };
 }

@@ -33,7 +33,10 @@
 import net from 'node:net';
 
 /** 64 KiB: as large as the default path's reads, so a read takes as much as before. */
-const SHARED = Buffer.allocUnsafe(64 * 1024);
+const SHARED = Buffer.allocUnsafeSlow(64 * 1024);
+/** Its memory, for the per-read view (Buffer.from on constants: no `buffer`/`byteOffset` getters per read). */
+const SHARED_MEMORY = SHARED.buffer;
+const SHARED_OFFSET = SHARED.byteOffset;
 
 /** Is `bytes` a view of the shared read buffer (so it must be copied to be kept)? */
 export function isSharedReadView(bytes: Buffer): boolean {
@@ -67,7 +70,7 @@ export function adoptWithSharedReads(
     writable: true,
     onread: {
       buffer: SHARED,
-      callback: (bytes: number, buffer: Uint8Array): boolean => onBytes(Buffer.from(buffer.buffer, buffer.byteOffset, bytes)),
+      callback: (bytes: number): boolean => onBytes(Buffer.from(SHARED_MEMORY, SHARED_OFFSET, bytes)),
     },
   } as net.SocketConstructorOpts) as Internal;
   // The accepted socket no longer owns the handle: nothing it does may close it.
