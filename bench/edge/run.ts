@@ -68,10 +68,26 @@ interface Options {
   baseline: string | null;
 }
 
+const USAGE = `npm run bench:edge -- [options]: the front against Nginx on the edge's jobs, side by side
+
+  --rounds N          interleaved rounds per scenario (default 3)
+  --duration S        seconds per wrk run (default 5)
+  --connections N     wrk connections (default 64; 16 for tls-handshake)
+  --access-log MODE   off, on (both sides log to a file) or both (each scenario twice) (default off)
+  --scenario LIST     comma-separated, from: ${SCENARIOS.map((x) => x.name).join(', ')} (default all)
+  --engine NAME       the front's client side: net or http (default net, what npm start runs)
+  --baseline REV      also run the front as it was at git revision REV, as a third side
+  --out FILE.json     write the figures as JSON too
+`;
+
 function parseArgs(argv: string[]): Options {
   const o: Options = { rounds: 3, duration: 5, connections: 64, accessLog: 'off', scenarios: SCENARIOS, engine: 'net', out: null, baseline: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
+    if (flag === '--help' || flag === '-h') {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    }
     const value = argv[++i];
     if (value === undefined) throw new Error(`${flag} needs a value`);
     if (flag === '--rounds') o.rounds = Number(value);

@@ -21,7 +21,10 @@
  * handle, which node:tls's handle has as every stream handle does). Those fields are found on a
  * probe socket built with `onread`; where a Node release names them otherwise, the socket keeps
  * its 'data' events and nothing else changes. About 1 µs less CPU per request over TLS with
- * keep-alive (bench/RESULTS.md).
+ * keep-alive (bench/RESULTS.md). One more rule holds for TLS: node:tls decrypts further records
+ * from inside a write only when the write is empty (TLSWrap::DoWrite drives the handshake that
+ * way), which would land a read in the shared buffer while a callback still works on the last
+ * one; the wire layer never writes an empty chunk (Http1Response skips them).
  *
  * The contract for the reader: the bytes passed to `onBytes` are a view of the shared buffer and
  * are overwritten by the next read of ANY connection. Whatever is kept past the callback (a
