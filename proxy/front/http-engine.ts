@@ -6,7 +6,6 @@
  * or the proxy, as net-engine.ts does, and writes the reply with writeHead(status, flatList) and a
  * single end().
  */
-import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -16,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream';
 import { textReply, type StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
+import { newRequestId } from '../upstream/request-id.ts';
 import type { AccessRecord } from '../../wire/access-log.ts';
 import { closingReply, plainBody, TEXT_PLAIN } from '../../wire/plain-reply.ts';
 import { admitted, closeIdleConnections, installGate } from '../../wire/http1/node-http-gate.ts';
@@ -230,7 +230,7 @@ function refuseUnparsed(core: FrontCore, error: NodeJS.ErrnoException, socket: S
     return;
   }
   const { status, reason: detail } = refusal;
-  const requestId = randomUUID();
+  const requestId = newRequestId();
   core.errorLog(`refused ${status} from ${socket.remoteAddress} (request ${requestId}): ${detail}`);
   socket.end(closingReply(status, TEXT_PLAIN, detail + '\n', ['X-Request-Id', requestId, ...core.extraHeaders]));
 }

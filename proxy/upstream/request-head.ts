@@ -14,8 +14,8 @@
  * Content-Length. The request target is passed on as received (like Nginx's proxy_pass without
  * a URI part), after the front has checked it.
  */
-import { randomUUID } from 'node:crypto';
 import { listedInConnection } from '../../wire/hop-by-hop.ts';
+import { newRequestId } from './request-id.ts';
 import type { TrustedClients } from './trust.ts';
 
 /** What the front knows about the client's request, as the client-side engine parsed it. */
@@ -88,14 +88,14 @@ function specialKind(candidates: readonly (readonly [string, number])[], lower: 
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** The request id the front uses for a request: the trusted client's own, or a new UUID. */
+/** The request id the front uses for a request: the trusted client's own, or a new UUID (request-id.ts). */
 export function requestIdFor(headers: readonly string[], clientAddress: string, options: ForwardingOptions): string {
   if (!options.trusted.empty && options.trusted.has(clientAddress)) {
     for (let i = 0; i < headers.length; i += 2) {
       if (headers[i]!.length === 12 && headers[i]!.toLowerCase() === 'x-request-id' && REQUEST_ID.test(headers[i + 1]!)) return headers[i + 1]!;
     }
   }
-  return randomUUID();
+  return newRequestId();
 }
 
 /**
