@@ -218,15 +218,16 @@ export class Http1Connection {
     this.drainWaiters.push(resume);
   }
 
-  /** Called by the response when it is complete. */
-  responseDone(res: Http1Response): void {
+  /** Called by the response when it is complete, at `now` (the performance clock). */
+  responseDone(res: Http1Response, now: number): void {
     if (res !== this.current) return;
     this.current = null;
     if (this.socket.writableNeedDrain) this.waitingForDrain();
     if (!res.keepAlive) return this.closeGracefully();
     this.state = IDLE;
     const pipelined = this.buffer !== null && this.buffer.length > 0;
-    this.deadline = after(pipelined ? this.host.settings.headerTimeoutMs : this.host.settings.keepAliveTimeoutMs);
+    const ms = pipelined ? this.host.settings.headerTimeoutMs : this.host.settings.keepAliveTimeoutMs;
+    this.deadline = ms > 0 ? now + ms : Infinity;
     if (pipelined && res.bytes >= LARGE_RESPONSE) {
       this.waitingTurn = true;
       this.host.later(this, res.bytes);

@@ -32,8 +32,7 @@ let dateUntil = -Infinity;
  * runtime call that cost about twice as much, on every response. A step of the wall clock is
  * seen within a second.
  */
-function dateHeader(): string {
-  const now = performance.now();
+function dateHeader(now: number): string {
   if (now < dateUntil) return dateLine;
   const wall = Date.now();
   const intoSecond = wall % 1000;
@@ -90,10 +89,11 @@ export class Http1Response {
     return this.state !== OPEN;
   }
 
-  private head(status: number, reason: string, headers: readonly string[], length: number): string {
+  /** The head for `status`…; `now`: the performance clock, read once per response by the caller. */
+  private head(status: number, reason: string, headers: readonly string[], length: number, now: number): string {
     let head = statusLine(status, reason);
     for (let i = 0; i < headers.length; i += 2) head += headers[i]! + ': ' + headers[i + 1]! + CRLF;
-    head += dateHeader();
+    head += dateHeader(now);
     if (length >= 0) head += 'Content-Length: ' + length + CRLF;
     else if (this.chunked) head += 'Transfer-Encoding: chunked\r\n';
     if (!this.keepAlive || this.connection.draining) {
@@ -115,7 +115,9 @@ export class Http1Response {
     this.status = status;
     const noBody = this.method === 'HEAD' || bodyless(status);
     if (bodyless(status)) length = -1;
-    const head = this.head(status, reason, headers, length);
+    // One clock read for the Date line and the connection's keep-alive deadline.
+    const now = performance.now();
+    const head = this.head(status, reason, headers, length, now);
     const socket = this.connection.socket;
     if (noBody || body === null || body.length === 0) {
       socket.write(head, 'latin1');
@@ -133,7 +135,7 @@ export class Http1Response {
       this.bytes = body.length;
     }
     this.finish();
-    this.connection.responseDone(this);
+    this.connection.responseDone(this, now);
   }
 
   /**
@@ -150,7 +152,7 @@ export class Http1Response {
       if (this.minor === 1) this.chunked = true;
       else this.keepAlive = false;
     }
-    this.connection.socket.write(this.head(status, reason, headers, length), 'latin1');
+    this.connection.socket.write(this.head(status, reason, headers, length, performance.now()), 'latin1');
   }
 
   /**
@@ -187,7 +189,7 @@ export class Http1Response {
     this.state = DONE;
     if (this.chunked) this.connection.socket.write('0\r\n\r\n', 'latin1');
     this.finish();
-    this.connection.responseDone(this);
+    this.connection.responseDone(this, performance.now());
   }
 
   /** Cut the connection: a response that broke midway cannot be finished honestly. */
