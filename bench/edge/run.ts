@@ -66,6 +66,8 @@ interface Options {
   engine: string;
   out: string | null;
   baseline: string | null;
+  /** The throw-away certificate's key: ECDSA P-256 (the default, cheap to sign with) or RSA 2048 (still the most common). */
+  keyType: 'ec' | 'rsa';
 }
 
 const USAGE = `npm run bench:edge -- [options]: the front against Nginx on the edge's jobs, side by side
@@ -77,11 +79,12 @@ const USAGE = `npm run bench:edge -- [options]: the front against Nginx on the e
   --scenario LIST     comma-separated, from: ${SCENARIOS.map((x) => x.name).join(', ')} (default all)
   --engine NAME       the front's client side: net or http (default net, what npm start runs)
   --baseline REV      also run the front as it was at git revision REV, as a third side
+  --tls-key-type T    the certificate both sides use: ec (ECDSA P-256, default) or rsa (RSA 2048)
   --out FILE.json     write the figures as JSON too
 `;
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { rounds: 3, duration: 5, connections: 64, accessLog: 'off', scenarios: SCENARIOS, engine: 'net', out: null, baseline: null };
+  const o: Options = { rounds: 3, duration: 5, connections: 64, accessLog: 'off', scenarios: SCENARIOS, engine: 'net', out: null, baseline: null, keyType: 'ec' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--help' || flag === '-h') {
@@ -105,6 +108,10 @@ function parseArgs(argv: string[]): Options {
     } else if (flag === '--engine') o.engine = value;
     else if (flag === '--out') o.out = resolve(value);
     else if (flag === '--baseline') o.baseline = value;
+    else if (flag === '--tls-key-type') {
+      if (value !== 'ec' && value !== 'rsa') throw new Error('--tls-key-type is ec or rsa');
+      o.keyType = value;
+    }
     else throw new Error(`unknown option ${flag}`);
   }
   if (!(o.rounds >= 1 && o.duration >= 1 && o.connections >= 1)) throw new Error('--rounds, --duration and --connections must be ≥ 1');
@@ -355,8 +362,9 @@ async function main(): Promise<void> {
   process.on('exit', () => rmSync(run, { recursive: true, force: true }));
   const cert = join(run, 'cert.pem');
   const key = join(run, 'key.pem');
-  // One throw-away ECDSA P-256 certificate for both sides (what a modern site serves).
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  // One throw-away certificate for both sides: ECDSA P-256 (what a modern site serves) or RSA 2048.
+  const keyArgs = options.keyType === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+  const made = spawnSync('openssl', ['req', '-x509', ...keyArgs, '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
   if (made.status !== 0) throw new Error('openssl could not make a test certificate');
   const ports: Ports = { upstream: await freePort(), front: await freePort(), frontTls: await freePort(), nginx: await freePort(), nginxTls: await freePort(), baseline: await freePort(), baselineTls: await freePort() };
   let baselineRoot: string | null = null;

@@ -157,7 +157,8 @@ export class Http1Connection {
   ) {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.deadline = after(host.settings.headerTimeoutMs);
-    socket.setNoDelay(true);
+    // No setNoDelay here: TCP_NODELAY is already on the descriptor (the servers accept with
+    // `noDelay: true`, Http1Server.adopt sets it), and asking again is a system call per connection.
     if (!sharedReads) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('drain', () => this.onDrainEvent());
