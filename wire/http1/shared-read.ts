@@ -107,7 +107,7 @@ export function useSharedReads(socket: net.Socket, onBytes: (bytes: Buffer) => b
   const fields = socket as unknown as Record<symbol, unknown>;
   fields[onreadFields.buffer] = SHARED;
   fields[onreadFields.generator] = null;
-  fields[onreadFields.callback] = (bytes: number, buffer: Uint8Array): boolean => onBytes(Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
+  fields[onreadFields.callback] = (bytes: number): boolean => onBytes(Buffer.from(SHARED_MEMORY, SHARED_OFFSET, bytes));
   handle.useUserBuffer(SHARED);
   // Read before the switch (the request that came with the handshake's last flight): not lost.
   for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) onBytes(chunk);
