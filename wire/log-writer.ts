@@ -147,18 +147,58 @@ export class LogWriter {
     if (!this.enabled || this.#closed) return;
     const most = line.length * 3 + 1; // UTF-8 takes at most 3 bytes per UTF-16 unit
     if (most > BATCH_BYTES) {
-      this.#seal(Buffer.from(line + '\n'));
-    } else {
-      let buffer = this.#buffer;
-      if (buffer === null || this.#fill + most > buffer.length) {
-        if (buffer !== null && this.#fill > 0) this.#seal(Buffer.from(buffer.subarray(0, this.#fill)));
-        buffer = this.#buffer ??= Buffer.allocUnsafe(BATCH_BYTES);
+      // The lines already in the encoding buffer go first: the batch keeps the order of writes.
+      if (this.#fill > 0) {
+        this.#seal(Buffer.from(this.#buffer!.subarray(0, this.#fill)));
         this.#fill = 0;
       }
-      const at = this.#fill + buffer.write(line, this.#fill, 'utf8');
-      buffer[at] = 10;
-      this.#fill = at + 1;
+      this.#seal(Buffer.from(line + '\n'));
+      this.#queuedLine();
+      return;
     }
+    const buffer = this.#room(most);
+    const at = this.#fill + buffer.write(line, this.#fill, 'utf8');
+    buffer[at] = 10;
+    this.#fill = at + 1;
+    this.#queuedLine();
+  }
+
+  /**
+   * For a caller that encodes its line itself (the access log: no string per line): the buffer
+   * to write at most `most` bytes into, from `lineStart` on, then `commitLine(end)`. Null when
+   * nothing is written (off, closed) or the line may be too long: use write() then. The bytes
+   * must be the line's UTF-8; nothing is kept unless commitLine is called.
+   */
+  room(most: number): Buffer | null {
+    if (!this.enabled || this.#closed || most + 1 > BATCH_BYTES) return null;
+    return this.#room(most + 1);
+  }
+
+  /** Where the line starts in the buffer room() returned. */
+  get lineStart(): number {
+    return this.#fill;
+  }
+
+  /** Queue the line written from lineStart up to `end` (its newline is added here). */
+  commitLine(end: number): void {
+    this.#buffer![end] = 10;
+    this.#fill = end + 1;
+    this.#queuedLine();
+  }
+
+  /** The encoding buffer with `most` bytes free at `#fill` (the filled part sealed first if needed). */
+  #room(most: number): Buffer {
+    let buffer = this.#buffer;
+    if (buffer === null || this.#fill + most > buffer.length) {
+      if (buffer !== null && this.#fill > 0) this.#seal(Buffer.from(buffer.subarray(0, this.#fill)));
+      buffer = this.#buffer ??= Buffer.allocUnsafe(BATCH_BYTES);
+      this.#fill = 0;
+    }
+    return buffer;
+  }
+
+  /** A line was queued: hand the batch over when it is large, else at the end of this turn. */
+  #queuedLine(): void {
     if (this.#sealedBytes + this.#fill >= BATCH_BYTES) this.#handOver();
     else if (!this.#scheduled) {
       this.#scheduled = true;
