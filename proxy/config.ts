@@ -38,6 +38,8 @@ export interface FrontConfig {
   failTimeoutMs: number;
   trusted: string[];
   accessLog: string;
+  /** Add the front's Server-Timing entries to proxied responses. */
+  serverTiming: boolean;
   /** Where refusals, upstream failures and reload errors go: `-` (stderr) or a file (cli.ts opens it). */
   errorLog: string;
   cache: FileCacheOptions;
@@ -136,6 +138,7 @@ export function frontConfigOf(resolution: FrontResolution): FrontConfig {
     trusted: v.trusted,
     accessLog: v.accessLog,
     errorLog: v.errorLog,
+    serverTiming: v.serverTiming,
     cache,
     shutdownTimeoutMs: v.gracefulTimeout,
     tls,
@@ -187,6 +190,7 @@ export function settingsOf(config: FrontConfig): FrontSettings {
       idleTimeoutMs: config.upstreamIdleTimeoutMs,
       keepalive: config.upstreamKeepalive,
       health: { maxFails: config.maxFails, failTimeoutMs: config.failTimeoutMs },
+      serverTiming: config.serverTiming,
     },
     forwarding: {
       trusted: new TrustedClients(config.trusted),
@@ -236,7 +240,7 @@ export function describeConfig(config: FrontConfig, port = config.listen.port): 
     lines.push(`  static   ${s.prefix} → ${s.root} (cache-control: ${s.cacheControl ?? 'none'}, index: ${s.index ?? 'off'}, precompressed: ${s.precompressed ? 'on' : 'off'})`);
   }
   if (config.upstreams.length > 0) {
-    lines.push(`  proxy    → ${config.upstreams.map(formatAddress).join(', ')} (${config.balance}, keepalive ${config.upstreamKeepalive}, max-fails ${config.maxFails}, fail-timeout ${seconds(config.failTimeoutMs)})`);
+    lines.push(`  proxy    → ${config.upstreams.map(formatAddress).join(', ')} (${config.balance}, keepalive ${config.upstreamKeepalive}, max-fails ${config.maxFails}, fail-timeout ${seconds(config.failTimeoutMs)}, server-timing ${config.serverTiming ? 'on' : 'off'})`);
     lines.push(`  upstream connect ${seconds(config.connectTimeoutMs)}, read ${seconds(config.readTimeoutMs)}, idle ${seconds(config.upstreamIdleTimeoutMs)} (app server keep-alive: ${seconds(DEFAULT_LIMITS.keepAliveTimeout)} on node:http, ${seconds(UWS_IDLE_TIMEOUT_MS)} on uWS)`);
   } else lines.push('  proxy    off (no --upstream): other paths answer 404');
   const c = config.client;

@@ -98,6 +98,10 @@ export const FRONT_OPTIONS = {
   trusted: list({ metavar: 'IP|CIDR', default: [], help: 'Client trusted for X-Forwarded-Proto/-Host and X-Request-Id (repeatable).' }),
   accessLog: ACCESS_LOG_OPTION,
   errorLog: ERROR_LOG_OPTION,
+  serverTiming: boolean({
+    default: false,
+    help: 'Append the front\'s own entries to each proxied response\'s Server-Timing: upstream;dur=<ms> (connect + wait for the response head) and proxy;dur=<ms> (the front before that). Off, as Nginx: they tell any client how long the app took; the upstream\'s own Server-Timing passes through either way.',
+  }),
   cacheMaxFileSize: size({ default: 1024 * 1024, help: 'Static files up to this size are served from memory.' }),
   cacheMaxBytes: size({ default: 64 * 1024 * 1024, help: 'Memory for cached static files in total.' }),
   cacheRevalidate: duration({ default: 1_000, help: 'A cached file is checked for changes at most this often.' }),

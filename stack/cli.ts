@@ -58,13 +58,14 @@ async function prepareInChild(dataDir: string, env: NodeJS.ProcessEnv): Promise<
   process.exit(code ?? 1);
 }
 
-/** The front's TLS and compression flags (absolute paths: the front runs from the project root). */
+/** The front's TLS, compression and Server-Timing flags (absolute paths: the front runs from the project root). */
 function frontEdgeFlags(options: StackOptions): string[] {
   const flags: string[] = [];
   if (options.tlsCert !== undefined && options.tlsKey !== undefined) flags.push('--tls-cert', resolve(options.tlsCert), '--tls-key', resolve(options.tlsKey), '--hsts', options.hsts);
   if (options.tlsChain !== undefined) flags.push('--tls-chain', resolve(options.tlsChain));
   if (options.redirectHttp !== undefined) flags.push('--redirect-http', options.redirectHttp);
   flags.push(options.compress ? '--compress' : '--no-compress', '--gzip-level', String(options.gzipLevel));
+  flags.push(options.serverTiming ? '--server-timing' : '--no-server-timing');
   return flags;
 }
 
@@ -122,10 +123,10 @@ async function main(options: StackOptions): Promise<void> {
         '--app', options.app,
         '--graceful-timeout', `${options.gracefulTimeout}ms`,
         '--timeout', `${options.timeout}ms`,
-        // The front logs every request (with the upstream's time), as Nginx would; the app server
-        // adds its own time to Server-Timing so a reader sees each layer's share.
+        // The front logs every request (with the upstream's time), as Nginx would; each layer adds
+        // its own time to Server-Timing (unless --no-server-timing) so a reader sees its share.
         '--access-log', 'off',
-        '--server-timing',
+        options.serverTiming ? '--server-timing' : '--no-server-timing',
         '--max-header-size', String(options.maxHeaderSize),
       ]),
       env: appEnv,

@@ -4,7 +4,7 @@
  * `npm run proxy`, with the same default.
  */
 import { DATA_DIR_OPTION } from '../app/store/data-dir.ts';
-import { type Command, GRACEFUL_TIMEOUT_OPTION, listenOption } from '../options/index.ts';
+import { boolean, type Command, GRACEFUL_TIMEOUT_OPTION, listenOption } from '../options/index.ts';
 import { FRONT_ENGINE_OPTION, FRONT_OPTIONS } from '../proxy/options.ts';
 import { APP_ENGINE_OPTION, APP_OPTION, HOSTED_APP_OPTIONS, SERVE_COMMAND, WORKERS_OPTION } from '../server/options.ts';
 
@@ -33,6 +33,11 @@ const OPTIONS = {
   hsts: FRONT_OPTIONS.hsts,
   compress: FRONT_OPTIONS.compress,
   gzipLevel: FRONT_OPTIONS.gzipLevel,
+  // On here, off in serve and proxy: the stack is where a reader sees each layer's share of a request.
+  serverTiming: boolean({
+    default: true,
+    help: 'Each layer adds its time to Server-Timing: app;dur=<ms> (app server), upstream;dur=<ms> and proxy;dur=<ms> (front). They tell any client how long the app took: --no-server-timing on a public site.',
+  }),
   ...HOSTED_APP_OPTIONS,
 };
 

@@ -70,9 +70,9 @@ for (const engine of ENGINES) {
           socket.write(Buffer.from('HTTP/1.1 200 OK\r\nX-Name: caf\xe9\r\nContent-Length: 2\r\n\r\nok', 'latin1'));
         } else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno');
       });
-      front = await startTestFront(engine, { upstream: [upstream.address], 'max-body-size': '1k' });
+      front = await startTestFront(engine, { upstream: [upstream.address], 'max-body-size': '1k', 'server-timing': true });
       trustedFront = await startTestFront(engine, { upstream: [upstream.address], trusted: ['127.0.0.1', '10.0.0.0/8'] });
-      rawFront = await startTestFront(engine, { upstream: [raw.address] });
+      rawFront = await startTestFront(engine, { upstream: [raw.address], 'server-timing': true });
     });
     after(async () => {
       await Promise.all([front.close(), trustedFront.close(), rawFront.close()]);
@@ -170,11 +170,13 @@ for (const engine of ENGINES) {
       assert.match(reply.text, /\r\nX-Name: caf\xe9\r\n/);
     });
 
-    it('appends its own entries to Server-Timing', async () => {
+    it('appends its own entries to Server-Timing with --server-timing, and only then', async () => {
       const r = await request(front.port, '/api/echo/');
       assert.match(r.headers['server-timing'] as string, /^app;dur=1\.5, upstream;dur=\d+(\.\d{1,3})?, proxy;dur=\d+(\.\d{1,3})?$/);
       const plain = await request(rawFront.port, '/plain');
       assert.match(plain.headers['server-timing'] as string, /^upstream;dur=\d+(\.\d{1,3})?, proxy;dur=\d+(\.\d{1,3})?$/);
+      // Off (the default): the app's own entry passes through untouched, and none is made up.
+      assert.equal((await request(trustedFront.port, '/api/echo/')).headers['server-timing'], 'app;dur=1.5');
     });
 
     it('gives HTTP/1.0 requests without Host the front\'s own address', async () => {

@@ -72,6 +72,12 @@ export interface ProxyOptions {
   /** Idle connections kept per upstream. */
   keepalive: number;
   health: HealthOptions;
+  /**
+   * Append `upstream;dur=…, proxy;dur=…` to each response's Server-Timing (default off in the
+   * front, on in `npm start`). Off, the upstream's own Server-Timing passes through unchanged and
+   * no client learns how long the app took (W3C Server Timing, "Privacy and Security").
+   */
+  serverTiming: boolean;
 }
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -200,15 +206,18 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
     if (this.sink.aborted) return;
     const status = head.status;
     const length = status === 204 || status === 304 ? -1 : this.method === 'HEAD' ? head.contentLength : body.length;
-    const upstreamMs = now - this.attemptStart;
-    this.sink.complete(status, head.reason, withTiming(head.headers, upstreamMs, now - this.receivedAt - upstreamMs), body, length, head.obsText);
+    const headers = this.proxy.options.serverTiming ? withTiming(head.headers, now - this.attemptStart, this.attemptStart - this.receivedAt) : head.headers;
+    this.sink.complete(status, head.reason, headers, body, length, head.obsText);
   }
 
   onHead(head: ResponseHead, length: number): void {
-    const now = performance.now();
-    const upstreamMs = now - this.attemptStart;
     this.headSent = true;
-    this.sink.start(head.status, head.reason, withTiming(head.headers, upstreamMs, now - this.receivedAt - upstreamMs), length, head.obsText);
+    let headers = head.headers;
+    if (this.proxy.options.serverTiming) {
+      const now = performance.now();
+      headers = withTiming(headers, now - this.attemptStart, this.attemptStart - this.receivedAt);
+    }
+    this.sink.start(head.status, head.reason, headers, length, head.obsText);
   }
 
   onBody(chunk: Buffer): boolean {
