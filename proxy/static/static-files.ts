@@ -175,8 +175,10 @@ export class StaticFiles {
       if (loaded.identity.headers.length === 0) decorate(loaded, state, this.compressible(loaded));
       entry = loaded;
     }
-    if (this.compression !== null && entry.identity.body !== null && (entry.br === null || entry.gzip === null) && this.compressible(entry)) {
-      this.compressOnce(entry, mount as MountState, header('accept-encoding'));
+    if (this.compression !== null && entry.identity.body !== null && (entry.br === null || entry.gzip === null)) {
+      // Accept-Encoding first: a client that asks for no coding costs no type lookup.
+      const acceptEncoding = header('accept-encoding');
+      if (acceptEncoding !== '' && this.compressible(entry)) this.compressOnce(entry, mount as MountState, acceptEncoding);
     }
     return represent(entry, method === 'HEAD', header);
   }
