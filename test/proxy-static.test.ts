@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ENGINES, request, startTestFront } from './proxy-harness.ts';
+import { RawConnection } from './fixtures/raw-http.ts';
 import type { TestFront } from './proxy-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'front-static-'));
@@ -153,6 +154,39 @@ for (const engine of ENGINES) {
       assert.equal(r.headers['content-length'], '102400');
       assert.equal(r.headers['content-type'], 'application/octet-stream');
       assert.equal(r.body.length, 0);
+    });
+
+    it('answers pipelined GET, HEAD, 304 and 206 of a cached file in order, HTTP/1.0 keep-alive and Connection: close', async () => {
+      const first = await get('/static/app.css');
+      const etag = first.headers.etag!;
+      const connection = await RawConnection.open(t.port);
+      try {
+        connection.send(
+          'GET /static/app.css HTTP/1.1\r\nHost: x\r\n\r\n' +
+          'HEAD /static/app.css HTTP/1.1\r\nHost: x\r\n\r\n' +
+          `GET /static/app.css HTTP/1.1\r\nHost: x\r\nIf-None-Match: ${etag}\r\n\r\n` +
+          'GET /static/app.css HTTP/1.1\r\nHost: x\r\nRange: bytes=0-3\r\n\r\n' +
+          'GET /static/app.css HTTP/1.0\r\nConnection: keep-alive\r\n\r\n',
+        );
+        const [full, head, notModified, partial, old] = await connection.responses(5, [false, true]);
+        for (const r of [full, head, notModified, partial, old]) {
+          assert.match(r!.headers['x-request-id']!, /^[0-9a-f-]{36}$/);
+          assert.ok(r!.headers.date);
+          assert.equal(r!.headers.etag, etag);
+        }
+        assert.deepEqual([full!.status, full!.body, full!.headers['content-length'], full!.headers['content-type'], full!.headers['accept-ranges']], [200, 'body { color: red }\n', '20', 'text/css', 'bytes']);
+        assert.deepEqual([head!.status, head!.body, head!.headers['content-length']], [200, '', '20']);
+        assert.deepEqual([notModified!.status, notModified!.body], [304, '']);
+        assert.deepEqual([partial!.status, partial!.body, partial!.headers['content-range']], [206, 'body', 'bytes 0-3/20']);
+        assert.deepEqual([old!.status, old!.body, old!.headers.connection], [200, 'body { color: red }\n', 'keep-alive']);
+        assert.notEqual(full!.headers['x-request-id'], head!.headers['x-request-id']);
+        connection.send('GET /static/app.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+        const [last] = await connection.responses(1);
+        assert.deepEqual([last!.status, last!.body, last!.headers.connection], [200, 'body { color: red }\n', 'close']);
+        assert.equal(await connection.waitClosed(5000), true);
+      } finally {
+        connection.close();
+      }
     });
 
     it('serves single byte ranges with 206 and Content-Range', async () => {

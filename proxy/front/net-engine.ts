@@ -17,9 +17,9 @@ import type { RequestHead } from '../../wire/http1/request-head.ts';
 import type { Http1Response } from '../../wire/http1/response.ts';
 import type { RequestFailure } from '../../wire/http1/failure.ts';
 import type { Http1Connection } from '../../wire/http1/connection.ts';
+import { fieldReader } from '../static/static-files.ts';
 import type { StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
-import { headerValue } from './core.ts';
 import { logRefusal } from './refusal-log.ts';
 import type { FrontCore } from './core.ts';
 import type { FrontListener } from './listener.ts';
@@ -44,6 +44,8 @@ export function wireSettings(core: FrontCore): Http1Settings {
 
 /** Write a StaticReply: in memory, or streamed from disk with backpressure. */
 function sendReply(core: FrontCore, res: Http1Response, reply: StaticReply, requestId: string): void {
+  // A cached file's 200, serialized once: the same fields as below (core.decorate), added as bytes.
+  if (reply.prepared !== null) return res.sendPrepared(reply.prepared, ['X-Request-Id', requestId], core.extraHeaders);
   const reason = reply.statusLine.slice(4);
   if (reply.status === 400) res.keepAlive = false;
   const headers = core.decorate(reply.headers.slice(), requestId);
@@ -150,7 +152,7 @@ function handle(core: FrontCore, head: RequestHead, body: Buffer | null, res: Ht
     return;
   }
   if (route.kind === 'reply') return sendReply(core, res, route.reply, requestId);
-  const reply = core.statics.respond(route.mount, route.path, head.method, (name) => headerValue(head.headers, name), res.receivedAt);
+  const reply = core.statics.respond(route.mount, route.path, head.method, fieldReader(head.headers), res.receivedAt);
   sendReply(core, res, reply, requestId);
 }
 

@@ -21,6 +21,8 @@ import type { Coding } from './encoding.ts';
 import { contentTypeFor } from '../../wire/mime.ts';
 import { isWithinRoot } from '../../wire/static-path.ts';
 import { etagFor, httpDate } from './validators.ts';
+import type { PreparedResponse } from '../../wire/http1/prepared-response.ts';
+import type { StaticReply } from './static-files.ts';
 
 /** Cache bounds and freshness. */
 export interface FileCacheOptions {
@@ -58,6 +60,11 @@ export interface Representation {
   headers: string[];
   /** Response headers for 304 (validators, Cache-Control, Vary). */
   notModifiedHeaders: string[];
+  /** The whole 200 response serialized once (cached bodies only), or null; set with `headers`. */
+  prepared: PreparedResponse | null;
+  /** The 200 replies to GET and to HEAD, made once with `headers`: the common answer allocates nothing. */
+  full: StaticReply | null;
+  fullHead: StaticReply | null;
 }
 
 /** A cached file with its precompressed siblings. */
@@ -149,6 +156,9 @@ function representation(real: string, stats: Stats, body: Buffer | null, coding:
     coding,
     headers: [],
     notModifiedHeaders: [],
+    prepared: null,
+    full: null,
+    fullHead: null,
   };
 }
 
@@ -240,6 +250,9 @@ export class FileCache {
       coding,
       headers: [],
       notModifiedHeaders: [],
+      prepared: null,
+      full: null,
+      fullHead: null,
     };
     if (coding === 'br') entry.br = rep;
     else entry.gzip = rep;

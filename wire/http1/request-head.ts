@@ -73,6 +73,16 @@ function validHostBytes(bytes: Uint8Array, from: number, to: number): boolean {
   return true;
 }
 
+/**
+ * Is the field name at `bytes[from…]` (a token, as long as `lower`) `lower`, letters compared
+ * without case? Setting bit 0x20 lower-cases a letter; `lower` holds only letters and `-`, which
+ * no other token character turns into (CR would, and a name has none).
+ */
+function nameIs(bytes: Uint8Array, from: number, lower: string): boolean {
+  for (let k = 0; k < lower.length; k++) if ((bytes[from + k]! | 0x20) !== lower.charCodeAt(k)) return false;
+  return true;
+}
+
 /** Does a comma-separated list (a Connection value) contain `token` (lower case)? */
 function listHas(value: string, token: string): boolean {
   const lower = value.toLowerCase();
@@ -210,20 +220,21 @@ export function parseRequestHead(text: string, start: number, end: number, limit
     headers.push(name, value);
     const n = colon - lineStart;
     if (n !== HOST_LENGTH && n !== CL_LENGTH && n !== TE_LENGTH && n !== CONNECTION_LENGTH && n !== EXPECT_LENGTH) continue;
-    const lower = name.toLowerCase();
-    if (lower === 'host') {
+    // Compared in `bytes`, not lower-cased: Host is on every request, and a lower-cased copy of
+    // it was a string made and thrown away per request.
+    if (n === HOST_LENGTH && nameIs(bytes, lineStart, 'host')) {
       if (host !== null) return requestFailure('host', 'Bad request: more than one Host header.');
       host = value;
       hostFrom = from;
       hostTo = to;
-    } else if (lower === 'content-length') {
+    } else if (n === CL_LENGTH && nameIs(bytes, lineStart, 'content-length')) {
       if (contentLength !== null) return requestFailure('content-length', 'Bad request: more than one Content-Length header.');
       contentLength = value;
-    } else if (lower === 'transfer-encoding') {
+    } else if (n === TE_LENGTH && nameIs(bytes, lineStart, 'transfer-encoding')) {
       transferEncoding = transferEncoding === null ? value : transferEncoding + ',' + value;
-    } else if (lower === 'connection') {
+    } else if (n === CONNECTION_LENGTH && nameIs(bytes, lineStart, 'connection')) {
       connection = connection === null ? value : connection + ',' + value;
-    } else if (lower === 'expect') {
+    } else if (n === EXPECT_LENGTH && nameIs(bytes, lineStart, 'expect')) {
       expect = value;
     }
   }

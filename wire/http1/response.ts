@@ -12,6 +12,8 @@ import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { bodyless, statusLine as statusText } from '../status-line.ts';
 import type { Http1Connection } from './connection.ts';
+import { outputBuffer } from './output-buffer.ts';
+import type { PreparedResponse } from './prepared-response.ts';
 
 /** 'HTTP/1.1 200 OK\r\n' for every standard status, made once from the one status-line table. */
 const STATUS_LINES: string[] = [];
@@ -24,6 +26,8 @@ export function statusLine(status: number, reason: string): string {
 }
 
 let dateLine = '';
+/** `dateLine` as bytes, for responses assembled from bytes (sendPrepared). */
+let dateBytes = Buffer.alloc(0);
 /** Performance-clock time at which `dateLine` goes stale: when the wall clock reaches its next second. */
 let dateUntil = -Infinity;
 /**
@@ -37,8 +41,42 @@ function dateHeader(now: number): string {
   const wall = Date.now();
   const intoSecond = wall % 1000;
   dateLine = 'Date: ' + new Date(wall - intoSecond).toUTCString() + '\r\n';
+  dateBytes = Buffer.from(dateLine, 'latin1');
   dateUntil = now + (1000 - intoSecond);
   return dateLine;
+}
+
+const CLOSE_LINE = Buffer.from('Connection: close\r\n', 'latin1');
+const KEEP_ALIVE_LINE = Buffer.from('Connection: keep-alive\r\n', 'latin1');
+
+/** Bytes `fields` (a flat name, value list) take as header lines. */
+function fieldsSize(fields: readonly string[]): number {
+  let size = 0;
+  for (let i = 0; i < fields.length; i += 2) size += fields[i]!.length + fields[i + 1]!.length + 4;
+  return size;
+}
+
+/**
+ * Write `text` at `at` as latin1 (the low byte of each character, as Buffer#write 'latin1'
+ * does); returns the offset after it. A loop, not Buffer#latin1Write: these are short strings
+ * (a request id, a header name), for which the runtime call costs more than the copy.
+ */
+function putLatin1(out: Buffer, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[at++] = text.charCodeAt(i);
+  return at;
+}
+
+/** Write `fields` as header lines at `at`; returns the offset after them. */
+function putFields(out: Buffer, at: number, fields: readonly string[]): number {
+  for (let i = 0; i < fields.length; i += 2) {
+    at = putLatin1(out, at, fields[i]!);
+    out[at++] = 58; // ':'
+    out[at++] = 32;
+    at = putLatin1(out, at, fields[i + 1]!);
+    out[at++] = 13;
+    out[at++] = 10;
+  }
+  return at;
 }
 
 /** Bodies up to this size are copied into one buffer with the head (one write, caller's buffer free at once). */
@@ -122,7 +160,7 @@ export class Http1Response {
     if (noBody || body === null || body.length === 0) {
       socket.write(head, 'latin1');
     } else if (body.length <= COPY_LIMIT) {
-      const out = Buffer.allocUnsafe(head.length + body.length);
+      const out = outputBuffer(head.length + body.length);
       out.write(head, 0, 'latin1');
       body.copy(out, head.length);
       socket.write(out);
@@ -134,6 +172,60 @@ export class Http1Response {
       socket.uncork();
       this.bytes = body.length;
     }
+    this.finish();
+    this.connection.responseDone(this, now);
+  }
+
+  /**
+   * Send `prepared` whole: its status line and fields, then this response's own `fields` and
+   * `more` (flat name, value lists, e.g. the request id and fields every response carries),
+   * then Date, Content-Length and Connection exactly as `send` writes them, then the body (none
+   * for HEAD). The same bytes as `send` with all those fields, assembled by copying.
+   */
+  sendPrepared(prepared: PreparedResponse, fields: readonly string[], more: readonly string[]): void {
+    if (this.state !== OPEN) return;
+    this.state = DONE;
+    this.status = prepared.status;
+    const now = performance.now();
+    dateHeader(now);
+    const date = dateBytes;
+    let connection: Buffer | null = null;
+    if (!this.keepAlive || this.connection.draining) {
+      this.keepAlive = false;
+      connection = CLOSE_LINE;
+    } else if (this.minor === 0) connection = KEEP_ALIVE_LINE;
+    const fixed = prepared.head;
+    const lengthLine = prepared.lengthLine;
+    const headSize = fixed.length + fieldsSize(fields) + fieldsSize(more) + date.length + lengthLine.length + (connection === null ? 0 : connection.length) + 2;
+    const body = this.method === 'HEAD' ? null : prepared.body;
+    const bodySize = body === null ? 0 : body.length;
+    const together = bodySize <= COPY_LIMIT;
+    const out = outputBuffer(together ? headSize + bodySize : headSize);
+    out.set(fixed, 0);
+    let at = putFields(out, fixed.length, fields);
+    at = putFields(out, at, more);
+    out.set(date, at);
+    at += date.length;
+    out.set(lengthLine, at);
+    at += lengthLine.length;
+    if (connection !== null) {
+      out.set(connection, at);
+      at += connection.length;
+    }
+    out[at++] = 13;
+    out[at++] = 10;
+    const socket = this.connection.socket;
+    if (body === null || bodySize === 0) socket.write(out);
+    else if (together) {
+      out.set(body, at);
+      socket.write(out);
+    } else {
+      socket.cork();
+      socket.write(out);
+      socket.write(body);
+      socket.uncork();
+    }
+    this.bytes = bodySize;
     this.finish();
     this.connection.responseDone(this, now);
   }
