@@ -8,7 +8,7 @@
  *
  *   npm run bench:edge -- [--rounds 3] [--duration 5] [--connections 64] [--access-log off|on|both]
  *                         [--scenario ping,tls-ping,…] [--engine net|http] [--out FILE.json]
- *                         [--baseline GIT-REVISION]
+ *                         [--baseline GIT-REVISION] [--bare-tls]
  *
  * --engine is the front's client side (default net: what `npm start` runs).
  *
@@ -16,6 +16,11 @@
  * side in the same rounds, so a change is measured against its predecessor and against Nginx on
  * the same box at the same moment. The revision's files are taken with `git archive` into the
  * run folder (nothing in the checkout changes).
+ *
+ * --bare-tls: in the TLS scenarios, also measure the two floors of bench/edge/bare-tls.ts, with the
+ * front's certificate handling and a fixed answer: `bare` node:tls (what Node itself costs per
+ * handshake and per request, below which no front on node:tls can go) and `wire` (the front's
+ * HTTP/1.1 server without the proxying: what the wire layer adds).
  *
  * Access logs: `off` on both sides (the issue's first table), `on` on both sides (both log to a
  * file in the run folder, Nginx in its combined format), or `both` (each scenario twice).
@@ -68,6 +73,8 @@ interface Options {
   baseline: string | null;
   /** The throw-away certificate's key: ECDSA P-256 (the default, cheap to sign with) or RSA 2048 (still the most common). */
   keyType: 'ec' | 'rsa';
+  /** Also measure the floors (bare node:tls, the wire layer alone) in the TLS scenarios. */
+  bareTls: boolean;
 }
 
 const USAGE = `npm run bench:edge -- [options]: the front against Nginx on the edge's jobs, side by side
@@ -80,16 +87,21 @@ const USAGE = `npm run bench:edge -- [options]: the front against Nginx on the e
   --engine NAME       the front's client side: net or http (default net, what npm start runs)
   --baseline REV      also run the front as it was at git revision REV, as a third side
   --tls-key-type T    the certificate both sides use: ec (ECDSA P-256, default) or rsa (RSA 2048)
+  --bare-tls          in the TLS scenarios, also measure node:tls alone and the wire layer alone, answering fixed bytes
   --out FILE.json     write the figures as JSON too
 `;
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { rounds: 3, duration: 5, connections: 64, accessLog: 'off', scenarios: SCENARIOS, engine: 'net', out: null, baseline: null, keyType: 'ec' };
+  const o: Options = { rounds: 3, duration: 5, connections: 64, accessLog: 'off', scenarios: SCENARIOS, engine: 'net', out: null, baseline: null, keyType: 'ec', bareTls: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--help' || flag === '-h') {
       process.stdout.write(USAGE);
       process.exit(0);
+    }
+    if (flag === '--bare-tls') {
+      o.bareTls = true;
+      continue;
     }
     const value = argv[++i];
     if (value === undefined) throw new Error(`${flag} needs a value`);
@@ -244,6 +256,8 @@ interface Ports {
   nginxTls: number;
   baseline: number;
   baselineTls: number;
+  bare: number;
+  wire: number;
 }
 
 interface Sides {
@@ -349,6 +363,8 @@ interface Row {
   baselineRps: number;
   baselineCpuUs: number;
   baselineRatio: number;
+  /** --bare-tls in a TLS scenario: each floor's median req/s and CPU, floor ÷ Nginx and front ÷ floor paired by round. */
+  floors: { name: string; rps: number; cpuUs: number; toNginx: number; frontTo: number }[];
   goal: number;
   errors: string;
 }
@@ -366,7 +382,7 @@ async function main(): Promise<void> {
   const keyArgs = options.keyType === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
   const made = spawnSync('openssl', ['req', '-x509', ...keyArgs, '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
   if (made.status !== 0) throw new Error('openssl could not make a test certificate');
-  const ports: Ports = { upstream: await freePort(), front: await freePort(), frontTls: await freePort(), nginx: await freePort(), nginxTls: await freePort(), baseline: await freePort(), baselineTls: await freePort() };
+  const ports: Ports = { upstream: await freePort(), front: await freePort(), frontTls: await freePort(), nginx: await freePort(), nginxTls: await freePort(), baseline: await freePort(), baselineTls: await freePort(), bare: await freePort(), wire: await freePort() };
   let baselineRoot: string | null = null;
   if (options.baseline !== null) {
     baselineRoot = join(run, 'baseline');
@@ -377,6 +393,15 @@ async function main(): Promise<void> {
   }
   start([process.execPath, '--import', 'tsx', 'server/pool/cli.ts', '--listen', `127.0.0.1:${ports.upstream}`, '--workers', '1', '--engine', 'net', '--app', 'bench/edge/json-app.ts#app', '--access-log', 'off'], 'app server');
   await waitFor(`http://127.0.0.1:${ports.upstream}/api/ping/`, 'app server');
+  // The floors answer fixed bytes whatever the access-log mode: started once, measured in TLS scenarios.
+  const floors: { name: string; pgid: number; port: number }[] = [];
+  if (options.bareTls) {
+    for (const [name, port] of [['bare', ports.bare], ['wire', ports.wire]] as const) {
+      const child = start([process.execPath, '--import', 'tsx', 'bench/edge/bare-tls.ts', name, String(port), cert, key], `${name} floor`);
+      await waitFor(`https://127.0.0.1:${port}/`, `${name} floor`);
+      floors.push({ name, pgid: child.pid!, port });
+    }
+  }
 
   const rows: Row[] = [];
   const modes = options.accessLog === 'both' ? [false, true] : [options.accessLog === 'on'];
@@ -389,6 +414,7 @@ async function main(): Promise<void> {
       const nginxPgid = sides.nginx.pid!;
       const baselineUrl = `${scenario.tls ? 'https' : 'http'}://127.0.0.1:${scenario.tls ? ports.baselineTls : ports.baseline}${scenario.path}`;
       const baselinePgid = (scenario.tls ? sides.baselineTls : sides.baseline)?.pid ?? 0;
+      const floorSides = scenario.tls ? floors.map((f) => ({ ...f, url: `https://127.0.0.1:${f.port}${scenario.path}`, runs: [] as Measured[] })) : [];
       // A check before load: all answer 200, and (gzip) all actually compress.
       for (const url of baselinePgid === 0 ? [frontUrl, nginxUrl] : [frontUrl, nginxUrl, baselineUrl]) {
         const reply = await get(url, scenario.headers);
@@ -399,17 +425,24 @@ async function main(): Promise<void> {
       await measure(frontUrl, scenario, frontPgid, 1, options.connections);
       await measure(nginxUrl, scenario, nginxPgid, 1, options.connections);
       if (baselinePgid !== 0) await measure(baselineUrl, scenario, baselinePgid, 1, options.connections);
+      for (const f of floorSides) await measure(f.url, scenario, f.pgid, 1, options.connections);
       const front: Measured[] = [];
       const nginx: Measured[] = [];
       const baseline: Measured[] = [];
       for (let round = 0; round < options.rounds; round++) {
         // Each side goes first, middle and last in turn.
-        const sidesInOrder = baselinePgid === 0 ? ['front', 'nginx'] : ['front', 'nginx', 'baseline'];
+        const sidesInOrder = ['front', 'nginx'];
+        if (baselinePgid !== 0) sidesInOrder.push('baseline');
+        for (const f of floorSides) sidesInOrder.push(f.name);
         const order = sidesInOrder.map((_, i) => sidesInOrder[(i + round) % sidesInOrder.length]!);
         for (const side of order) {
           if (side === 'front') front.push(await measure(frontUrl, scenario, frontPgid, options.duration, options.connections));
           else if (side === 'nginx') nginx.push(await measure(nginxUrl, scenario, nginxPgid, options.duration, options.connections));
-          else baseline.push(await measure(baselineUrl, scenario, baselinePgid, options.duration, options.connections));
+          else if (side === 'baseline') baseline.push(await measure(baselineUrl, scenario, baselinePgid, options.duration, options.connections));
+          else {
+            const f = floorSides.find((x) => x.name === side)!;
+            f.runs.push(await measure(f.url, scenario, f.pgid, options.duration, options.connections));
+          }
         }
       }
       const baselineRatios = baseline.map((b, i) => front[i]!.rps / b.rps);
@@ -429,12 +462,19 @@ async function main(): Promise<void> {
         baselineRps: baseline.length > 0 ? median(baseline.map((m) => m.rps)) : 0,
         baselineCpuUs: baseline.length > 0 ? median(baseline.map((m) => m.cpuUsPerRequest)) : 0,
         baselineRatio: baselineRatios.length > 0 ? median(baselineRatios) : 0,
+        floors: floorSides.map((f) => ({
+          name: f.name,
+          rps: median(f.runs.map((m) => m.rps)),
+          cpuUs: median(f.runs.map((m) => m.cpuUsPerRequest)),
+          toNginx: median(f.runs.map((m, i) => m.rps / nginx[i]!.rps)),
+          frontTo: median(f.runs.map((m, i) => front[i]!.rps / m.rps)),
+        })),
         goal: scenario.min,
-        errors: [...front.map((m) => m.errors && `front: ${m.errors}`), ...nginx.map((m) => m.errors && `nginx: ${m.errors}`), ...baseline.map((m) => m.errors && `baseline: ${m.errors}`)].filter(Boolean).join(' | '),
+        errors: [...front.map((m) => m.errors && `front: ${m.errors}`), ...nginx.map((m) => m.errors && `nginx: ${m.errors}`), ...baseline.map((m) => m.errors && `baseline: ${m.errors}`), ...floorSides.flatMap((f) => f.runs.map((m) => m.errors && `${f.name}: ${m.errors}`))].filter(Boolean).join(' | '),
       };
       row.cpuRatio = row.frontCpuUs / row.nginxCpuUs;
       rows.push(row);
-      process.stderr.write(`${row.scenario} (log ${row.accessLog}): front ${row.frontRps.toFixed(0)} req/s, nginx ${row.nginxRps.toFixed(0)} req/s, ${row.ratio.toFixed(2)}×; CPU/req ${row.frontCpuUs.toFixed(1)} vs ${row.nginxCpuUs.toFixed(1)} µs${row.baselineRps > 0 ? `; baseline ${row.baselineRps.toFixed(0)} req/s, ${row.baselineCpuUs.toFixed(1)} µs, front/baseline ${row.baselineRatio.toFixed(2)}×` : ''}\n`);
+      process.stderr.write(`${row.scenario} (log ${row.accessLog}): front ${row.frontRps.toFixed(0)} req/s, nginx ${row.nginxRps.toFixed(0)} req/s, ${row.ratio.toFixed(2)}×; CPU/req ${row.frontCpuUs.toFixed(1)} vs ${row.nginxCpuUs.toFixed(1)} µs${row.baselineRps > 0 ? `; baseline ${row.baselineRps.toFixed(0)} req/s, ${row.baselineCpuUs.toFixed(1)} µs, front/baseline ${row.baselineRatio.toFixed(2)}×` : ''}${row.floors.map((f) => `; ${f.name} ${f.rps.toFixed(0)} req/s, ${f.cpuUs.toFixed(1)} µs, ${f.name}/nginx ${f.toNginx.toFixed(2)}×`).join('')}\n`);
     }
     await stopSides(sides);
   }
@@ -454,6 +494,16 @@ async function main(): Promise<void> {
         `| ${r.title} | ${r.accessLog} | ${r.frontRps.toFixed(0)} | ${r.nginxRps.toFixed(0)} | ${r.ratio.toFixed(2)}× (${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}) | ≥ ${r.goal}× ${r.ratio >= r.goal ? 'met' : 'NOT met'} | ${r.frontCpuUs.toFixed(1)} | ${r.nginxCpuUs.toFixed(1)} | ${r.cpuRatio.toFixed(2)} |`,
     ),
   ];
+  const floorRows = rows.filter((r) => r.floors.length > 0);
+  if (floorRows.length > 0) {
+    // The front's cost in layers: node:tls alone (bare), plus the wire layer (wire), plus the proxying (front).
+    lines.push(
+      '',
+      '| scenario | access log (front, Nginx) | floor | req/s | CPU µs/req | floor ÷ Nginx (median, paired) | front ÷ floor |',
+      '|---|---|---|---:|---:|---:|---:|',
+      ...floorRows.flatMap((r) => r.floors.map((f) => `| ${r.title} | ${r.accessLog} | ${f.name === 'bare' ? 'bare node:tls' : 'wire layer alone'} | ${f.rps.toFixed(0)} | ${f.cpuUs.toFixed(1)} | ${f.toNginx.toFixed(2)}× | ${f.frontTo.toFixed(2)}× |`)),
+    );
+  }
   const errors = rows.filter((r) => r.errors !== '').map((r) => `- ${r.scenario} (log ${r.accessLog}): ${r.errors}`);
   process.stdout.write(`${lines.join('\n')}\n${errors.length > 0 ? `\nErrors seen:\n${errors.join('\n')}\n` : ''}`);
   if (options.out !== null) writeFileSync(options.out, JSON.stringify({ options: { ...options, scenarios: options.scenarios.map((s) => s.name) }, rows }, null, 2));
