@@ -18,6 +18,9 @@
  *    through libuv's threadpool, and at a few requests per turn every turn paid one (the front's
  *    CPU per proxied request with its access log on went from about +9 µs to about +7 µs over
  *    logging off when appends were spaced; measured on a busy machine, bench/RESULTS.md issue 13).
+ *    Between two appends a file's lines stay in the encoding buffer (a full one is copied to the
+ *    append queue): no callback and no copy per event-loop turn (a stream still gets each turn's
+ *    lines at the end of the turn).
  * 4. A bad destination is refused when it is opened (start or reload) with a LogOpenError that
  *    names the path; a reload that fails keeps writing where it wrote before.
  *
@@ -147,23 +150,76 @@ export class LogWriter {
     if (!this.enabled || this.#closed) return;
     const most = line.length * 3 + 1; // UTF-8 takes at most 3 bytes per UTF-16 unit
     if (most > BATCH_BYTES) {
-      this.#seal(Buffer.from(line + '\n'));
-    } else {
-      let buffer = this.#buffer;
-      if (buffer === null || this.#fill + most > buffer.length) {
-        if (buffer !== null && this.#fill > 0) this.#seal(Buffer.from(buffer.subarray(0, this.#fill)));
-        buffer = this.#buffer ??= Buffer.allocUnsafe(BATCH_BYTES);
+      // The lines already in the encoding buffer go first: the batch keeps the order of writes.
+      if (this.#fill > 0) {
+        this.#seal(Buffer.from(this.#buffer!.subarray(0, this.#fill)));
         this.#fill = 0;
       }
-      const at = this.#fill + buffer.write(line, this.#fill, 'utf8');
-      buffer[at] = 10;
-      this.#fill = at + 1;
+      this.#seal(Buffer.from(line + '\n'));
+      this.#queuedLine();
+      return;
     }
-    if (this.#sealedBytes + this.#fill >= BATCH_BYTES) this.#handOver();
-    else if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#endOfTurn);
+    const buffer = this.#room(most);
+    const at = this.#fill + buffer.write(line, this.#fill, 'utf8');
+    buffer[at] = 10;
+    this.#fill = at + 1;
+    this.#queuedLine();
+  }
+
+  /**
+   * For a caller that encodes its line itself (the access log: no string per line): the buffer
+   * to write at most `most` bytes into, from `lineStart` on, then `commitLine(end)`. Null when
+   * nothing is written (off, closed) or the line may be too long: use write() then. The bytes
+   * must be the line's UTF-8; nothing is kept unless commitLine is called.
+   */
+  room(most: number): Buffer | null {
+    if (!this.enabled || this.#closed || most + 1 > BATCH_BYTES) return null;
+    return this.#room(most + 1);
+  }
+
+  /** Where the line starts in the buffer room() returned. */
+  get lineStart(): number {
+    return this.#fill;
+  }
+
+  /** Queue the line written from lineStart up to `end` (its newline is added here). */
+  commitLine(end: number): void {
+    this.#buffer![end] = 10;
+    this.#fill = end + 1;
+    this.#queuedLine();
+  }
+
+  /** The encoding buffer with `most` bytes free at `#fill` (the filled part sealed first if needed). */
+  #room(most: number): Buffer {
+    let buffer = this.#buffer;
+    if (buffer === null || this.#fill + most > buffer.length) {
+      if (buffer !== null && this.#fill > 0) this.#seal(Buffer.from(buffer.subarray(0, this.#fill)));
+      buffer = this.#buffer ??= Buffer.allocUnsafe(BATCH_BYTES);
+      this.#fill = 0;
     }
+    return buffer;
+  }
+
+  /**
+   * A line was queued: hand the batch over when it is large; else a stream gets it at the end of
+   * this turn, and a file when its next append is due (the lines wait in the encoding buffer
+   * until then, so a busy server pays nothing per turn: no callback, no copy).
+   */
+  #queuedLine(): void {
+    if (this.#sealedBytes + this.#fill >= BATCH_BYTES) return this.#handOver();
+    if (this.#scheduled) return;
+    if (this.#fd >= 0) {
+      if (this.#writing || this.#writeTimer !== null) return; // the append in flight, or the timer, takes them
+      const wait = this.#lastWriteAt + FILE_WRITE_INTERVAL_MS - performance.now();
+      if (wait > 0) {
+        this.#writeTimer = setTimeout(this.#writeDue, wait);
+        this.#writeTimer.unref(); // flush() and close() write what waits; the timer keeps nothing alive
+        return;
+      }
+    }
+    // A stream, or a file whose interval has passed: the lines of this turn leave together.
+    this.#scheduled = true;
+    setImmediate(this.#endOfTurn);
   }
 
   #seal(bytes: Buffer): void {
@@ -202,17 +258,27 @@ export class LogWriter {
       stream.write(batch);
       return;
     }
+    this.#queueBatch(batch);
+    this.#scheduleWrite();
+  }
+
+  /** File mode: this turn's lines to the append queue, or dropped if the queue is too far behind. */
+  #moveBatch(): void {
+    const batch = this.#takeBatch();
+    if (batch !== null) this.#queueBatch(batch);
+  }
+
+  #queueBatch(batch: Buffer): void {
     if (this.#overLimit(this.#queuedBytes, batch.length)) return this.#drop(batch, null);
     this.#queued.push(batch);
     this.#queuedBytes += batch.length;
-    this.#scheduleWrite();
   }
 
   /** File mode: start the next append now if the interval has passed (or much waits), else soon. */
   #scheduleWrite(): void {
     if (this.#writing || this.#writeTimer !== null) return;
     const wait = this.#lastWriteAt + FILE_WRITE_INTERVAL_MS - performance.now();
-    if (wait <= 0 || this.#queuedBytes >= BATCH_BYTES || this.#closed) return this.#writeNext();
+    if (wait <= 0 || this.#waiting >= BATCH_BYTES || this.#closed) return this.#writeNext();
     this.#writeTimer = setTimeout(this.#writeDue, wait);
     this.#writeTimer.unref(); // flush() and close() write what waits; the timer keeps nothing alive
   }
@@ -221,6 +287,11 @@ export class LogWriter {
     this.#writeTimer = null;
     if (!this.#writing) this.#writeNext();
   };
+
+  /** File mode: what waits to be appended, encoded lines not yet handed over included. */
+  get #waiting(): number {
+    return this.#queuedBytes + this.#sealedBytes + this.#fill;
+  }
 
   /**
    * Whether a batch must be dropped: the queue would pass the bound, or, while dropping, has not
@@ -234,6 +305,7 @@ export class LogWriter {
 
   /** File mode: append what is queued, one write at a time. */
   #writeNext(): void {
+    this.#moveBatch();
     if (this.#queuedBytes === 0) {
       this.#writing = false;
       this.#closeRetired();
@@ -258,7 +330,8 @@ export class LogWriter {
       // the queue runs empty (under steady traffic it rarely does, and a rotated log's disk space
       // would stay held by the open descriptor).
       this.#closeRetired();
-      if (this.#queuedBytes === 0 || this.#closed || this.#queuedBytes >= BATCH_BYTES) return this.#writeNext();
+      const waiting = this.#waiting;
+      if (waiting === 0 || this.#closed || waiting >= BATCH_BYTES) return this.#writeNext();
       this.#writing = false;
       this.#scheduleWrite();
     };

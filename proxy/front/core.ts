@@ -212,10 +212,15 @@ export class FrontCore {
 
   /**
    * The access-log record of a finished request (null when the log is off: nothing is built).
-   * `headers`: the request's fields as a flat list, for Referer and User-Agent.
+   * `minor`: the request's HTTP minor version; `headers`: its fields as a flat list, for Referer
+   * and User-Agent.
    */
   record(
-    request: { client: string; method: string; target: string; httpVersion: string; headers: readonly string[] },
+    client: string,
+    method: string,
+    target: string,
+    minor: number,
+    headers: readonly string[],
     status: number,
     bytes: number,
     receivedAt: number,
@@ -224,16 +229,16 @@ export class FrontCore {
   ): AccessRecord | null {
     if (!this.accessLog.enabled) return null;
     return {
-      client: request.client,
-      method: request.method,
-      target: request.target,
-      httpVersion: request.httpVersion,
+      client,
+      method,
+      target,
+      httpVersion: minor === 0 ? '1.0' : '1.1',
       status,
       bytes,
-      referer: headerValue(request.headers, 'referer'),
-      userAgent: headerValue(request.headers, 'user-agent'),
-      upstream: proxied?.upstreamLabel ?? '-',
-      upstreamMs: proxied?.upstreamMs ?? -1,
+      referer: headerValue(headers, 'referer'),
+      userAgent: headerValue(headers, 'user-agent'),
+      upstream: proxied !== null ? proxied.upstreamLabel : '-',
+      upstreamMs: proxied !== null ? proxied.upstreamMs : -1,
       requestMs: performance.now() - receivedAt,
       requestId,
     };

@@ -38,8 +38,7 @@ function accessRecord(
   requestId: string,
 ): AccessRecord | null {
   if (!core.accessLog.enabled) return null;
-  const request = { client: req.socket.remoteAddress ?? '-', method: head.method, target: head.target, httpVersion: head.minor === 0 ? '1.0' : '1.1', headers: head.headers };
-  return core.record(request, status, bytes, receivedAt, proxied, requestId);
+  return core.record(req.socket.remoteAddress ?? '-', head.method, head.target, head.minor, head.headers, status, bytes, receivedAt, proxied, requestId);
 }
 
 /** Write a StaticReply (static file, redirect or error); `close` ends the connection after it. */

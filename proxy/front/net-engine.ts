@@ -43,15 +43,6 @@ export function wireSettings(core: FrontCore): Http1Settings {
 }
 
 
-/** Log the request when its response is over. */
-function account(core: FrontCore, head: RequestHead, res: Http1Response, requestId: string, exchange: { proxied: ProxyRecord | null } | null): void {
-  res.onFinish = () => {
-    if (!core.accessLog.enabled) return core.end(null);
-    const request = { client: res.connection.remoteAddress, method: head.method, target: head.target, httpVersion: head.minor === 0 ? '1.0' : '1.1', headers: head.headers };
-    core.end(core.record(request, res.aborted ? 499 : res.status, res.bytes, res.receivedAt, exchange?.proxied ?? null, requestId));
-  };
-}
-
 const REQUEST_ID_FIELD = new PreparedField('X-Request-Id');
 
 /** Write a StaticReply: in memory, or streamed from disk with backpressure. */
@@ -78,13 +69,34 @@ function sendReply(core: FrontCore, res: Http1Response, reply: StaticReply, requ
   });
 }
 
-/** A proxied request's response side: the proxy's ClientSink over an Http1Response. */
+/**
+ * One request on this engine: the proxy's ClientSink over its Http1Response, and what its
+ * access-log line needs once the response is over. One object (and one callback) per request:
+ * the access log's record is read from it, not gathered into more objects along the way.
+ */
 class NetExchange implements ClientSink {
+  /** What the proxy did, for the log (null: the front answered itself). */
+  proxied: ProxyRecord | null = null;
+
   constructor(
     private readonly core: FrontCore,
+    private readonly head: RequestHead,
     private readonly res: Http1Response,
-    private readonly requestId: string,
-  ) {}
+    readonly requestId: string,
+  ) {
+    // Accounted from here on, whatever happens next: the in-flight count graceful shutdown waits
+    // for comes down when the response is over, even one a bug cut short.
+    res.onFinish = () => this.finished();
+  }
+
+  /** The response is over: log it. */
+  private finished(): void {
+    const core = this.core;
+    if (!core.accessLog.enabled) return core.end(null);
+    const head = this.head;
+    const res = this.res;
+    core.end(core.record(res.connection.remoteAddress, head.method, head.target, head.minor, head.headers, res.aborted ? 499 : res.status, res.bytes, res.receivedAt, this.proxied, this.requestId));
+  }
 
   get aborted(): boolean {
     return this.res.aborted;
@@ -127,14 +139,10 @@ function handle(core: FrontCore, head: RequestHead, body: Buffer | null, res: Ht
   core.begin();
   const clientAddress = res.connection.remoteAddress;
   const requestId = core.requestId(head.headers, clientAddress);
-  // Accounted from here on, whatever happens next: the in-flight count graceful shutdown waits for
-  // comes down when the response is over, even one a bug cut short.
-  const proxied: { proxied: ProxyRecord | null } = { proxied: null };
-  account(core, head, res, requestId, proxied);
+  const exchange = new NetExchange(core, head, res, requestId);
   const route = head.target === '*' ? (core.proxy !== null ? core.proxyRoute : core.route('*')) : core.route(head.target);
   if (route.kind === 'proxy') {
     const upstreamHead = core.upstreamHead({ method: head.method, target: head.target, headers: head.headers, clientAddress, host: head.host }, body, requestId);
-    const exchange = new NetExchange(core, res, requestId);
     const limit = core.settings.client.maxHeaderSize;
     if (upstreamHead.length > limit) {
       // Within the limit from the client, past it with the front's own fields: the app server,
@@ -143,7 +151,7 @@ function handle(core: FrontCore, head: RequestHead, body: Buffer | null, res: Ht
       const text = plainBody(`Request header fields too large: with the forwarding fields the request head is larger than ${limit} bytes.`);
       return res.send(431, '', core.decorate(['Content-Type', TEXT_PLAIN], requestId), text);
     }
-    proxied.proxied = core.proxy!.forward(head.method, upstreamHead, 'latin1', body, res.receivedAt, core.responseSink(exchange, head.method, head.headers));
+    exchange.proxied = core.proxy!.forward(head.method, upstreamHead, 'latin1', body, res.receivedAt, core.responseSink(exchange, head.method, head.headers));
     return;
   }
   if (route.kind === 'reply') return sendReply(core, res, route.reply, requestId);

@@ -19,8 +19,7 @@ export function logRefusal(core: FrontCore, failure: RequestFailure, head: Reque
   const what = method === '-' ? '' : ` ${method} ${target}`;
   const requestId = core.requestId(head?.headers ?? [], remoteAddress);
   core.errorLog(`refused ${failure.status} (${failure.kind})${what} from ${remoteAddress} (request ${requestId}): ${failure.reason}`);
-  const request = { client: remoteAddress, method, target, httpVersion: head === null || head.minor === 1 ? '1.1' : '1.0', headers: head?.headers ?? [] };
-  const record = core.record(request, failure.status, Buffer.byteLength(failure.reason) + 1, performance.now(), null, requestId);
+  const record = core.record(remoteAddress, method, target, head === null ? 1 : head.minor, head?.headers ?? [], failure.status, Buffer.byteLength(failure.reason) + 1, performance.now(), null, requestId);
   if (record !== null) core.accessLog.write(record);
   let extra = 'X-Request-Id: ' + requestId + '\r\n';
   for (let i = 0; i < core.extraHeaders.length; i += 2) extra += `${core.extraHeaders[i]}: ${core.extraHeaders[i + 1]}\r\n`;
