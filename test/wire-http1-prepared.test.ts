@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Http1Server } from '../wire/http1/server.ts';
-import { PreparedResponse } from '../wire/http1/prepared-response.ts';
+import { PreparedField, PreparedResponse } from '../wire/http1/prepared-response.ts';
 import type { Http1Response } from '../wire/http1/response.ts';
 import type { RequestHead } from '../wire/http1/request-head.ts';
 
@@ -30,6 +30,7 @@ const SMALL = Buffer.from('x'.repeat(1000) + '\n');
 const LARGE = Buffer.alloc(100 * 1024, 'y');
 const PREPARED_SMALL = new PreparedResponse(200, FIELDS, SMALL);
 const PREPARED_LARGE = new PreparedResponse(200, FIELDS, LARGE);
+const ID_FIELD = new PreparedField('X-Request-Id');
 // Per-request fields, obs-text included: both ways write latin1.
 const MORE = ['Strict-Transport-Security', 'max-age=60', 'X-Note', 'caf\u00e9'];
 
@@ -37,7 +38,7 @@ const MORE = ['Strict-Transport-Security', 'max-age=60', 'X-Note', 'caf\u00e9'];
 function answer(head: RequestHead, res: Http1Response): void {
   const large = head.target.endsWith('/large');
   const id = 'id-' + head.target.length;
-  if (head.target.startsWith('/p/')) res.sendPrepared(large ? PREPARED_LARGE : PREPARED_SMALL, ['X-Request-Id', id], MORE);
+  if (head.target.startsWith('/p/')) res.sendPrepared(large ? PREPARED_LARGE : PREPARED_SMALL, ID_FIELD, id, MORE);
   else res.send(200, '', [...FIELDS, 'X-Request-Id', id, ...MORE], large ? LARGE : SMALL);
 }
 

@@ -15,6 +15,7 @@ import { Http1Server } from '../../wire/http1/server.ts';
 import type { Http1Settings } from '../../wire/http1/handler.ts';
 import type { RequestHead } from '../../wire/http1/request-head.ts';
 import type { Http1Response } from '../../wire/http1/response.ts';
+import { PreparedField } from '../../wire/http1/prepared-response.ts';
 import type { RequestFailure } from '../../wire/http1/failure.ts';
 import type { Http1Connection } from '../../wire/http1/connection.ts';
 import { fieldReader } from '../static/static-files.ts';
@@ -42,10 +43,12 @@ export function wireSettings(core: FrontCore): Http1Settings {
 }
 
 
+const REQUEST_ID_FIELD = new PreparedField('X-Request-Id');
+
 /** Write a StaticReply: in memory, or streamed from disk with backpressure. */
 function sendReply(core: FrontCore, res: Http1Response, reply: StaticReply, requestId: string): void {
   // A cached file's 200, serialized once: the same fields as below (core.decorate), added as bytes.
-  if (reply.prepared !== null) return res.sendPrepared(reply.prepared, ['X-Request-Id', requestId], core.extraHeaders);
+  if (reply.prepared !== null) return res.sendPrepared(reply.prepared, REQUEST_ID_FIELD, requestId, core.extraHeaders);
   const reason = reply.statusLine.slice(4);
   if (reply.status === 400) res.keepAlive = false;
   const headers = core.decorate(reply.headers.slice(), requestId);

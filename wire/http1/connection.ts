@@ -166,6 +166,14 @@ export class Http1Connection {
     socket.on('close', () => this.onClose());
   }
 
+  /**
+   * The handler is running for a request of the read being handled: a response completed now
+   * is completed within the read that brought its request (whose clock reading it can reuse).
+   */
+  get handling(): boolean {
+    return this.dispatching;
+  }
+
   /** Graceful shutdown asked every response to close its connection. */
   get draining(): boolean {
     return this.host.draining;

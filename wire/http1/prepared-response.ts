@@ -8,6 +8,18 @@
 import { bodyless } from '../status-line.ts';
 import { statusLine } from './response.ts';
 
+/**
+ * The name of a field each response sends with its own value (a request id), serialized once
+ * with its `: `, so a prepared response copies it rather than writing the name as a string.
+ */
+export class PreparedField {
+  readonly bytes: Buffer;
+
+  constructor(readonly name: string) {
+    this.bytes = Buffer.from(name + ': ', 'latin1');
+  }
+}
+
 export class PreparedResponse {
   /** The status line and the fixed fields, each with its CRLF. */
   readonly head: Buffer;

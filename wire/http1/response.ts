@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { bodyless, statusLine as statusText } from '../status-line.ts';
 import type { Http1Connection } from './connection.ts';
 import { outputBuffer } from './output-buffer.ts';
-import type { PreparedResponse } from './prepared-response.ts';
+import type { PreparedField, PreparedResponse } from './prepared-response.ts';
 
 /** 'HTTP/1.1 200 OK\r\n' for every standard status, made once from the one status-line table. */
 const STATUS_LINES: string[] = [];
@@ -57,22 +57,15 @@ function fieldsSize(fields: readonly string[]): number {
 }
 
 /**
- * Write `text` at `at` as latin1 (the low byte of each character, as Buffer#write 'latin1'
- * does); returns the offset after it. A loop, not Buffer#latin1Write: these are short strings
- * (a request id, a header name), for which the runtime call costs more than the copy.
+ * Write `fields` as header lines at `at` (latin1, as `send` writes them: Buffer#write's
+ * runtime call beat a charCodeAt loop over these short strings); returns the offset after them.
  */
-function putLatin1(out: Buffer, at: number, text: string): number {
-  for (let i = 0; i < text.length; i++) out[at++] = text.charCodeAt(i);
-  return at;
-}
-
-/** Write `fields` as header lines at `at`; returns the offset after them. */
 function putFields(out: Buffer, at: number, fields: readonly string[]): number {
   for (let i = 0; i < fields.length; i += 2) {
-    at = putLatin1(out, at, fields[i]!);
+    at += out.write(fields[i]!, at, 'latin1');
     out[at++] = 58; // ':'
     out[at++] = 32;
-    at = putLatin1(out, at, fields[i + 1]!);
+    at += out.write(fields[i + 1]!, at, 'latin1');
     out[at++] = 13;
     out[at++] = 10;
   }
@@ -127,6 +120,15 @@ export class Http1Response {
     return this.state !== OPEN;
   }
 
+  /**
+   * The performance clock now, for the Date line and the keep-alive deadline: the receipt time
+   * when answered within the read that brought the request (microseconds earlier; a clock read
+   * saved per response), else read afresh.
+   */
+  private clock(): number {
+    return this.connection.handling ? this.receivedAt : performance.now();
+  }
+
   /** The head for `status`…; `now`: the performance clock, read once per response by the caller. */
   private head(status: number, reason: string, headers: readonly string[], length: number, now: number): string {
     let head = statusLine(status, reason);
@@ -153,8 +155,8 @@ export class Http1Response {
     this.status = status;
     const noBody = this.method === 'HEAD' || bodyless(status);
     if (bodyless(status)) length = -1;
-    // One clock read for the Date line and the connection's keep-alive deadline.
-    const now = performance.now();
+    // One clock reading for the Date line and the connection's keep-alive deadline.
+    const now = this.clock();
     const head = this.head(status, reason, headers, length, now);
     const socket = this.connection.socket;
     if (noBody || body === null || body.length === 0) {
@@ -177,16 +179,16 @@ export class Http1Response {
   }
 
   /**
-   * Send `prepared` whole: its status line and fields, then this response's own `fields` and
-   * `more` (flat name, value lists, e.g. the request id and fields every response carries),
-   * then Date, Content-Length and Connection exactly as `send` writes them, then the body (none
-   * for HEAD). The same bytes as `send` with all those fields, assembled by copying.
+   * Send `prepared` whole: its status line and fields, then this response's own `field` with
+   * `value` and the fields in `more` (a flat name, value list, e.g. fields every response
+   * carries), then Date, Content-Length and Connection exactly as `send` writes them, then the
+   * body (none for HEAD). The same bytes as `send` with all those fields, assembled by copying.
    */
-  sendPrepared(prepared: PreparedResponse, fields: readonly string[], more: readonly string[]): void {
+  sendPrepared(prepared: PreparedResponse, field: PreparedField, value: string, more: readonly string[]): void {
     if (this.state !== OPEN) return;
     this.state = DONE;
     this.status = prepared.status;
-    const now = performance.now();
+    const now = this.clock();
     dateHeader(now);
     const date = dateBytes;
     let connection: Buffer | null = null;
@@ -196,13 +198,19 @@ export class Http1Response {
     } else if (this.minor === 0) connection = KEEP_ALIVE_LINE;
     const fixed = prepared.head;
     const lengthLine = prepared.lengthLine;
-    const headSize = fixed.length + fieldsSize(fields) + fieldsSize(more) + date.length + lengthLine.length + (connection === null ? 0 : connection.length) + 2;
+    const name = field.bytes;
+    const headSize = fixed.length + name.length + value.length + 2 + fieldsSize(more) + date.length + lengthLine.length + (connection === null ? 0 : connection.length) + 2;
     const body = this.method === 'HEAD' ? null : prepared.body;
     const bodySize = body === null ? 0 : body.length;
     const together = bodySize <= COPY_LIMIT;
     const out = outputBuffer(together ? headSize + bodySize : headSize);
     out.set(fixed, 0);
-    let at = putFields(out, fixed.length, fields);
+    let at = fixed.length;
+    out.set(name, at);
+    at += name.length;
+    at += out.write(value, at, 'latin1');
+    out[at++] = 13;
+    out[at++] = 10;
     at = putFields(out, at, more);
     out.set(date, at);
     at += date.length;
