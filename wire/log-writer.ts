@@ -100,8 +100,8 @@ const PIPE_BUF = 4096;
  * that shares its stdout with siblings (a cluster worker) a batch goes in pieces of at most
  * PIPE_BUF bytes cut at line ends; a single line longer than that goes alone, whole.
  */
-function writeToStream(stream: NodeJS.WritableStream, bytes: Buffer): void {
-  if (!cluster.isWorker || bytes.length <= PIPE_BUF) {
+export function writeToStream(stream: NodeJS.WritableStream, bytes: Buffer, shared = cluster.isWorker): void {
+  if (!shared || bytes.length <= PIPE_BUF) {
     stream.write(bytes);
     return;
   }
