@@ -26,6 +26,8 @@ export { IMMUTABLE };
 export interface FrontConfig {
   listen: { host: string; port: number };
   engine: 'net' | 'http';
+  /** Processes serving (--processes); above 1, cli.ts runs a master (front-processes.ts). */
+  processes: number;
   upstreams: ParsedAddress[];
   balance: BalanceStrategy;
   statics: StaticMount[];
@@ -116,6 +118,7 @@ export function frontConfigOf(resolution: FrontResolution): FrontConfig {
   return {
     listen: hostPort(v.listen),
     engine: v.frontEngine,
+    processes: v.processes,
     upstreams,
     balance: v.balance as BalanceStrategy,
     statics,
@@ -228,7 +231,7 @@ function bytes(n: number): string {
 /** The configuration as printed at start and on reload. */
 export function describeConfig(config: FrontConfig, port = config.listen.port): string {
   const scheme = config.tls !== null ? 'https' : 'http';
-  const lines = [`front: listening on ${scheme}://${config.listen.host}:${port} (engine ${config.engine})${config.configFile ? `, config ${config.configFile}` : ''}`];
+  const lines = [`front: listening on ${scheme}://${config.listen.host}:${port} (engine ${config.engine}${config.processes > 1 ? `, ${config.processes} processes` : ''})${config.configFile ? `, config ${config.configFile}` : ''}`];
   if (config.tls !== null) {
     const t = config.tls;
     lines.push(`  tls      ${t.files.cert} (subject ${t.subject}; issuer ${t.issuer}; valid to ${t.validTo}), TLS 1.2-1.3, HSTS ${config.hsts ?? 'off'}`);

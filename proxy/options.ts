@@ -35,6 +35,17 @@ export const FRONT_ENGINE_OPTION = oneOf(FRONT_ENGINE_NAMES, {
   help: 'The front\'s client side: net (the project\'s own HTTP/1.1 server, wire/http1, over node:net: HTTP/1.0, pipelining in order, every malformed or oversized request answered with its status — 400, 408, 413, 414 past an 8190-byte request line, 431 past 40 header fields or the head size, 501, 505 — then closed) or http (node:http writes the responses; requests are read by the same parser in front of llhttp, so both answer every request alike; see test/corpus-front.test.ts).',
 });
 
+/** Most front processes (--processes): far more than any machine has cores. */
+export const MAX_FRONT_PROCESSES = 256;
+
+/** How many processes accept and serve (Nginx's worker_processes); npm start passes its own. */
+export const FRONT_PROCESSES_OPTION = integer({
+  min: 1,
+  max: MAX_FRONT_PROCESSES,
+  default: 1,
+  help: 'Processes that accept and serve connections (Nginx worker_processes). Above 1 a master supervises them: it replaces one that dies, and its TERM/INT/HUP reach them all. Each has its own upstream pools, health counts and file cache. A new value needs a restart.',
+});
+
 /** Shorthand for `--cache-control PREFIX=immutable`: a year, never revalidated (hashed file names). */
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
 
@@ -66,6 +77,7 @@ function staticRelativeTo(entries: string[], dir: string): string[] {
 export const FRONT_OPTIONS = {
   listen: listenOption('127.0.0.1:8000', { portZero: true, help: 'Address the front listens on.' }),
   frontEngine: FRONT_ENGINE_OPTION,
+  processes: FRONT_PROCESSES_OPTION,
   upstream: list({ metavar: 'ADDRESS', default: [], item: upstreamItem, help: `App server to proxy to: ${UPSTREAM_FORM} (repeatable; several hosts are balanced).` }),
   balance: oneOf(['round-robin', 'least-conn'], { default: 'round-robin', help: 'How requests are spread over the upstreams.' }),
   static: list({

@@ -143,6 +143,7 @@ async function main(options: StackOptions): Promise<void> {
         '--upstream', appBindText,
         '--static', `/static/=${join(PROJECT_ROOT, 'app/static')}`,
         '--front-engine', options.frontEngine,
+        '--processes', String(options.frontProcesses),
         ...frontEdgeFlags(options),
         '--graceful-timeout', `${options.gracefulTimeout}ms`,
         '--header-timeout', `${options.headerTimeout}ms`,
@@ -185,7 +186,7 @@ async function main(options: StackOptions): Promise<void> {
   console.log(`
   layerstack production stack is up: ${url}/
 
-    front       pid ${front.pid}  ${options.listen}  static /static/ → app/static/, the rest → app server  (engine ${options.frontEngine})
+    front       pid ${front.pid}  ${options.listen}  static /static/ → app/static/, the rest → app server  (engine ${options.frontEngine}${options.frontProcesses > 1 ? `, ${options.frontProcesses} processes` : ''})
     app server  pid ${appServer.pid}  ${appBindText}  ${workers} worker(s), engine ${options.engine}
     data        ${dataDir}
 

@@ -4,8 +4,8 @@
  * `npm run proxy`, with the same default.
  */
 import { DATA_DIR_OPTION } from '../app/store/data-dir.ts';
-import { boolean, type Command, GRACEFUL_TIMEOUT_OPTION, listenOption } from '../options/index.ts';
-import { FRONT_ENGINE_OPTION, FRONT_OPTIONS } from '../proxy/options.ts';
+import { boolean, type Command, GRACEFUL_TIMEOUT_OPTION, integer, listenOption } from '../options/index.ts';
+import { FRONT_ENGINE_OPTION, FRONT_OPTIONS, MAX_FRONT_PROCESSES } from '../proxy/options.ts';
 import { APP_ENGINE_OPTION, APP_OPTION, HOSTED_APP_OPTIONS, SERVE_COMMAND, WORKERS_OPTION } from '../server/options.ts';
 
 const OPTIONS = {
@@ -13,6 +13,12 @@ const OPTIONS = {
   dataDir: DATA_DIR_OPTION,
   engine: APP_ENGINE_OPTION,
   frontEngine: FRONT_ENGINE_OPTION,
+  frontProcesses: integer({
+    min: 1,
+    max: MAX_FRONT_PROCESSES,
+    default: 1,
+    help: 'Front processes (the proxy\'s --processes, Nginx worker_processes): one serves about one core\'s worth of requests; add one where the front, not the app server, is the limit.',
+  }),
   workers: WORKERS_OPTION,
   app: APP_OPTION,
   gracefulTimeout: GRACEFUL_TIMEOUT_OPTION,

@@ -14,7 +14,7 @@ import { setImmediate as turn } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AccessLog } from '../wire/access-log.ts';
-import { LogOpenError, LogWriter } from '../wire/log-writer.ts';
+import { LogOpenError, LogWriter, writeToStream } from '../wire/log-writer.ts';
 import { get, PoolProcess } from './fixtures/pool.ts';
 import { eventually, request } from './proxy-harness.ts';
 
@@ -45,6 +45,24 @@ function stalledStream(): { stream: NodeJS.WriteStream; release: () => void } {
 const LINE = 'x'.repeat(99);
 
 describe('LogWriter', () => {
+  it('shares a stream with sibling processes in whole lines of at most PIPE_BUF bytes', () => {
+    const pieces: Buffer[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (pieces.push(chunk), done()) });
+    const long = 'x'.repeat(5000);
+    const lines = Array.from({ length: 300 }, (_, i) => (i === 150 ? long : `line ${i} ${'y'.repeat(i % 70)}`));
+    const bytes = Buffer.from(lines.join('\n') + '\n');
+    writeToStream(sink, bytes, true);
+    assert.equal(Buffer.concat(pieces).toString(), bytes.toString(), 'everything, in order');
+    for (const piece of pieces) {
+      assert.equal(piece.at(-1), 10, 'each piece ends a line');
+      assert.ok(piece.length <= 4096 || piece.toString() === long + '\n', `a ${piece.length}-byte piece that is not one long line`);
+    }
+    assert.ok(pieces.some((p) => p.toString() === long + '\n'), 'a line longer than PIPE_BUF goes whole, alone');
+    pieces.length = 0;
+    writeToStream(sink, bytes, false);
+    assert.equal(pieces.length, 1, 'a process with its own stream writes the batch at once');
+  });
+
   it('keeps at most maxPendingBytes queued for a stalled stream, drops the rest and reports the count later', async () => {
     const { stream, release } = stalledStream();
     const notices: string[] = [];

@@ -27,6 +27,7 @@
  * Files are opened in append mode: several pool workers share one file and each write lands
  * whole at its end. `reopen()` (SIGUSR1 or SIGHUP) starts a fresh file after logrotate moved it.
  */
+import cluster from 'node:cluster';
 import { closeSync, openSync, write as writeFd, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
@@ -87,6 +88,30 @@ function countLines(bytes: Buffer): number {
   let n = 0;
   for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) n++;
   return n;
+}
+
+/** Writes to a pipe up to this size land whole, never interleaved with another process's (POSIX PIPE_BUF). */
+const PIPE_BUF = 4096;
+
+/**
+ * Hand `bytes` (whole lines) to a shared stream. Several front processes (--processes) write
+ * their access logs to the one stdout they inherited: a batch larger than PIPE_BUF could be
+ * split by the kernel and another process's lines land inside one of ours. So in a process
+ * that shares its stdout with siblings (a cluster worker) a batch goes in pieces of at most
+ * PIPE_BUF bytes cut at line ends; a single line longer than that goes alone, whole.
+ */
+export function writeToStream(stream: NodeJS.WritableStream, bytes: Buffer, shared = cluster.isWorker): void {
+  if (!shared || bytes.length <= PIPE_BUF) {
+    stream.write(bytes);
+    return;
+  }
+  let start = 0;
+  while (start < bytes.length) {
+    let end = start + PIPE_BUF >= bytes.length ? bytes.length : bytes.lastIndexOf(10, start + PIPE_BUF - 1) + 1;
+    if (end <= start) end = bytes.indexOf(10, start) + 1 || bytes.length; // one line longer than PIPE_BUF
+    stream.write(bytes.subarray(start, end));
+    start = end;
+  }
 }
 
 /** `parts` as one buffer (no copy for one part). */
@@ -255,7 +280,7 @@ export class LogWriter {
       if (failed !== undefined) return this.#drop(batch, failed.message);
       if (this.#overLimit(stream.writableLength, batch.length)) return this.#drop(batch, null);
       this.#recovered();
-      stream.write(batch);
+      writeToStream(stream, batch);
       return;
     }
     this.#queueBatch(batch);
@@ -400,7 +425,7 @@ export class LogWriter {
     this.#queuedBytes = 0;
     if (this.#fd < 0) {
       if (streamFailures.has(this.#stream)) return this.#drop(text, streamFailures.get(this.#stream)!.message);
-      this.#stream.write(text);
+      writeToStream(this.#stream, text);
       return;
     }
     try {

@@ -20,7 +20,8 @@
  * --bare-tls: in the TLS scenarios, also measure the two floors of bench/edge/bare-tls.ts, with the
  * front's certificate handling and a fixed answer: `bare` node:tls (what Node itself costs per
  * handshake and per request, below which no front on node:tls can go) and `wire` (the front's
- * HTTP/1.1 server without the proxying: what the wire layer adds).
+ * HTTP/1.1 server without the proxying: what the wire layer adds), and Nginx answering the same
+ * bytes itself (`return 200`: what its proxying adds, beside what ours adds).
  *
  * Access logs: `off` on both sides (the issue's first table), `on` on both sides (both log to a
  * file in the run folder, Nginx in its combined format), or `both` (each scenario twice).
@@ -39,6 +40,10 @@ import { nginxProxyLocation } from './nginx-proxy-location.ts';
 import { TLS12_CIPHERS } from '../../proxy/tls/credentials.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+/** How the floors of --bare-tls are named in the table. */
+const FLOOR_TITLES: Record<string, string> = { bare: 'bare node:tls', wire: 'wire layer alone (node:tls + wire/http1)', 'nginx-return': 'Nginx answering itself (return 200)' };
+/** Nginx's own floor for --bare-tls: the ping's bytes answered by Nginx itself, nothing proxied. */
+const NGINX_FLOOR_PATH = '/bench-floor/';
 const STATIC_ROOT = join(ROOT, 'app/static');
 
 interface Scenario {
@@ -198,7 +203,8 @@ async function waitFor(url: string, what: string): Promise<void> {
 function nginxConf(run: string, ports: Ports, cert: string, key: string, accessLog: boolean): string {
   const log = accessLog ? `access_log ${run}/nginx-access.log combined;` : 'access_log off;';
   const locations = `
-        location /static/ { alias ${STATIC_ROOT}/; }${nginxProxyLocation(false)}`;
+        location /static/ { alias ${STATIC_ROOT}/; }
+        location = ${NGINX_FLOOR_PATH} { default_type application/json; return 200 '{"ok":true}'; }${nginxProxyLocation(false)}`;
   return `worker_processes 1;
 daemon off;
 master_process on;
@@ -415,6 +421,8 @@ async function main(): Promise<void> {
       const baselineUrl = `${scenario.tls ? 'https' : 'http'}://127.0.0.1:${scenario.tls ? ports.baselineTls : ports.baseline}${scenario.path}`;
       const baselinePgid = (scenario.tls ? sides.baselineTls : sides.baseline)?.pid ?? 0;
       const floorSides = scenario.tls ? floors.map((f) => ({ ...f, url: `https://127.0.0.1:${f.port}${scenario.path}`, runs: [] as Measured[] })) : [];
+      // Nginx answering the same bytes itself: what its proxying adds, beside what ours adds.
+      if (floorSides.length > 0) floorSides.push({ name: 'nginx-return', pgid: nginxPgid, port: ports.nginxTls, url: `https://127.0.0.1:${ports.nginxTls}${NGINX_FLOOR_PATH}`, runs: [] });
       // A check before load: all answer 200, and (gzip) all actually compress.
       for (const url of baselinePgid === 0 ? [frontUrl, nginxUrl] : [frontUrl, nginxUrl, baselineUrl]) {
         const reply = await get(url, scenario.headers);
@@ -501,7 +509,7 @@ async function main(): Promise<void> {
       '',
       '| scenario | access log (front, Nginx) | floor | req/s | CPU µs/req | floor ÷ Nginx (median, paired) | front ÷ floor |',
       '|---|---|---|---:|---:|---:|---:|',
-      ...floorRows.flatMap((r) => r.floors.map((f) => `| ${r.title} | ${r.accessLog} | ${f.name === 'bare' ? 'bare node:tls' : 'wire layer alone'} | ${f.rps.toFixed(0)} | ${f.cpuUs.toFixed(1)} | ${f.toNginx.toFixed(2)}× | ${f.frontTo.toFixed(2)}× |`)),
+      ...floorRows.flatMap((r) => r.floors.map((f) => `| ${r.title} | ${r.accessLog} | ${FLOOR_TITLES[f.name] ?? f.name} | ${f.rps.toFixed(0)} | ${f.cpuUs.toFixed(1)} | ${f.toNginx.toFixed(2)}× | ${f.frontTo.toFixed(2)}× |`)),
     );
   }
   const errors = rows.filter((r) => r.errors !== '').map((r) => `- ${r.scenario} (log ${r.accessLog}): ${r.errors}`);

@@ -25,6 +25,7 @@ import { logRefusal } from './refusal-log.ts';
 import type { FrontCore } from './core.ts';
 import type { FrontListener } from './listener.ts';
 import { prepareTlsServer, replaceCredentials, tlsServerOptions } from '../tls/server.ts';
+import { isFrontProcess } from '../front-processes.ts';
 import { plainBody, TEXT_PLAIN } from '../../wire/plain-reply.ts';
 
 /** The wire settings for the front's client settings. */
@@ -173,7 +174,9 @@ export function createNetListener(core: FrontCore): FrontListener {
   if (server.tlsServer !== null) prepareTlsServer(server.tlsServer, core.errorLog);
   return {
     engine: 'net',
-    listen: (host, port) => server.listen(host, port),
+    // One of several front processes (--processes): the master's socket, shared (node:http's
+    // listen shares it by itself).
+    listen: (host, port) => server.listen(host, port, isFrontProcess()),
     applySettings: () => {
       server.configure(wireSettings(core));
       const next = core.settings.tls;
