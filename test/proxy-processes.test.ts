@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { alive, killedAtEnd } from './fixtures/pids.ts';
 import { eventually, request, startUpstream } from './proxy-harness.ts';
 
 const project = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -21,25 +22,7 @@ const dir = mkdtempSync(join(tmpdir(), 'front-processes-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Every pid a test saw, killed at its end whatever happened (registered before anything starts). */
-const pids = new Set<number>();
-after(() => {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const pids = killedAtEnd();
 
 function startMaster(args: string[]): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'proxy/cli.ts', ...args], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -12,17 +12,9 @@ import { Http1Server } from '../wire/http1/server.ts';
 import { PreparedField, PreparedResponse } from '../wire/http1/prepared-response.ts';
 import type { Http1Response } from '../wire/http1/response.ts';
 import type { RequestHead } from '../wire/http1/request-head.ts';
+import { TEST_HTTP1_SETTINGS } from './fixtures/http1-settings.ts';
 
-const SETTINGS = {
-  maxHeaderSize: 16 * 1024,
-  maxRequestLine: 8190,
-  maxHeaderFields: 100,
-  maxBodySize: 1024,
-  headerTimeoutMs: 5000,
-  bodyTimeoutMs: 5000,
-  keepAliveTimeoutMs: 5000,
-  sendTimeoutMs: 5000,
-};
+const SETTINGS = TEST_HTTP1_SETTINGS;
 
 const FIELDS = ['Content-Type', 'text/plain; charset=utf-8', 'ETag', '"1-2"', 'Last-Modified', 'Mon, 30 Nov 2026 10:00:00 GMT', 'Accept-Ranges', 'bytes'];
 const SMALL = Buffer.from('x'.repeat(1000) + '\n');

@@ -16,17 +16,9 @@ import { readFileSync } from 'node:fs';
 import { RawConnection } from './fixtures/raw-http.ts';
 import { makeCertificate } from './support/certificates.ts';
 import type { TestCertificate } from './support/certificates.ts';
+import { TEST_HTTP1_SETTINGS } from './fixtures/http1-settings.ts';
 
-const SETTINGS = {
-  maxHeaderSize: 16 * 1024,
-  maxRequestLine: 8190,
-  maxHeaderFields: 100,
-  maxBodySize: 1024,
-  headerTimeoutMs: 5000,
-  bodyTimeoutMs: 5000,
-  keepAliveTimeoutMs: 5000,
-  sendTimeoutMs: 5000,
-};
+const SETTINGS = TEST_HTTP1_SETTINGS;
 
 for (const transport of ['plain', 'tls'] as const) describe(`wire/http1 server (${transport})`, () => {
   const errors: unknown[] = [];

@@ -8,27 +8,10 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Layer } from '../../stack/layer.ts';
+import { alive, killedAtEnd } from '../fixtures/pids.ts';
 
 /** Every child a test's layer started, killed at the end whatever happened. */
-const started = new Set<number>();
-after(() => {
-  for (const pid of started) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const started = killedAtEnd();
 
 /** A layer running an idle Node process; `ready` answers at once the first time, then as `later` says. */
 function idleLayer(later: () => Promise<void>, log: string[]): { layer: Layer; starts: () => number } {
