@@ -26,9 +26,16 @@ const MAX_BACKOFF_MS = 10_000;
 
 type Verb = 'stop' | 'reload';
 
+/**
+ * Set in the environment of the processes a master starts (its pid): a cluster worker started
+ * by something else (another process manager's cluster mode) is not one of ours, and keeps
+ * behaving as a front on its own.
+ */
+const MASTER_ENV = 'FRONT_PROCESS_OF';
+
 /** True in a process the master started: it listens on the master's shared socket. */
 export function isFrontProcess(): boolean {
-  return cluster.isWorker;
+  return cluster.isWorker && process.env[MASTER_ENV] !== undefined;
 }
 
 /** Run the master for `config.processes` processes; the process exits when they are done. */
@@ -45,7 +52,7 @@ export async function runFrontProcesses(config: FrontConfig, argv: string[], say
   let port = config.listen.port;
 
   const fork = (): Worker => {
-    const worker = cluster.fork();
+    const worker = cluster.fork({ [MASTER_ENV]: String(process.pid) });
     started.set(worker, Date.now());
     return worker;
   };
