@@ -8,7 +8,10 @@
  * This process prepares the data directory (database, signing key, first admin user) once, before
  * any worker starts, then starts the app server, waits until it answers, starts the front, waits
  * again, and supervises both: a layer that dies is restarted; SIGINT/SIGTERM stop the front first
- * (no new requests), then the app server (in-flight requests finish), then this process.
+ * (no new requests), then the app server (in-flight requests finish), then this process; SIGHUP
+ * reloads both (the app server starts new workers and retires the old ones: new code, a rotated
+ * signing key; the front re-reads its configuration file and reopens its logs). This process's own
+ * options are fixed at start.
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync } from 'node:fs';
@@ -171,6 +174,13 @@ async function main(options: StackOptions): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // Without a handler a HUP (a closed terminal, an operator's reload) would end this process and
+  // leave both layers running with nobody to supervise or stop them.
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    const reloaded = [appServer, front].filter((layer) => layer.signal('SIGHUP')).map((layer) => layer.spec.name);
+    log(`SIGHUP: reloading ${reloaded.length > 0 ? reloaded.join(' and ') : 'nothing (no layer is running yet)'}`);
+  });
 
   try {
     await appServer.start();

@@ -109,6 +109,13 @@ export class Layer {
     this.#restartTimer.unref();
   }
 
+  /** Pass `signal` to the running process (a reload); false when none is running or it is stopping. */
+  signal(signal: NodeJS.Signals): boolean {
+    const child = this.#child;
+    if (this.#stopping || child === undefined || child.exitCode !== null || child.signalCode !== null) return false;
+    return child.kill(signal);
+  }
+
   /** Ask the layer to stop gracefully; SIGKILL it if it is still there after `graceMs`. */
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;

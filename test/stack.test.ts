@@ -157,6 +157,21 @@ describe('npm start (the production stack)', () => {
     }
   });
 
+  it('reloads both layers on SIGHUP and keeps serving', async () => {
+    const before = output.length;
+    process.kill(child.pid!, 'SIGHUP');
+    const deadline = Date.now() + 30_000;
+    const since = () => output.slice(before);
+    while (!(/Handling signal: hup/.test(since()) && /front: reloaded/.test(since()))) {
+      if (Date.now() > deadline) throw new Error(`no reload seen:\n${since()}`);
+      await sleep(100);
+    }
+    assert.match(since(), /\[stack\] SIGHUP: reloading app server and front/);
+    assert.equal(child.exitCode, null, 'the stack is still running');
+    const res = await fetch(`${base}/api/ping/`);
+    assert.equal(res.status, 200);
+  });
+
   it('stops cleanly on SIGTERM and leaves no process behind', async () => {
     const pgid = child.pid!;
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
