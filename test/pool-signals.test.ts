@@ -143,6 +143,22 @@ describe('pool signals', () => {
     assert.match(pool.output, /Handling signal: term/);
   });
 
+  it('TERM during a HUP reload stops the workers still booting too, without waiting for the kill deadline', async (t) => {
+    // Each worker's app takes 3 s to import: the TERM reaches the new workers while they boot.
+    const pool = await PoolProcess.start(t, ['--app', 'test/fixtures/slow-boot.ts#app', '--access-log', 'off', '--workers', '1', '--graceful-timeout', '120s']);
+    pool.signal('SIGHUP');
+    const until = Date.now() + 30_000;
+    while (!/Handling signal: hup[\s\S]*Booting worker/.test(pool.output)) {
+      assert.ok(Date.now() < until, `no new worker booting after the HUP:\n${pool.output}`);
+      await sleep(50);
+    }
+    pool.signal('SIGTERM');
+    // A stop lost while booting left the worker serving until --graceful-timeout (120 s) ran out.
+    const code = await Promise.race([pool.exited, sleep(60_000, undefined, { ref: false }).then(() => 'still running after 60 s')]);
+    assert.equal(code, 0, pool.output);
+    assert.doesNotMatch(pool.output, /did not exit in time/);
+  });
+
   it('QUIT stops at once, cutting what is in flight', async (t) => {
     const pool = await PoolProcess.start(t, [...FIXTURE, '--workers', '1']);
     const slow = getFresh(pool.port, '/slow?ms=5000');

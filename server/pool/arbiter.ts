@@ -272,8 +272,17 @@ export class Arbiter {
 
   /** Tell a worker to stop, and set when to SIGKILL it if it has not left by then. */
   #order(record: WorkerRecord, graceful: boolean, timeoutMs: number): void {
+    const booting = record.state === 'booting';
     record.state = 'retiring';
     record.killAt = Date.now() + timeoutMs + KILL_GRACE_MS;
+    if (booting) {
+      // A booting worker serves nothing yet, and may not be listening for messages yet (its app
+      // is still loading): a 'stop' would be lost, and the worker would boot and serve on until
+      // the kill deadline (a TERM during a HUP's reload kept the pool up for --graceful-timeout).
+      // A signal is never lost: before the worker's handlers exist it simply ends the process.
+      record.worker.process.kill('SIGTERM');
+      return;
+    }
     const message: MasterMessage = { type: 'stop', graceful, timeoutMs };
     // A worker that exits at this moment never reads it: the kill deadline below covers that.
     if (record.worker.isConnected()) record.worker.send(message, undefined, () => {});
