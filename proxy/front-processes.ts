@@ -101,10 +101,7 @@ export async function runFrontProcesses(config: FrontConfig, argv: string[], say
 
   // Signal handlers only queue; the queue is worked off outside them (Gunicorn's arbiter).
   const queue: Verb[] = [];
-  let working = false;
   const work = (): void => {
-    if (working) return;
-    working = true;
     for (let verb = queue.shift(); verb !== undefined; verb = queue.shift()) {
       if (verb === 'stop') {
         for (const worker of started.keys()) worker.process.kill('SIGTERM');
@@ -120,7 +117,6 @@ export async function runFrontProcesses(config: FrontConfig, argv: string[], say
         }
       }
     }
-    working = false;
   };
   const onStop = (signal: string): void => {
     if (stopping) {

@@ -206,18 +206,19 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
     if (this.sink.aborted) return;
     const status = head.status;
     const length = status === 204 || status === 304 ? -1 : this.method === 'HEAD' ? head.contentLength : body.length;
-    const headers = this.proxy.options.serverTiming ? withTiming(head.headers, now - this.attemptStart, this.attemptStart - this.receivedAt) : head.headers;
-    this.sink.complete(status, head.reason, headers, body, length, head.obsText);
+    this.sink.complete(status, head.reason, this.timed(head.headers, now), body, length, head.obsText);
   }
 
   onHead(head: ResponseHead, length: number): void {
     this.headSent = true;
-    let headers = head.headers;
-    if (this.proxy.options.serverTiming) {
-      const now = performance.now();
-      headers = withTiming(headers, now - this.attemptStart, this.attemptStart - this.receivedAt);
-    }
+    const headers = this.proxy.options.serverTiming ? this.timed(head.headers, performance.now()) : head.headers;
     this.sink.start(head.status, head.reason, headers, length, head.obsText);
+  }
+
+  /** `headers` with the front's Server-Timing entries when --server-timing is on. */
+  private timed(headers: string[], now: number): string[] {
+    if (!this.proxy.options.serverTiming) return headers;
+    return withTiming(headers, now - this.attemptStart, this.attemptStart - this.receivedAt);
   }
 
   onBody(chunk: Buffer): boolean {
