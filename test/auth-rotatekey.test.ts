@@ -6,14 +6,16 @@
  * input is one line on stderr and a non-zero exit, with nothing changed on disk.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
 import { createAuth, type Auth } from '../app/auth/create-auth.ts';
+import { thumbprint } from '../app/auth/key-set.ts';
 import { loadOrCreateSigningKey } from '../app/auth/signing-key.ts';
 import { Router } from '../app/router.ts';
 import { hashPassword } from '../app/store/passwords.ts';
@@ -155,5 +157,43 @@ describe('npm run rotatekey', () => {
       assert.match(r.stderr, message, what);
       assert.deepEqual(snapshot(dir), before, `${what}: nothing changed`);
     }
+  });
+
+  it('one rotation at a time: the lock of a live rotation refuses another, that of a dead one is taken over, rotations started together lose no key', async () => {
+    const dir = dataDir();
+    loadOrCreateSigningKey(dir, 'RS256');
+    const lock = join(dir, 'jwt-signing-key.rs256.rotating');
+
+    // A live owner on this host (this test's own process), and one on another host: refused, nothing changed.
+    for (const [owner, says] of [[`${hostname()} ${process.pid}`, new RegExp(`\\(process ${process.pid} holds .*rotating\\)`)], ['db-2.internal 4242', /\(process 4242 on host db-2\.internal holds /]] as const) {
+      writeFileSync(lock, `${owner}\n`);
+      const before = snapshot(dir);
+      const r = await rotatekey(['--data-dir', dir]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr.split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /^npm run rotatekey: another rotation of this key is running /);
+      assert.match(r.stderr, says);
+      assert.deepEqual(snapshot(dir), before, 'nothing changed');
+    }
+
+    // A rotation that was killed midway left its lock: its process is gone, so the lock is stale.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    writeFileSync(lock, `${hostname()} ${dead}\n`);
+    const taken = await rotatekey(['--data-dir', dir]);
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.equal(existsSync(lock), false, 'the lock is removed when the rotation is done');
+
+    // Several at once: each either rotates or is refused by the lock; every key that was ever
+    // current is still current or retired.
+    const runs = await Promise.all([1, 2, 3, 4].map(() => rotatekey(['--data-dir', dir])));
+    const done = runs.filter((r) => r.code === 0);
+    assert.ok(done.length >= 1, runs.map((r) => r.stderr).join('\n'));
+    for (const r of runs.filter((r) => r.code !== 0)) assert.match(r.stderr, /another rotation of this key is running/);
+    const current = thumbprint(createPrivateKey(readFileSync(join(dir, 'jwt-signing-key.rs256'), 'utf8')));
+    const retired = (JSON.parse(readFileSync(join(dir, 'jwt-retired-keys.rs256.json'), 'utf8')) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    const everCurrent = [/new kid (\S+);/.exec(taken.stdout)![1]!, ...done.map((r) => /new kid (\S+);/.exec(r.stdout)![1]!)];
+    for (const kid of everCurrent) assert.ok(kid === current || retired.includes(kid), `key ${kid} is current (${current}) or retired (${retired.join(', ')})`);
+    assert.deepEqual(readdirSync(dir).filter((name) => name.endsWith('.tmp') || name.endsWith('.rotating')), [], 'no lock or temporary file is left');
   });
 });

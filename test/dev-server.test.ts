@@ -70,7 +70,7 @@ after(async () => {
   if (child.exitCode === null) {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
-    await Promise.race([exited, sleep(5000)]);
+    await Promise.race([exited, sleep(5000, undefined, { ref: false })]);
     if (child.exitCode === null) child.kill('SIGKILL');
   }
   rmSync(dir, { recursive: true, force: true });

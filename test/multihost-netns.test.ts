@@ -59,7 +59,8 @@ class Child {
       return;
     }
     this.process.stdin?.end();
-    await Promise.race([exited, sleep(graceMs)]);
+    // Unref'd: a stack that exits at once does not hold the test file open for the rest of the grace.
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
   }
 
   kill(): void {

@@ -176,7 +176,7 @@ describe('npm start (the production stack)', () => {
     const pgid = child.pid!;
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
-    const code = await Promise.race([exited, sleep(30_000).then(() => 'timeout' as const)]);
+    const code = await Promise.race([exited, sleep(30_000, undefined, { ref: false }).then(() => 'timeout' as const)]);
     assert.equal(code, 0, output);
     const deadline = Date.now() + 5000;
     while (groupAlive(pgid) && Date.now() < deadline) await sleep(100);

@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path';
 import type { Algorithm } from './algorithms.ts';
 import { isAsymmetric, keysFromJwks, publicJwk, thumbprint } from './key-set.ts';
 import { KeyConfigError } from './keys.ts';
+import { withRotationLock } from './rotation-lock.ts';
 import { generateKey, readKeyFile, signingKeyPath } from './signing-key.ts';
 
 /** Path of the retired-keys file for `algorithm` inside `dataDir`. */
@@ -57,10 +58,20 @@ export interface Rotation {
  * Rotate the key of `dataDir` for `algorithm`: the current key is retired until
  * `nowSeconds + keepSeconds`, a new one takes its place. The retired-keys file is written before
  * the key is replaced, so a crash in between leaves the old key both current and retired
- * (harmless), never a key that signed tokens and is no longer known. Throws KeyConfigError (one
- * line for the operator) when there is nothing to rotate.
+ * (harmless), never a key that signed tokens and is no longer known. One rotation at a time
+ * (rotation-lock.ts). Throws KeyConfigError (one line for the operator) when there is nothing to
+ * rotate or another rotation is running.
  */
 export function rotateSigningKey(dataDir: string, algorithm: Algorithm, keepSeconds: number, nowSeconds: number): Rotation {
+  return withRotationLock(rotationLockPath(dataDir, algorithm), () => rotate(dataDir, algorithm, keepSeconds, nowSeconds));
+}
+
+/** Path of the lock a rotation of `algorithm`'s key in `dataDir` holds (rotation-lock.ts). */
+export function rotationLockPath(dataDir: string, algorithm: Algorithm): string {
+  return join(dataDir, `jwt-signing-key.${algorithm.toLowerCase()}.rotating`);
+}
+
+function rotate(dataDir: string, algorithm: Algorithm, keepSeconds: number, nowSeconds: number): Rotation {
   if (!isAsymmetric(algorithm)) {
     throw new KeyConfigError(
       `${algorithm} keys cannot be rotated with old tokens still valid: HMAC tokens carry no kid, so the verifier could not tell which secret signed them (use RS256, ES256 or EdDSA; deleting the key file makes every token invalid)`,
