@@ -3,7 +3,7 @@
  * guarantees whatever the handler does — a handler that throws costs its client a 500 and
  * nothing else, responses leave in request order even when answered out of order, and a streamed
  * body is chunked for HTTP/1.1 and close-delimited for HTTP/1.0. Over plain TCP and over TLS
- * (both read into the shared buffer, reached differently: wire/http1/shared-read.ts).
+ * (both read into the shared buffer: wire/http1/shared-read.ts).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -173,6 +173,38 @@ for (const transport of ['plain', 'tls'] as const) describe(`wire/http1 server (
     } finally {
       http11.close();
       http10.close();
+    }
+  });
+});
+
+describe('wire/http1 shared reads over plain TCP', () => {
+  it('switches a socket accepted paused to the shared buffer before its first read, losing nothing the client sent at once', async () => {
+    const net = await import('node:net');
+    const received: { text: string; shared: boolean }[] = [];
+    let switched: boolean | null = null;
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+      switched = useSharedReads(socket, (bytes) => {
+        received.push({ text: bytes.toString('latin1'), shared: isSharedReadView(bytes) });
+        if (received.map((r) => r.text).join('') === 'firstsecond') socket.end();
+        return true;
+      });
+    });
+    try {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as { port: number }).port;
+      await new Promise<void>((resolve, reject) => {
+        const client = net.connect(port, '127.0.0.1');
+        client.write('first'); // waits in the kernel: the server accepted the socket paused
+        client.once('connect', () => setTimeout(() => client.write('second'), 50));
+        client.on('error', reject);
+        client.resume();
+        client.on('close', () => resolve());
+      });
+      assert.equal(switched, true, 'plain sockets read into the shared buffer (the fields onread uses were found)');
+      assert.equal(received.map((r) => r.text).join(''), 'firstsecond');
+      assert.ok(received.every((r) => r.shared), 'every read is a view of the shared buffer');
+    } finally {
+      server.close();
     }
   });
 });

@@ -13,7 +13,7 @@ import type tls from 'node:tls';
 import type { TlsOptions } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { Http1Connection } from './connection.ts';
-import { adoptWithSharedReads, useSharedReads } from './shared-read.ts';
+import { useSharedReads } from './shared-read.ts';
 import type { Http1Handler, Http1Host, Http1Settings } from './handler.ts';
 
 /**
@@ -73,13 +73,14 @@ export class Http1Server implements Http1Host {
       this.connections.add(connection);
       for (const bytes of pending) connection.receive(bytes);
     };
-    // Plain TCP reads into one shared buffer (wire/http1/shared-read.ts): the accepted socket is
-    // paused at once and its handle moved to a socket built with `onread`.
-    const acceptShared = (accepted: net.Socket): void => {
+    // Plain TCP reads into one shared buffer (wire/http1/shared-read.ts): the accepted socket,
+    // which has not started reading (pauseOnConnect), is switched to it before its first read.
+    const acceptShared = (socket: net.Socket): void => {
       let connection: Http1Connection | null = null;
-      const { socket, shared } = adoptWithSharedReads(accepted, this.server, true, (bytes) => connection === null || connection.receive(bytes));
+      const shared = useSharedReads(socket, (bytes) => connection === null || connection.receive(bytes));
       connection = new Http1Connection(socket, this, shared);
       this.connections.add(connection);
+      if (!shared) socket.resume(); // 'data' events, as any socket's (pauseOnConnect left it paused)
     };
     this.secure = tlsOptions === null ? null : (requireBuiltin('node:tls') as typeof tls).createServer({ ...tlsOptions, allowHalfOpen: true, noDelay: true }, acceptSecure);
     this.server = this.secure ?? net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, acceptShared);

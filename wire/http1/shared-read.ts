@@ -7,22 +7,19 @@
  * buffering and an 'data' emit. With `onread` the bytes land in one buffer and a single callback
  * sees them; the proxy's upstream side already reads this way (proxy/upstream/connection.ts).
  *
- * net.Server has no `onread` option for accepted sockets, so the server is created with
- * `pauseOnConnect` (the accepted socket never starts reading) and the connection's handle is
- * moved into a new net.Socket built with `onread`, the documented constructor options `handle`
- * and `onread`. The server's connection count is kept right by giving the new socket the
- * server (its close decrements the count the accepted one incremented); the accepted socket is
- * dropped unused. When the handle cannot be taken (none there), the accepted socket is used as is.
+ * net.Server and tls.Server have no `onread` option for the sockets they accept, so
+ * `useSharedReads` switches an accepted socket to the shared buffer with the same two steps the
+ * `onread` option takes inside node:net's constructor: the socket's internal buffer fields, and
+ * `useUserBuffer` on its handle (which every stream handle has, node:tls's too). Those fields are
+ * found on a probe socket built with `onread`; where a Node release names them otherwise, the
+ * socket keeps its 'data' events and nothing else changes. A plain-TCP server is created with
+ * `pauseOnConnect`, so the switch comes before the first read. (Plain TCP first moved the handle
+ * into a second net.Socket built with `onread`, the documented way; building that second socket
+ * cost about 5 µs of every connection, a tenth of a short connection's CPU: bench/RESULTS.md.)
+ * About 1 µs less CPU per request over TLS with keep-alive (bench/RESULTS.md).
  *
- * TLS connections (node:tls) read the same way: tls.Server takes no `onread` either, and its
- * sockets cannot be rebuilt on another handle (the handshake is theirs), so `useSharedReads`
- * switches an established TLS socket to the shared buffer with the same two steps the `onread`
- * option takes inside node:net (the socket's internal buffer fields, and `useUserBuffer` on its
- * handle, which node:tls's handle has as every stream handle does). Those fields are found on a
- * probe socket built with `onread`; where a Node release names them otherwise, the socket keeps
- * its 'data' events and nothing else changes. About 1 µs less CPU per request over TLS with
- * keep-alive (bench/RESULTS.md). One more rule holds for TLS: node:tls decrypts further records
- * from inside a write only when the write is empty (TLSWrap::DoWrite drives the handshake that
+ * One more rule holds for TLS: node:tls decrypts further records from inside a write only when
+ * the write is empty (TLSWrap::DoWrite drives the handshake that
  * way), which would land a read in the shared buffer while a callback still works on the last
  * one; the wire layer never writes an empty chunk (Http1Response skips them).
  *
@@ -43,42 +40,7 @@ export function isSharedReadView(bytes: Buffer): boolean {
   return bytes.buffer === SHARED.buffer;
 }
 
-type Internal = net.Socket & { _handle?: object | null; _server?: net.Server | null; server?: net.Server | null };
-
-/**
- * The socket to use for `accepted` (from a server made with `pauseOnConnect: true`): a new one
- * on the same handle whose reads go to `onBytes` (return false to stop reading until resume()),
- * or `accepted` itself (resumed, reads as 'data' events) when the handle cannot be moved; `shared`
- * says which.
- */
-export function adoptWithSharedReads(
-  accepted: net.Socket,
-  server: net.Server,
-  allowHalfOpen: boolean,
-  onBytes: (bytes: Buffer) => boolean,
-): { socket: net.Socket; shared: boolean } {
-  const raw = accepted as Internal;
-  const handle = raw._handle;
-  if (handle === undefined || handle === null || raw.destroyed) {
-    accepted.resume();
-    return { socket: accepted, shared: false };
-  }
-  const socket = new net.Socket({
-    handle,
-    allowHalfOpen,
-    readable: true,
-    writable: true,
-    onread: {
-      buffer: SHARED,
-      callback: (bytes: number): boolean => onBytes(Buffer.from(SHARED_MEMORY, SHARED_OFFSET, bytes)),
-    },
-  } as net.SocketConstructorOpts) as Internal;
-  // The accepted socket no longer owns the handle: nothing it does may close it.
-  raw._handle = null;
-  socket._server = server;
-  socket.server = server;
-  return { socket, shared: true };
-}
+type Internal = net.Socket & { _handle?: object | null };
 
 /** node:net's fields for `onread` (kBuffer, kBufferCb, kBufferGen), read off a probe socket once. */
 const onreadFields = ((): { buffer: symbol; callback: symbol; generator: symbol } | null => {
@@ -96,10 +58,11 @@ const onreadFields = ((): { buffer: symbol; callback: symbol; generator: symbol 
 type StreamHandle = { useUserBuffer?: (buffer: Uint8Array) => void };
 
 /**
- * Switch an established socket that reads through 'data' events (a node:tls server socket) to
- * the shared buffer: from now on its reads go to `onBytes` as views of it. Bytes it had already
- * read and buffered are handed over first. Returns false (nothing changed: keep 'data' events)
- * where this Node's socket lacks the fields `onread` uses.
+ * Switch a socket that reads through 'data' events (an accepted one, before or after its first
+ * read; a node:tls server socket once established) to the shared buffer: from now on its reads
+ * go to `onBytes` as views of it. Bytes it had already read and buffered are handed over first,
+ * and it is resumed. Returns false (nothing changed: keep 'data' events, and resume a socket
+ * accepted paused) where this Node's socket lacks the fields `onread` uses.
  */
 export function useSharedReads(socket: net.Socket, onBytes: (bytes: Buffer) => boolean): boolean {
   const handle = (socket as Internal)._handle as StreamHandle | null | undefined;
