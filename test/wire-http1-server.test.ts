@@ -13,6 +13,8 @@ import { isSharedReadView, useSharedReads } from '../wire/http1/shared-read.ts';
 import type { Http1Response } from '../wire/http1/response.ts';
 import type { RequestHead } from '../wire/http1/request-head.ts';
 import { readFileSync } from 'node:fs';
+import { connect as netConnect, createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { RawConnection } from './fixtures/raw-http.ts';
 import { makeCertificate } from './support/certificates.ts';
 import type { TestCertificate } from './support/certificates.ts';
@@ -177,68 +179,67 @@ for (const transport of ['plain', 'tls'] as const) describe(`wire/http1 server (
   });
 });
 
-describe('wire/http1 shared reads over plain TCP', () => {
-  it('switches a socket accepted paused to the shared buffer before its first read, losing nothing the client sent at once', async () => {
-    const net = await import('node:net');
-    const received: { text: string; shared: boolean }[] = [];
-    let switched: boolean | null = null;
-    const server = net.createServer({ pauseOnConnect: true }, (socket) => {
-      switched = useSharedReads(socket, (bytes) => {
-        received.push({ text: bytes.toString('latin1'), shared: isSharedReadView(bytes) });
-        if (received.map((r) => r.text).join('') === 'firstsecond') socket.end();
-        return true;
-      });
+/**
+ * A server whose accepted sockets `useSharedReads` switches, and a client that writes `first` at
+ * once and `second` 50 ms after it is connected (`connectEvent`): what the server read, in order,
+ * and whether each read was a view of the shared buffer.
+ */
+async function readThroughSharedBuffer(
+  createServer: (onSocket: (socket: Socket) => void) => Server,
+  connect: (port: number) => Socket,
+  connectEvent: 'connect' | 'secureConnect',
+): Promise<{ switched: boolean | null; received: { text: string; shared: boolean }[] }> {
+  const received: { text: string; shared: boolean }[] = [];
+  let switched: boolean | null = null;
+  const server = createServer((socket) => {
+    switched = useSharedReads(socket, (bytes) => {
+      received.push({ text: bytes.toString('latin1'), shared: isSharedReadView(bytes) });
+      if (received.map((r) => r.text).join('') === 'firstsecond') socket.end();
+      return true;
     });
-    try {
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const port = (server.address() as { port: number }).port;
-      await new Promise<void>((resolve, reject) => {
-        const client = net.connect(port, '127.0.0.1');
-        client.write('first'); // waits in the kernel: the server accepted the socket paused
-        client.once('connect', () => setTimeout(() => client.write('second'), 50));
-        client.on('error', reject);
-        client.resume();
-        client.on('close', () => resolve());
-      });
-      assert.equal(switched, true, 'plain sockets read into the shared buffer (the fields onread uses were found)');
-      assert.equal(received.map((r) => r.text).join(''), 'firstsecond');
-      assert.ok(received.every((r) => r.shared), 'every read is a view of the shared buffer');
-    } finally {
-      server.close();
-    }
   });
-});
+  try {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      const client = connect((server.address() as { port: number }).port);
+      client.write('first');
+      client.once(connectEvent, () => setTimeout(() => client.write('second'), 50));
+      client.on('error', reject);
+      client.resume();
+      client.on('close', () => resolve());
+    });
+  } finally {
+    server.close();
+  }
+  return { switched, received };
+}
 
-describe('wire/http1 shared reads over TLS', () => {
+describe('wire/http1 shared reads', () => {
+  it('switches a plain socket accepted paused to the shared buffer before its first read, losing nothing the client sent at once', async () => {
+    // 'first' waits in the kernel: the server accepted the socket paused.
+    const { switched, received } = await readThroughSharedBuffer(
+      (onSocket) => createNetServer({ pauseOnConnect: true }, onSocket),
+      (port) => netConnect(port, '127.0.0.1'),
+      'connect',
+    );
+    assert.equal(switched, true, 'plain sockets read into the shared buffer (the fields onread uses were found)');
+    assert.equal(received.map((r) => r.text).join(''), 'firstsecond');
+    assert.ok(received.every((r) => r.shared), 'every read is a view of the shared buffer');
+  });
+
   it('switches an established node:tls socket to the shared buffer on this Node, keeping what came with the handshake', async () => {
     const certificate = await makeCertificate();
-    const tls = await import('node:tls');
-    const received: { text: string; shared: boolean }[] = [];
-    let switched: boolean | null = null;
-    const server = tls.createServer({ cert: certificate.pem, key: readFileSync(certificate.key, 'latin1') }, (socket) => {
-      switched = useSharedReads(socket, (bytes) => {
-        received.push({ text: bytes.toString('latin1'), shared: isSharedReadView(bytes) });
-        if (received.map((r) => r.text).join('') === 'firstsecond') socket.end();
-        return true;
-      });
-    });
     try {
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const port = (server.address() as { port: number }).port;
-      await new Promise<void>((resolve, reject) => {
-        // 'first' is written before the handshake ends, so it may arrive with the client's last flight.
-        const client = tls.connect({ host: '127.0.0.1', port, ca: certificate.pem, servername: 'localhost' });
-        client.write('first');
-        client.once('secureConnect', () => setTimeout(() => client.write('second'), 50));
-        client.on('error', reject);
-        client.resume();
-        client.on('close', () => resolve());
-      });
+      // 'first' is written before the handshake ends, so it may arrive with the client's last flight.
+      const { switched, received } = await readThroughSharedBuffer(
+        (onSocket) => createTlsServer({ cert: certificate.pem, key: readFileSync(certificate.key, 'latin1') }, onSocket),
+        (port) => tlsConnect({ host: '127.0.0.1', port, ca: certificate.pem, servername: 'localhost' }),
+        'secureConnect',
+      );
       assert.equal(switched, true, 'node:tls sockets read into the shared buffer (the fields onread uses were found)');
       assert.equal(received.map((r) => r.text).join(''), 'firstsecond');
       assert.ok(received.some((r) => r.shared), 'reads after the switch are views of the shared buffer');
     } finally {
-      server.close();
       certificate.remove();
     }
   });
