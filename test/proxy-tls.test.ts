@@ -128,10 +128,13 @@ for (const engine of ENGINES) {
       assert.equal((await httpsGet(front.port, '/api/after', certificate.pem)).status, 200);
     });
 
-    it('closes plain HTTP sent to the TLS port and a handshake that never finishes, and keeps serving', async () => {
+    it('answers plain HTTP sent to the TLS port with a plain 400 and closes; cuts a handshake that never finishes; keeps serving', async () => {
       const plain = await rawRequest(front.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 2000);
       assert.equal(plain.closed, true);
-      assert.doesNotMatch(plain.text, /200 OK/);
+      // As Nginx (497): the client sees in plain text what went wrong, not an empty reply.
+      assert.match(plain.text, /^HTTP\/1\.1 400 Bad Request\r\n/);
+      assert.match(plain.text, /\r\nConnection: close\r\n/);
+      assert.match(plain.text, /\r\n\r\nBad request: plain HTTP was sent to the HTTPS port; use https:\/\/ for this address\.\n$/);
       // A client that connects and sends nothing: cut within the header timeout (1 s here).
       const started = Date.now();
       const closed = await new Promise<number>((resolve) => {

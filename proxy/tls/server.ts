@@ -5,12 +5,17 @@
  * A handshake that never finishes is cut after the header timeout (the TLS handshake is part of
  * receiving the request head: the slowloris guard must cover it); plain HTTP sent to the TLS port
  * and clients that offer only TLS 1.0/1.1 fail the handshake. Each is logged in one line with the
- * client's address and the connection is closed; nothing else is disturbed.
+ * client's address and the connection is closed; nothing else is disturbed. Plain HTTP first gets
+ * a plain 400 that says what happened, as Nginx answers it (its 497, "The plain HTTP request was
+ * sent to HTTPS port"): `curl http://host:443/` then shows the mistake instead of "Empty reply".
  */
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { SecureContextOptions, Server, TlsOptions } from 'node:tls';
+import { closingReply, TEXT_PLAIN } from '../../wire/plain-reply.ts';
 import type { TlsCredentials } from './credentials.ts';
 import { renewSessionTickets } from './session-tickets.ts';
+
+const PLAIN_HTTP_REPLY = closingReply(400, TEXT_PLAIN, 'Bad request: plain HTTP was sent to the HTTPS port; use https:// for this address.\n');
 
 /** node:tls server options for `credentials`, with the handshake bounded by `handshakeTimeoutMs`. */
 export function tlsServerOptions(credentials: TlsCredentials, handshakeTimeoutMs: number): TlsOptions {
@@ -37,10 +42,26 @@ export function handshakeFailure(error: NodeJS.ErrnoException): string {
   }
 }
 
+/**
+ * Write the plain-HTTP 400 on the TCP connection under a TLS socket whose handshake found an HTTP
+ * request. node:tls hands out no such connection: it is the TLS handle's `_parentWrap` (the
+ * net.Socket node:tls wrapped), reached only where it is there and still open; elsewhere the
+ * client gets the close alone, as before. The reply is small enough to leave in the write call
+ * (a fresh connection's send buffer is empty), before node:tls closes the socket. The method was
+ * read by OpenSSL, not by us, so a HEAD request gets the body too; it is followed by the close.
+ */
+function answerPlainHttp(socket: Socket): void {
+  const raw = (socket as unknown as { _handle?: { _parentWrap?: unknown } | null })._handle?._parentWrap;
+  if (!(raw instanceof Socket) || raw.destroyed || (raw as unknown as { _handle?: unknown })._handle == null) return;
+  raw.on('error', () => {}); // a client already gone: nothing to tell it
+  raw.write(PLAIN_HTTP_REPLY, 'latin1');
+}
+
 /** Log failed handshakes on `server` (node:tls already closes their sockets). */
 export function watchHandshakes(server: Server, log: (line: string) => void): void {
   server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     log(`TLS: ${handshakeFailure(error)} — client ${socket.remoteAddress ?? '-'}`);
+    if (error.code === 'ERR_SSL_HTTP_REQUEST') answerPlainHttp(socket);
     socket.destroy();
   });
 }
