@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { FileCache } from '../static/file-cache.ts';
 import { normalizeUrlPath } from '../../wire/static-path.ts';
 import { redirectToFolder, StaticFiles, textReply } from '../static/static-files.ts';
+import { headerValue } from '../../wire/http1/request-head.ts';
 import type { StaticMount, StaticReply } from '../static/static-files.ts';
 import { ReverseProxy } from '../upstream/proxy.ts';
 import type { ProxyRecord } from '../upstream/proxy.ts';
@@ -279,14 +280,4 @@ function compressionOf(settings: CompressionSettings): Compression | null {
 
 function extraHeadersOf(settings: FrontSettings): string[] {
   return settings.tls !== null && settings.hsts !== null ? ['Strict-Transport-Security', settings.hsts] : [];
-}
-
-/** A field's value from a flat name, value list, name compared case-insensitively ('' when absent). */
-export function headerValue(headers: readonly string[], lowerCaseName: string): string {
-  const n = lowerCaseName.length;
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!;
-    if (name.length === n && name.toLowerCase() === lowerCaseName) return headers[i + 1]!;
-  }
-  return '';
 }

@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import net, { type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream';
-import { textReply, type StaticReply } from '../static/static-files.ts';
+import { fieldReader, textReply, type StaticReply } from '../static/static-files.ts';
 import type { ClientSink, ProxyRecord } from '../upstream/proxy.ts';
 import { newRequestId } from '../upstream/request-id.ts';
 import type { AccessRecord } from '../../wire/access-log.ts';
@@ -21,7 +21,7 @@ import { closingReply, plainBody, TEXT_PLAIN } from '../../wire/plain-reply.ts';
 import { admitted, closeIdleConnections, installGate } from '../../wire/http1/node-http-gate.ts';
 import type { RequestHead } from '../../wire/http1/request-head.ts';
 import { parserRefusal } from '../../wire/refusal.ts';
-import { headerValue, type FrontCore } from './core.ts';
+import type { FrontCore } from './core.ts';
 import type { FrontListener } from './listener.ts';
 import { wireSettings } from './net-engine.ts';
 import { logRefusal } from './refusal-log.ts';
@@ -217,7 +217,7 @@ function handle(core: FrontCore, req: IncomingMessage, res: ServerResponse): voi
     return;
   }
   if (route.kind === 'reply') return sendReply(core, req, head, res, route.reply, receivedAt, requestId, route.reply.status === 400);
-  const reply = core.statics.respond(route.mount, route.path, head.method, (name) => headerValue(head.headers, name), receivedAt);
+  const reply = core.statics.respond(route.mount, route.path, head.method, fieldReader(head.headers), receivedAt);
   sendReply(core, req, head, res, reply, receivedAt, requestId);
 }
 

@@ -19,6 +19,7 @@ import { plainBody, TEXT_PLAIN } from '../../wire/plain-reply.ts';
 import { fileUnderRoot } from '../../wire/static-path.ts';
 import { statusLine } from '../../wire/status-line.ts';
 import { PreparedResponse } from '../../wire/http1/prepared-response.ts';
+import { headerValue } from '../../wire/http1/request-head.ts';
 import { ifRangeHolds, matchHits, modifiedSince, noneMatchHits, notModifiedSince } from './validators.ts';
 
 /** One `--static /prefix/=./folder` mapping. */
@@ -78,20 +79,10 @@ export function fieldReader(headers: readonly string[]): HeaderReader {
     const n = name.length;
     if (n === 5 || n === 8 || n === 13 || n === 15 || n === 17 || n === 19) {
       const c = name.charCodeAt(0) | 0x20;
-      if (c === 0x69 /* i */ || c === 0x72 /* r */ || c === 0x61 /* a */) return (lowerCaseName) => fieldValue(headers, lowerCaseName);
+      if (c === 0x69 /* i */ || c === 0x72 /* r */ || c === 0x61 /* a */) return (lowerCaseName) => headerValue(headers, lowerCaseName);
     }
   }
   return NO_FIELDS;
-}
-
-/** The first value of a field in a flat name, value list, compared case-insensitively; '' when absent. */
-function fieldValue(headers: readonly string[], lowerCaseName: string): string {
-  const n = lowerCaseName.length;
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!;
-    if (name.length === n && name.toLowerCase() === lowerCaseName) return headers[i + 1]!;
-  }
-  return '';
 }
 
 interface MountState extends StaticMount {

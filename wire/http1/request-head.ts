@@ -44,6 +44,15 @@ export interface RequestHead {
   expectContinue: boolean;
 }
 
+/** A field's first value from a flat name, value list (RequestHead.headers), the name compared case-insensitively; '' when absent. */
+export function headerValue(headers: readonly string[], lowerCaseName: string): string {
+  const n = lowerCaseName.length;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name.length === n && name.toLowerCase() === lowerCaseName) return headers[i + 1]!;
+  }
+  return '';
+}
 
 /** Characters of a request-target: visible ASCII and obs-text; no space, no control. */
 const TARGET = new Uint8Array(256);
