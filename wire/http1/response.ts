@@ -46,8 +46,14 @@ function dateHeader(now: number): string {
   return dateLine;
 }
 
-const CLOSE_LINE = Buffer.from('Connection: close\r\n', 'latin1');
-const KEEP_ALIVE_LINE = Buffer.from('Connection: keep-alive\r\n', 'latin1');
+/** The Connection line a head ends with, by Http1Response.connectionLine(): none, close, keep-alive. */
+const LINE_NONE = 0;
+const LINE_CLOSE = 1;
+const LINE_KEEP_ALIVE = 2;
+type ConnectionLine = typeof LINE_NONE | typeof LINE_CLOSE | typeof LINE_KEEP_ALIVE;
+const CONNECTION_TEXT = ['', 'Connection: close\r\n', 'Connection: keep-alive\r\n'] as const;
+/** The same lines as bytes, for responses assembled from bytes (sendPrepared). */
+const CONNECTION_BYTES = [null, Buffer.from(CONNECTION_TEXT[LINE_CLOSE], 'latin1'), Buffer.from(CONNECTION_TEXT[LINE_KEEP_ALIVE], 'latin1')] as const;
 
 /** Bytes `fields` (a flat name, value list) take as header lines. */
 function fieldsSize(fields: readonly string[]): number {
@@ -136,11 +142,20 @@ export class Http1Response {
     head += dateHeader(now);
     if (length >= 0) head += 'Content-Length: ' + length + CRLF;
     else if (this.chunked) head += 'Transfer-Encoding: chunked\r\n';
+    return head + CONNECTION_TEXT[this.connectionLine()] + CRLF;
+  }
+
+  /**
+   * Which Connection line ends this response's head, settling whether the connection stays open:
+   * close when the response or a graceful shutdown asked for it; keep-alive spelled out for an
+   * HTTP/1.0 client, whose default is to close (RFC 9112 §9.3); none otherwise.
+   */
+  private connectionLine(): ConnectionLine {
     if (!this.keepAlive || this.connection.draining) {
       this.keepAlive = false;
-      head += 'Connection: close\r\n';
-    } else if (this.minor === 0) head += 'Connection: keep-alive\r\n';
-    return head + CRLF;
+      return LINE_CLOSE;
+    }
+    return this.minor === 0 ? LINE_KEEP_ALIVE : LINE_NONE;
   }
 
   /**
@@ -191,11 +206,7 @@ export class Http1Response {
     const now = this.clock();
     dateHeader(now);
     const date = dateBytes;
-    let connection: Buffer | null = null;
-    if (!this.keepAlive || this.connection.draining) {
-      this.keepAlive = false;
-      connection = CLOSE_LINE;
-    } else if (this.minor === 0) connection = KEEP_ALIVE_LINE;
+    const connection = CONNECTION_BYTES[this.connectionLine()];
     const fixed = prepared.head;
     const lengthLine = prepared.lengthLine;
     const name = field.bytes;
