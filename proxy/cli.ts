@@ -55,7 +55,7 @@ async function main(argv: string[]): Promise<void> {
       errorLog = fresh;
       void old.close();
       say(child ? `${me}: reloaded` : 'front: reloaded\n' + describeConfig(next, front.port));
-      for (const line of ignored) if (!child) say(`front: not applied: ${line}`);
+      if (!child) for (const line of ignored) say(`front: not applied: ${line}`);
     } catch (error) {
       void fresh?.close();
       const message = `reload failed, keeping the running configuration: ${(error as Error).message}`;

@@ -243,7 +243,7 @@ export function encodeAccessLine(r: AccessRecord, now: number, out: Buffer, at: 
   out[at++] = 32;
   if ((at = putEscaped(out, at, r.target)) < 0) return -1;
   out.set(HTTP, at);
-    at += HTTP.length;
+  at += HTTP.length;
   if ((at = putEscaped(out, at, r.httpVersion)) < 0) return -1;
   out[at++] = 34;
   out[at++] = 32;
@@ -263,7 +263,7 @@ export function encodeAccessLine(r: AccessRecord, now: number, out: Buffer, at: 
     if ((at = putSeconds(out, at, r.upstreamMs ?? -1)) < 0) return -1;
   }
   out.set(REQUEST_TIME, at);
-    at += REQUEST_TIME.length;
+  at += REQUEST_TIME.length;
   if ((at = putSeconds(out, at, r.requestMs)) < 0) return -1;
   if (r.upstream !== undefined && r.requestId !== undefined) {
     out.set(REQUEST_ID, at);

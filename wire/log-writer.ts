@@ -176,10 +176,7 @@ export class LogWriter {
     const most = line.length * 3 + 1; // UTF-8 takes at most 3 bytes per UTF-16 unit
     if (most > BATCH_BYTES) {
       // The lines already in the encoding buffer go first: the batch keeps the order of writes.
-      if (this.#fill > 0) {
-        this.#seal(Buffer.from(this.#buffer!.subarray(0, this.#fill)));
-        this.#fill = 0;
-      }
+      this.#sealFilled();
       this.#seal(Buffer.from(line + '\n'));
       this.#queuedLine();
       return;
@@ -218,11 +215,16 @@ export class LogWriter {
   #room(most: number): Buffer {
     let buffer = this.#buffer;
     if (buffer === null || this.#fill + most > buffer.length) {
-      if (buffer !== null && this.#fill > 0) this.#seal(Buffer.from(buffer.subarray(0, this.#fill)));
+      this.#sealFilled();
       buffer = this.#buffer ??= Buffer.allocUnsafe(BATCH_BYTES);
-      this.#fill = 0;
     }
     return buffer;
+  }
+
+  /** The lines encoded so far, copied out of the encoding buffer after those sealed before. */
+  #sealFilled(): void {
+    if (this.#fill > 0) this.#seal(Buffer.from(this.#buffer!.subarray(0, this.#fill)));
+    this.#fill = 0;
   }
 
   /**
@@ -235,12 +237,8 @@ export class LogWriter {
     if (this.#scheduled) return;
     if (this.#fd >= 0) {
       if (this.#writing || this.#writeTimer !== null) return; // the append in flight, or the timer, takes them
-      const wait = this.#lastWriteAt + FILE_WRITE_INTERVAL_MS - performance.now();
-      if (wait > 0) {
-        this.#writeTimer = setTimeout(this.#writeDue, wait);
-        this.#writeTimer.unref(); // flush() and close() write what waits; the timer keeps nothing alive
-        return;
-      }
+      const wait = this.#untilNextWrite();
+      if (wait > 0) return this.#writeIn(wait);
     }
     // A stream, or a file whose interval has passed: the lines of this turn leave together.
     this.#scheduled = true;
@@ -254,10 +252,7 @@ export class LogWriter {
 
   /** This turn's lines as one buffer of their own (the encoding buffer is reused); null when none. */
   #takeBatch(): Buffer | null {
-    if (this.#fill > 0) {
-      this.#seal(Buffer.from(this.#buffer!.subarray(0, this.#fill)));
-      this.#fill = 0;
-    }
+    this.#sealFilled();
     if (this.#sealedBytes === 0) return null;
     const batch = joined(this.#sealed, this.#sealedBytes);
     this.#sealed = [];
@@ -302,10 +297,20 @@ export class LogWriter {
   /** File mode: start the next append now if the interval has passed (or much waits), else soon. */
   #scheduleWrite(): void {
     if (this.#writing || this.#writeTimer !== null) return;
-    const wait = this.#lastWriteAt + FILE_WRITE_INTERVAL_MS - performance.now();
+    const wait = this.#untilNextWrite();
     if (wait <= 0 || this.#waiting >= BATCH_BYTES || this.#closed) return this.#writeNext();
+    this.#writeIn(wait);
+  }
+
+  /** File mode: milliseconds until the next append is due (FILE_WRITE_INTERVAL_MS after the last). */
+  #untilNextWrite(): number {
+    return this.#lastWriteAt + FILE_WRITE_INTERVAL_MS - performance.now();
+  }
+
+  /** File mode: append in `wait` ms. flush() and close() write what waits; the timer keeps nothing alive. */
+  #writeIn(wait: number): void {
     this.#writeTimer = setTimeout(this.#writeDue, wait);
-    this.#writeTimer.unref(); // flush() and close() write what waits; the timer keeps nothing alive
+    this.#writeTimer.unref();
   }
 
   readonly #writeDue = (): void => {

@@ -19,9 +19,9 @@
  * About 1 µs less CPU per request over TLS with keep-alive (bench/RESULTS.md).
  *
  * One more rule holds for TLS: node:tls decrypts further records from inside a write only when
- * the write is empty (TLSWrap::DoWrite drives the handshake that
- * way), which would land a read in the shared buffer while a callback still works on the last
- * one; the wire layer never writes an empty chunk (Http1Response skips them).
+ * the write is empty (TLSWrap::DoWrite drives the handshake that way), which would land a read
+ * in the shared buffer while a callback still works on the last one; the wire layer never
+ * writes an empty chunk (Http1Response skips them).
  *
  * The contract for the reader: the bytes passed to `onBytes` are a view of the shared buffer and
  * are overwritten by the next read of ANY connection. Whatever is kept past the callback (a
