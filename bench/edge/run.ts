@@ -493,20 +493,18 @@ async function main(): Promise<void> {
     }
     await stopSides(sides);
   }
-  const withBaseline = options.baseline !== null;
-  const lines = withBaseline ? [
-    `| scenario | access log | front req/s | Nginx req/s | ratio (median, min–max) | goal | front CPU µs/req | Nginx CPU µs/req | CPU ratio | ${options.baseline} req/s | ${options.baseline} CPU µs/req | front ÷ ${options.baseline} |`,
-    `|---|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|`,
-    ...rows.map(
-      (r) =>
-        `| ${r.title} | ${r.accessLog} | ${r.frontRps.toFixed(0)} | ${r.nginxRps.toFixed(0)} | ${r.ratio.toFixed(2)}× (${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}) | ${goalCell(r.goal, r.ratio)} | ${r.frontCpuUs.toFixed(1)} | ${r.nginxCpuUs.toFixed(1)} | ${r.cpuRatio.toFixed(2)} | ${r.baselineRps.toFixed(0)} | ${r.baselineCpuUs.toFixed(1)} | ${r.baselineRatio.toFixed(2)}× |`,
-    ),
-  ] : [
-    `| scenario | access log | front req/s | Nginx req/s | ratio (median, min–max) | goal | front CPU µs/req | Nginx CPU µs/req | CPU ratio |`,
-    `|---|---|---:|---:|---|---|---:|---:|---:|`,
-    ...rows.map(
-      (r) =>
-        `| ${r.title} | ${r.accessLog} | ${r.frontRps.toFixed(0)} | ${r.nginxRps.toFixed(0)} | ${r.ratio.toFixed(2)}× (${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}) | ${goalCell(r.goal, r.ratio)} | ${r.frontCpuUs.toFixed(1)} | ${r.nginxCpuUs.toFixed(1)} | ${r.cpuRatio.toFixed(2)} |`,
+  // The baseline's three columns follow the others when there is one.
+  const b = options.baseline;
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  const lines = [
+    line(['scenario', 'access log', 'front req/s', 'Nginx req/s', 'ratio (median, min–max)', 'goal', 'front CPU µs/req', 'Nginx CPU µs/req', 'CPU ratio', ...(b === null ? [] : [`${b} req/s`, `${b} CPU µs/req`, `front ÷ ${b}`])]),
+    `|---|---|---:|---:|---|---|---:|---:|---:|${b === null ? '' : '---:|---:|---:|'}`,
+    ...rows.map((r) =>
+      line([
+        r.title, r.accessLog, r.frontRps.toFixed(0), r.nginxRps.toFixed(0), `${r.ratio.toFixed(2)}× (${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)})`, goalCell(r.goal, r.ratio),
+        r.frontCpuUs.toFixed(1), r.nginxCpuUs.toFixed(1), r.cpuRatio.toFixed(2),
+        ...(b === null ? [] : [r.baselineRps.toFixed(0), r.baselineCpuUs.toFixed(1), `${r.baselineRatio.toFixed(2)}×`]),
+      ]),
     ),
   ];
   const floorRows = rows.filter((r) => r.floors.length > 0);
