@@ -211,14 +211,16 @@ class Forwarding implements ExchangeHandler, ProxyRecord {
 
   onHead(head: ResponseHead, length: number): void {
     this.headSent = true;
-    const headers = this.proxy.options.serverTiming ? this.timed(head.headers, performance.now()) : head.headers;
-    this.sink.start(head.status, head.reason, headers, length, head.obsText);
+    this.sink.start(head.status, head.reason, this.timed(head.headers), length, head.obsText);
   }
 
-  /** `headers` with the front's Server-Timing entries when --server-timing is on. */
-  private timed(headers: string[], now: number): string[] {
+  /**
+   * `headers` with the front's Server-Timing entries when --server-timing is on; `now` is the
+   * performance clock if the caller has read it (else it is read here, and only when on).
+   */
+  private timed(headers: string[], now = -1): string[] {
     if (!this.proxy.options.serverTiming) return headers;
-    return withTiming(headers, now - this.attemptStart, this.attemptStart - this.receivedAt);
+    return withTiming(headers, (now < 0 ? performance.now() : now) - this.attemptStart, this.attemptStart - this.receivedAt);
   }
 
   onBody(chunk: Buffer): boolean {
