@@ -144,14 +144,14 @@ function readWhole(real: string): { stats: Stats; body: Buffer } | null {
   }
 }
 
-function representation(real: string, stats: Stats, body: Buffer | null, coding: Coding | null): Representation {
-  const size = body === null ? stats.size : body.length;
+/** A file's representation as read (`body` null: too large to cache, served from disk) or compressed by the front. */
+function representation(real: string, mtimeMs: number, size: number, body: Buffer | null, coding: Coding | null): Representation {
   return {
     file: real,
     size,
-    etag: etagFor(stats.mtimeMs, size, coding === null ? '' : coding === 'br' ? 'br' : 'gz'),
-    lastModified: httpDate(stats.mtimeMs),
-    mtimeMs: stats.mtimeMs,
+    etag: etagFor(mtimeMs, size, coding === null ? '' : coding === 'br' ? 'br' : 'gz'),
+    lastModified: httpDate(mtimeMs),
+    mtimeMs,
     body,
     coding,
     headers: [],
@@ -240,20 +240,7 @@ export class FileCache {
    */
   addCoding(entry: FileEntry, coding: Coding, body: Buffer): Representation {
     const identity = entry.identity;
-    const rep: Representation = {
-      file: identity.file,
-      size: body.length,
-      etag: etagFor(identity.mtimeMs, body.length, coding === 'br' ? 'br' : 'gz'),
-      lastModified: identity.lastModified,
-      mtimeMs: identity.mtimeMs,
-      body,
-      coding,
-      headers: [],
-      notModifiedHeaders: [],
-      prepared: null,
-      full: null,
-      fullHead: null,
-    };
+    const rep = representation(identity.file, identity.mtimeMs, body.length, body, coding);
     if (coding === 'br') entry.br = rep;
     else entry.gzip = rep;
     entry.bytes += body.length;
@@ -277,10 +264,10 @@ export class FileCache {
   }
 
   private read(real: string, stats: Stats, coding: Coding | null): Representation | null {
-    if (stats.size > this.options.maxFileSize) return representation(real, stats, null, coding);
+    if (stats.size > this.options.maxFileSize) return representation(real, stats.mtimeMs, stats.size, null, coding);
     const whole = readWhole(real);
     if (whole === null) return null;
-    return representation(real, whole.stats, whole.body, coding);
+    return representation(real, whole.stats.mtimeMs, whole.body.length, whole.body, coding);
   }
 
   private evict(): void {
